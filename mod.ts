@@ -1,0 +1,134 @@
+/**
+ * ossflow: stream machine-learning datasets and checkpoints from Alibaba Cloud OSS and S3-compatible stores
+ * with Web Platform APIs only (fetch, Web Streams, WebCrypto, Web Workers).
+ *
+ * @example
+ * ```ts
+ * import { OssIterableDataset } from "./mod.ts";
+ * const dataset = OssIterableDataset.fromPrefix("oss://my-bucket/train/", {
+ *   endpoint: "oss-cn-hangzhou.aliyuncs.com",
+ *   transform: (item) => item.bytes().length,
+ * });
+ * for await (const size of dataset) console.log(size);
+ * ```
+ *
+ * The OSS-compatible local server lives in the `./server` export (`src/server/mod.ts`).
+ *
+ * @module
+ */
+export { ConfigError, IntegrityError, OssError, type OssErrorInit } from "./src/errors.ts";
+export {
+  formatUri,
+  type ObjectUri,
+  parsePrefixUri,
+  parseUri,
+  type ParseUriOptions,
+  type UriScheme,
+} from "./src/uri.ts";
+export {
+  type Endpoint,
+  objectUrl,
+  parseEndpoint,
+  type ParseEndpointOptions,
+  regionFromEndpoint,
+} from "./src/endpoint.ts";
+export {
+  chainCredentials,
+  type Credentials,
+  type CredentialsProvider,
+  defaultCredentials,
+  type DefaultCredentialsOptions,
+  envCredentials,
+  fileCredentials,
+  type FileCredentialsOptions,
+  loadCredentialFile,
+  parseCredentialFile,
+  SafeCredentials,
+  staticCredentials,
+  toCredentialsProvider,
+} from "./src/credentials.ts";
+export {
+  type CheckpointConfig,
+  configSchema,
+  type DatasetConfig,
+  defaultConfig,
+  loadConfig,
+  type LogLevel,
+  type OssflowConfig,
+  parseConfig,
+  type ParseConfigOptions,
+} from "./src/config.ts";
+export {
+  type Oss4PresignOptions,
+  type Oss4SignOptions,
+  presignOss4,
+  type SignableRequest,
+  signOss4,
+} from "./src/signer/oss4.ts";
+export { presignS3v4, type S3v4PresignOptions, type S3v4SignOptions, signS3v4 } from "./src/signer/s3v4.ts";
+export { OssClient } from "./src/client.ts";
+export type {
+  AppendResult,
+  ByteRange,
+  CompletedPart,
+  GetBytesResult,
+  GetObjectResult,
+  GetOptions,
+  ListOptions,
+  ListPage,
+  ListUploadsOptions,
+  ObjectMeta,
+  ObjectSummary,
+  OssClientOptions,
+  PartInfo,
+  PutBody,
+  PutOptions,
+  PutResult,
+  RequestOptions,
+  UploadInfo,
+  UploadPartOptions,
+} from "./src/client_types.ts";
+export { DEFAULT_RETRY, type RetryEvent, type RetryOptions } from "./src/retry.ts";
+export { Crc64, crc64, crc64Combine, Crc64Stream } from "./src/crc64.ts";
+export { prefetch, type PrefetchContext, type PrefetchOptions } from "./src/prefetch.ts";
+export {
+  auditedFetch,
+  AuditLog,
+  type AuditRecord,
+  Logger,
+  type LogLevelName,
+  type LogRecord,
+  redact,
+} from "./src/log.ts";
+export {
+  DataObject,
+  type DatasetOptions,
+  indexParser,
+  type ItemTransform,
+  type IterateOptions,
+  jsonLinesParser,
+  keyLabelParser,
+  type ManifestEntry,
+  ManifestError,
+  type ManifestFormat,
+  type ManifestParser,
+  type ObjectRef,
+  OssIterableDataset,
+  OssMapDataset,
+  type ShuffleOptions,
+  TransformError,
+} from "./src/dataset/mod.ts";
+export {
+  type CheckpointReaderOptions,
+  type CheckpointReaderStats,
+  type CheckpointWriterOptions,
+  type CheckpointWriterStats,
+  DEFAULT_PART_SIZE,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  OssCheckpoint,
+  type OssCheckpointOptions,
+  OssCheckpointReader,
+  OssCheckpointWriter,
+} from "./src/checkpoint/mod.ts";

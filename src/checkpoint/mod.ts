@@ -1,0 +1,245 @@
+/**
+ * Checkpoints on OSS: {@linkcode OssCheckpoint} opens {@linkcode OssCheckpointWriter}s (multipart upload
+ * behind a `WritableStream`) and {@linkcode OssCheckpointReader}s (parallel ranged GETs behind a
+ * `ReadableStream`), the way OSS Connector for AI/ML's `OssCheckpoint` backs `torch.save` / `torch.load`.
+ *
+ * @module
+ */
+import { OssClient } from "../client.ts";
+import type { RetryOptions } from "../retry.ts";
+import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
+import {
+  type Credentials,
+  type CredentialsProvider,
+  defaultCredentials,
+  fileCredentials,
+} from "../credentials.ts";
+import { type Endpoint, parseEndpoint } from "../endpoint.ts";
+import { ConfigError } from "../errors.ts";
+import { auditedFetch, AuditLog } from "../log.ts";
+import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
+import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
+import { DEFAULT_PREFETCH_CONCURRENCY, OssCheckpointReader } from "./reader.ts";
+import { DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
+
+export {
+  type CheckpointReaderInit,
+  type CheckpointReaderStats,
+  DEFAULT_PREFETCH_CONCURRENCY,
+  OssCheckpointReader,
+} from "./reader.ts";
+export {
+  type CheckpointWriterInit,
+  type CheckpointWriterStats,
+  DEFAULT_UPLOAD_CONCURRENCY,
+  OssCheckpointWriter,
+} from "./writer.ts";
+export { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartSchedule } from "./part_size.ts";
+
+/** Options of {@linkcode OssCheckpoint}. Explicit options win over `config.json`'s `checkpointConfig`. */
+export interface OssCheckpointOptions {
+  /**
+   * OSS endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com` or `http://127.0.0.1:9000`. Optional when every
+   * URI names its endpoint (`oss://bucket.oss-cn-hangzhou.aliyuncs.com/key`).
+   */
+  endpoint?: string | Endpoint;
+  /** Signing region; default: from the endpoint. */
+  region?: string;
+  /** Credentials or a provider. Give this or `credPath`; neither: the environment, then the default file. */
+  credentials?: Credentials | CredentialsProvider;
+  /** Path of a credential file (`AccessKeyId`, `AccessKeySecret`, optional `SecurityToken`, `Expiration`). */
+  credPath?: string;
+  /**
+   * A `config.json` object (parsed JSON). Give this or `configPath`. Its `checkpointConfig` supplies
+   * `uploadConcurrency` and `prefetchConcurrency`; its `auditPath` receives requests slower than 100 ms.
+   */
+  config?: OssflowConfig | Record<string, unknown>;
+  /** Path of a `config.json`. */
+  configPath?: string;
+  /** Bytes per part and per ranged GET, 100 KiB to 5 GiB. Default 8 MiB (grown to fit a size hint). */
+  partSize?: number;
+  /** Parts uploaded at once. Default `checkpointConfig.uploadConcurrency`, else 64. */
+  uploadConcurrency?: number;
+  /** Ranges fetched at once when reading. Default `checkpointConfig.prefetchConcurrency`, else 24. */
+  prefetchConcurrency?: number;
+  /** Aborts every writer and reader of this checkpoint object. */
+  signal?: AbortSignal;
+  /** `"oss4"` (default for `oss://`) or `"s3v4"` (default for `s3://`). */
+  signatureVersion?: "oss4" | "s3v4";
+  /** Force path-style or virtual-hosted URLs; default: path style for IPs and localhost. */
+  pathStyle?: boolean;
+  /** Retry policy of the client. */
+  retry?: RetryOptions;
+  /** Use this client for every request instead of building one from the options above. */
+  client?: OssClient;
+}
+
+/** Per-writer options of {@linkcode OssCheckpoint.writer}. */
+export interface CheckpointWriterOptions {
+  /** Expected size in bytes: the part size grows so the object fits in 10,000 parts. */
+  sizeHint?: number;
+  /** Aborts this writer (and its multipart upload). */
+  signal?: AbortSignal;
+}
+
+/** Per-reader options of {@linkcode OssCheckpoint.reader}. */
+export interface CheckpointReaderOptions {
+  /** Aborts this reader and its requests. */
+  signal?: AbortSignal;
+}
+
+interface Settings {
+  credentials?: Credentials | CredentialsProvider;
+  audit?: AuditLog;
+  uploadConcurrency: number;
+  prefetchConcurrency: number;
+}
+
+/**
+ * Saves and loads checkpoints as OSS objects.
+ *
+ * @example
+ * ```ts
+ * import { OssCheckpoint } from "./mod.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * const server = await serveEmulator({ buckets: ["ckpt-bucket"] }); // or a real endpoint, credPath, configPath
+ * const checkpoint = new OssCheckpoint({
+ *   endpoint: server.url,
+ *   region: "cn-hangzhou",
+ *   credentials: { accessKeyId: "id", accessKeySecret: "secret" },
+ *   config: { checkpointConfig: { uploadConcurrency: 8, prefetchConcurrency: 8 } },
+ * });
+ * const state = new Uint8Array(20 << 20).map((_, i) => i % 251); // e.g. serialized model weights
+ * await new Blob([state]).stream().pipeTo(checkpoint.writer("oss://ckpt-bucket/run1/step-100.bin"));
+ * const loaded = await new Response(checkpoint.reader("oss://ckpt-bucket/run1/step-100.bin")).bytes();
+ * console.log(loaded.length === state.length); // true
+ * await server.close();
+ * ```
+ */
+export class OssCheckpoint {
+  readonly #opts: OssCheckpointOptions;
+  readonly #partSize: number;
+  #settings?: Promise<Settings>;
+  readonly #clients = new Map<string, OssClient>();
+
+  constructor(opts: OssCheckpointOptions = {}) {
+    if (opts === null || typeof opts !== "object") {
+      throw new ConfigError(
+        `OssCheckpoint: options: expected an object, got ${opts === null ? "null" : typeof opts}`,
+      );
+    }
+    if (opts.credentials !== undefined && opts.credPath !== undefined) {
+      throw new ConfigError("OssCheckpoint: give either credentials or credPath, not both");
+    }
+    if (opts.config !== undefined && opts.configPath !== undefined) {
+      throw new ConfigError("OssCheckpoint: give either config or configPath, not both");
+    }
+    if (opts.endpoint !== undefined) parseEndpoint(opts.endpoint); // a bad endpoint fails here, not on first use
+    this.#partSize = checkPartSize(opts.partSize ?? DEFAULT_PART_SIZE);
+    if (opts.uploadConcurrency !== undefined) {
+      checkPositiveInteger(opts.uploadConcurrency, "uploadConcurrency");
+    }
+    if (opts.prefetchConcurrency !== undefined) {
+      checkPositiveInteger(opts.prefetchConcurrency, "prefetchConcurrency");
+    }
+    this.#opts = { ...opts };
+  }
+
+  /**
+   * A stream that saves `uri` (`oss://bucket/key`). The object appears (or replaces the old one) when the
+   * stream closes; on error or abort nothing changes at `uri`. See {@linkcode OssCheckpointWriter}.
+   * Throws a {@linkcode ConfigError} at once for a malformed URI or size hint.
+   */
+  writer(uri: string, opts: CheckpointWriterOptions = {}): OssCheckpointWriter {
+    const target = parseUri(uri);
+    new PartSchedule(this.#partSize, opts.sizeHint); // validates sizeHint now rather than on first write
+    const init = this.#resolve().then((s) => ({
+      client: this.#clientFor(target, s),
+      bucket: target.bucket,
+      key: target.key,
+      uri: formatUri(target),
+      partSize: this.#partSize,
+      uploadConcurrency: s.uploadConcurrency,
+      sizeHint: opts.sizeHint,
+      signal: anySignal(this.#opts.signal, opts.signal),
+      retry: this.#opts.retry,
+    }));
+    return new OssCheckpointWriter(init);
+  }
+
+  /**
+   * A stream of the bytes of `uri`, fetched in parallel ranges and delivered in order, CRC-64 checked.
+   * See {@linkcode OssCheckpointReader}. Throws a {@linkcode ConfigError} at once for a malformed URI.
+   */
+  reader(uri: string, opts: CheckpointReaderOptions = {}): OssCheckpointReader {
+    const target = parseUri(uri);
+    const init = this.#resolve().then((s) => ({
+      client: this.#clientFor(target, s),
+      bucket: target.bucket,
+      key: target.key,
+      uri: formatUri(target),
+      partSize: this.#partSize,
+      prefetchConcurrency: s.prefetchConcurrency,
+      signal: anySignal(this.#opts.signal, opts.signal),
+    }));
+    return new OssCheckpointReader(init);
+  }
+
+  /** Reads the config file (once) and settles the defaults. */
+  #resolve(): Promise<Settings> {
+    this.#settings ??= (async () => {
+      const o = this.#opts;
+      const config = o.configPath !== undefined
+        ? await loadConfig(o.configPath)
+        : o.config !== undefined
+        ? parseConfig(o.config, "config")
+        : undefined;
+      const cc = config?.checkpointConfig;
+      return {
+        audit: config?.auditPath !== undefined ? new AuditLog({ path: config.auditPath }) : undefined,
+        credentials: o.credentials ??
+          (o.credPath !== undefined
+            ? fileCredentials(o.credPath)
+            : o.client
+            ? undefined
+            : defaultCredentials()),
+        uploadConcurrency: o.uploadConcurrency ?? cc?.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+        prefetchConcurrency: o.prefetchConcurrency ?? cc?.prefetchConcurrency ?? DEFAULT_PREFETCH_CONCURRENCY,
+      };
+    })();
+    return this.#settings;
+  }
+
+  #clientFor(target: ObjectUri, s: Settings): OssClient {
+    const o = this.#opts;
+    if (o.client) return o.client;
+    const given = o.endpoint ?? target.endpoint;
+    if (given === undefined) {
+      throw new ConfigError(
+        `${
+          formatUri(target)
+        }: no endpoint: pass endpoint in the OssCheckpoint options or use oss://bucket.<endpoint-host>/key`,
+      );
+    }
+    const endpoint = parseEndpoint(given, o.pathStyle === undefined ? {} : { pathStyle: o.pathStyle });
+    const signatureVersion = o.signatureVersion ?? (target.scheme === "s3" ? "s3v4" : "oss4");
+    const id = `${signatureVersion} ${endpoint.origin} ${endpoint.pathStyle}`;
+    let client = this.#clients.get(id);
+    if (client === undefined) {
+      client = new OssClient({
+        endpoint,
+        region: o.region,
+        credentials: s.credentials,
+        signatureVersion,
+        retry: o.retry,
+        fetch: s.audit ? auditedFetch(s.audit, { pathStyle: endpoint.pathStyle }) : undefined,
+      });
+      this.#clients.set(id, client);
+    }
+    return client;
+  }
+}
+
+function anySignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
+  return a && b ? AbortSignal.any([a, b]) : a ?? b;
+}

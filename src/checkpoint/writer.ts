@@ -1,0 +1,502 @@
+/**
+ * {@linkcode OssCheckpointWriter}: a `WritableStream<Uint8Array>` that saves a checkpoint through a multipart
+ * upload — parts cut from chunks of any size, uploaded `uploadConcurrency` at a time, memory bounded by
+ * `partSize × (uploadConcurrency + 1)`, CRC-64 checked end to end, and nothing left behind on failure.
+ *
+ * @module
+ */
+import type { OssClient } from "../client.ts";
+import { crc64, crc64Combine } from "../crc64.ts";
+import { IntegrityError, OssError } from "../errors.ts";
+import {
+  backoffDelay,
+  isRetryableStatus,
+  resolveRetryOptions,
+  type RetryOptions,
+  type RetryPolicy,
+  sleep,
+} from "../retry.ts";
+import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
+
+/** Default number of parts uploaded at once (`checkpointConfig.uploadConcurrency` of the OSS connector). */
+export const DEFAULT_UPLOAD_CONCURRENCY = 64;
+
+/** How often a part is re-sent when the server's CRC-64 of it differs from ours before the upload fails. */
+const PART_CRC_ATTEMPTS = 3;
+
+/** Bodies above this size go to OSS as streams (see {@linkcode bodyStream}); smaller ones as bytes. */
+const STREAM_ABOVE = 1024 * 1024;
+/** Slice size of a streamed body. */
+const STREAM_SLICE = 1024 * 1024;
+
+/** What an {@linkcode OssCheckpointWriter} writes to and how. */
+export interface CheckpointWriterInit {
+  /** The client that sends every request (and retries failed ones). */
+  client: OssClient;
+  /** Target bucket. */
+  bucket: string;
+  /** Target object key. */
+  key: string;
+  /** Bytes per part, from 100 KiB to 5 GiB. Default 8 MiB; grown to fit `sizeHint` in 10,000 parts. */
+  partSize?: number;
+  /** Most parts uploading at once. Default 64. */
+  uploadConcurrency?: number;
+  /** Expected total size in bytes; only used to grow the part size so the object fits in 10,000 parts. */
+  sizeHint?: number;
+  /** Aborting it aborts the upload like {@linkcode WritableStream.abort}. */
+  signal?: AbortSignal;
+  /** How the target is named in messages. Default `oss://bucket/key`. */
+  uri?: string;
+  /**
+   * Retry policy for part uploads and the single PUT, which the writer sends as streams and so retries itself
+   * (see {@linkcode OssCheckpointWriter}); pass the client's own. Default: the client defaults.
+   */
+  retry?: RetryOptions;
+}
+
+/** Live counters of an {@linkcode OssCheckpointWriter}; read them any time. */
+export interface CheckpointWriterStats {
+  /** Bytes accepted by `write()` so far. */
+  bytesWritten: number;
+  /** Size of the first part (the configured part size, grown to fit the size hint); 0 until started. */
+  partSize: number;
+  /** Parts uploaded and confirmed. */
+  partsUploaded: number;
+  /** Part uploads running now. */
+  uploadsInFlight: number;
+  /** Most part uploads that ever ran at once. */
+  peakUploadsInFlight: number;
+  /** Bytes of part buffers the writer holds now (filling, uploading or free for reuse). */
+  bufferedBytes: number;
+  /** Most bytes of part buffers the writer ever held: at most `partSize × (uploadConcurrency + 1)`. */
+  peakBufferedBytes: number;
+  /** The multipart upload id, once one was initiated (objects of at most one part use a single PUT). */
+  uploadId?: string;
+}
+
+interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  crc: string;
+  size: number;
+}
+
+/**
+ * Saves one checkpoint object. Chunks of any size are copied into part buffers; a full part is uploaded once
+ * more bytes follow it (so an object of at most one part goes up as a single PUT, and an empty stream as an
+ * empty object). While `uploadConcurrency` parts are uploading, `write()` does not resolve: memory stays
+ * within `partSize × (uploadConcurrency + 1)`.
+ *
+ * `close()` completes the upload, then compares the server's CRC-64 (`x-oss-hash-crc64ecma`) with the one
+ * computed over the bytes written (each part is also checked as it lands, and re-sent on a mismatch). If the
+ * completed object still differs it is deleted and `close()` rejects with an {@linkcode IntegrityError}: a
+ * corrupt checkpoint would otherwise read back "successfully", since a reader can only check the bytes against
+ * the server's own CRC.
+ *
+ * A failed part upload (after retries), an `abort()` or an aborted `signal` aborts the multipart upload: no
+ * parts remain and an object already at the key is untouched.
+ *
+ * Bodies over 1 MiB are sent to OSS as streams over the part buffer (chunked transfer encoding, which OSS
+ * accepts) and retried by the writer on 5xx, 429 and network errors with the client's backoff rules: runtimes
+ * copy a `Uint8Array` request body into their own buffers (Deno: about 2-3 copies per request in flight),
+ * which would multiply memory by the upload concurrency. S3-form clients (`s3v4`) send bytes instead, since
+ * S3 refuses bodies without a Content-Length.
+ *
+ * @example
+ * ```ts
+ * import { OssClient } from "../client.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * import { OssCheckpointWriter } from "./writer.ts";
+ * const server = await serveEmulator({ buckets: ["ckpt"] });
+ * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+ * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "step-100.bin", partSize: 1024 * 1024 });
+ * await new Blob([new Uint8Array(3 * 1024 * 1024 + 5)]).stream().pipeTo(writer);
+ * console.log(writer.stats.partsUploaded, writer.stats.peakBufferedBytes <= 1024 * 1024 * 65); // 4 true
+ * await server.close();
+ * ```
+ */
+export class OssCheckpointWriter extends WritableStream<Uint8Array> {
+  /** Live counters: bytes written, parts, buffered bytes (the memory gauge). */
+  readonly stats: CheckpointWriterStats;
+
+  constructor(init: CheckpointWriterInit | Promise<CheckpointWriterInit>) {
+    const upload = new MultipartSink();
+    super({
+      start: (controller) => upload.start(init, controller),
+      write: (chunk) => upload.write(chunk),
+      close: () => upload.close(),
+      abort: (reason) => upload.abort(reason),
+    });
+    this.stats = upload.stats;
+  }
+}
+
+/** The underlying sink: the state of one upload. */
+class MultipartSink {
+  readonly stats: CheckpointWriterStats = {
+    bytesWritten: 0,
+    partSize: 0,
+    partsUploaded: 0,
+    uploadsInFlight: 0,
+    peakUploadsInFlight: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
+  };
+
+  #init!: CheckpointWriterInit;
+  #client!: OssClient;
+  #retry!: RetryPolicy;
+  #stream = false;
+  #label = "";
+  #schedule!: PartSchedule;
+  #concurrency = 1;
+  #controller!: WritableStreamDefaultController;
+  /** Aborts in-flight part uploads when the upload fails. */
+  readonly #ac = new AbortController();
+  #detach: () => void = () => {};
+
+  #initiating?: Promise<string>;
+  #uploadId?: string;
+  #completed = false;
+  #cur?: Uint8Array;
+  #curLen = 0;
+  #nextPart = 1;
+  #free: Uint8Array[] = [];
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #parts: UploadedPart[] = [];
+
+  #failed = false;
+  #error: unknown;
+  #cleanup: Promise<void> = Promise.resolve();
+
+  async start(
+    init: CheckpointWriterInit | Promise<CheckpointWriterInit>,
+    controller: WritableStreamDefaultController,
+  ): Promise<void> {
+    this.#controller = controller;
+    this.#init = await init;
+    const { client, bucket, key, signal } = this.#init;
+    if (typeof bucket !== "string" || bucket === "") {
+      throw new TypeError(
+        `OssCheckpointWriter: bucket: expected a bucket name, got ${JSON.stringify(bucket)}`,
+      );
+    }
+    if (typeof key !== "string" || key === "") {
+      throw new TypeError(`OssCheckpointWriter: key: expected an object key, got ${JSON.stringify(key)}`);
+    }
+    this.#client = client;
+    this.#label = this.#init.uri ?? `oss://${bucket}/${key}`;
+    this.#schedule = new PartSchedule(this.#init.partSize ?? DEFAULT_PART_SIZE, this.#init.sizeHint);
+    this.#concurrency = checkPositiveInteger(
+      this.#init.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+      "uploadConcurrency",
+    );
+    this.#retry = resolveRetryOptions(this.#init.retry);
+    this.#stream = client.signatureVersion !== "s3v4";
+    this.stats.partSize = this.#schedule.base;
+    signal?.throwIfAborted();
+    // controller.signal fires on abort() at once, even while a write() waits for a free upload slot.
+    const onAbort = (ev: Event) => this.#fail((ev.target as AbortSignal).reason);
+    signal?.addEventListener("abort", onAbort);
+    controller.signal.addEventListener("abort", onAbort);
+    this.#detach = () => {
+      signal?.removeEventListener("abort", onAbort);
+      controller.signal.removeEventListener("abort", onAbort);
+    };
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.#guard(async () => {
+      if (!(chunk instanceof Uint8Array)) {
+        throw new TypeError(
+          `${this.#label}: checkpoint writer expects Uint8Array chunks, got ${describe(chunk)}`,
+        );
+      }
+      this.stats.bytesWritten += chunk.length;
+      let offset = 0;
+      while (offset < chunk.length) {
+        // A full part goes out only once more bytes follow: the last part is never empty, and an object of
+        // at most one part needs no multipart upload at all.
+        if (this.#cur !== undefined && this.#curLen === this.#cur.length) await this.#dispatch();
+        this.#cur ??= this.#acquire(this.#schedule.sizeOf(this.#nextPart));
+        const n = Math.min(chunk.length - offset, this.#cur.length - this.#curLen);
+        this.#cur.set(chunk.subarray(offset, offset + n), this.#curLen);
+        this.#curLen += n;
+        offset += n;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#guard(async () => {
+      const { bucket, key } = this.#init;
+      const signal = this.#ac.signal;
+      if (this.#initiating === undefined) {
+        const body = this.#cur?.subarray(0, this.#curLen) ?? new Uint8Array(0);
+        const expected = await crc64(body);
+        const put = await this.#send(
+          body,
+          (b, stream) => this.#client.put(bucket, key, b, { signal, stream }),
+        );
+        this.#completed = true;
+        this.#releaseAll();
+        await this.#verify(expected, put.crc64, body.length);
+        return;
+      }
+      if (this.#curLen > 0) await this.#dispatch();
+      while (this.#inflight.size > 0) await Promise.race(this.#inflight);
+      this.#throwIfFailed();
+      const uploadId = this.#uploadId!;
+      const parts = this.#parts;
+      for (let i = 0; i < this.#nextPart - 1; i++) {
+        if (parts[i]?.partNumber !== i + 1) {
+          throw new Error(`${this.#label}: internal error: part ${i + 1} missing`);
+        }
+      }
+      let expected = parts[0].crc;
+      for (let i = 1; i < parts.length; i++) expected = crc64Combine(expected, parts[i].crc, parts[i].size);
+      const size = parts.reduce((sum, p) => sum + p.size, 0);
+      let reported: string | undefined;
+      try {
+        const done = await this.#client.completeMultipart(
+          bucket,
+          key,
+          uploadId,
+          parts.map(({ partNumber, etag }) => ({ partNumber, etag })),
+          { signal },
+        );
+        reported = done.crc64;
+      } catch (err) {
+        // A retried Complete whose first attempt succeeded finds the upload gone: the object is there.
+        if (!(err instanceof OssError && err.code === "NoSuchUpload")) throw err;
+      }
+      this.#completed = true;
+      this.#releaseAll();
+      await this.#verify(expected, reported, size);
+    });
+  }
+
+  async abort(reason: unknown): Promise<void> {
+    this.#fail(reason);
+    await this.#cleanup;
+    // Only an upload that could not be aborted makes abort() reject (see #fail).
+    if (this.#error instanceof AggregateError) throw this.#error;
+  }
+
+  /** Runs a sink operation; any failure aborts the upload first, then rejects with the failure. */
+  async #guard(op: () => Promise<void>): Promise<void> {
+    if (!this.#failed) {
+      try {
+        await op();
+        if (this.#completed) this.#detach();
+        return;
+      } catch (err) {
+        this.#fail(err);
+      }
+    }
+    await this.#cleanup;
+    throw this.#error;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed) throw this.#error;
+  }
+
+  /** Hands the full current part to an upload task once a slot is free. */
+  async #dispatch(): Promise<void> {
+    while (this.#inflight.size >= this.#concurrency) {
+      await Promise.race(this.#inflight);
+      this.#throwIfFailed();
+    }
+    this.#throwIfFailed();
+    if (this.#initiating === undefined) {
+      // Not abortable on purpose: an upload created on the server must be known so that it can be aborted.
+      this.#initiating = this.#client.initiateMultipart(this.#init.bucket, this.#init.key);
+      this.#initiating.catch(() => {});
+    }
+    const uploadId = this.#uploadId = await this.#initiating;
+    this.stats.uploadId = uploadId;
+    this.#throwIfFailed();
+    const buf = this.#cur!;
+    const body = buf.subarray(0, this.#curLen);
+    const partNumber = this.#nextPart++;
+    this.#cur = undefined;
+    this.#curLen = 0;
+    const task: Promise<void> = this.#uploadPart(uploadId, partNumber, body)
+      .catch((err) => this.#fail(err))
+      .finally(() => {
+        this.#release(buf);
+        this.#inflight.delete(task);
+        this.stats.uploadsInFlight = this.#inflight.size;
+      });
+    this.#inflight.add(task);
+    this.stats.uploadsInFlight = this.#inflight.size;
+    this.stats.peakUploadsInFlight = Math.max(this.stats.peakUploadsInFlight, this.#inflight.size);
+  }
+
+  async #uploadPart(uploadId: string, partNumber: number, body: Uint8Array): Promise<void> {
+    const { bucket, key } = this.#init;
+    const crc = await crc64(body);
+    for (let attempt = 1;; attempt++) {
+      const signal = this.#ac.signal;
+      const res = await this.#send(
+        body,
+        (b, stream) => this.#client.uploadPart(bucket, key, uploadId, partNumber, b, { signal, stream }),
+      );
+      if (res.crc64 !== undefined && res.crc64 !== crc) {
+        if (attempt < PART_CRC_ATTEMPTS) continue;
+        throw new IntegrityError(
+          `${this.#label}: part ${partNumber} arrived corrupted ${attempt} times: CRC-64 computed ${crc}, server reports ${res.crc64}`,
+          { key, expected: crc, actual: res.crc64 },
+        );
+      }
+      this.#parts[partNumber - 1] = { partNumber, etag: res.etag, crc, size: body.length };
+      this.stats.partsUploaded++;
+      return;
+    }
+  }
+
+  /**
+   * Sends `bytes` with `op`: as a stream (retried here) when it is large and the store takes chunked bodies,
+   * else as bytes (retried by the client).
+   */
+  async #send<T>(
+    bytes: Uint8Array,
+    op: (body: Uint8Array | ReadableStream<Uint8Array>, stream: boolean) => Promise<T>,
+  ): Promise<T> {
+    if (!this.#stream || bytes.length <= STREAM_ABOVE) return await op(bytes, false);
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await op(bodyStream(bytes), true);
+      } catch (err) {
+        const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
+        if (!retryable || attempt >= this.#retry.maxAttempts || this.#ac.signal.aborted) throw err;
+        const delayMs = backoffDelay(attempt, this.#retry);
+        const { bucket, key } = this.#init;
+        this.#retry.onRetry?.({
+          kind: "request",
+          attempt,
+          delayMs,
+          method: "PUT",
+          bucket,
+          key,
+          status: err.status,
+        });
+        await sleep(delayMs, this.#ac.signal);
+      }
+    }
+  }
+
+  /** Checks the stored object's CRC-64; a mismatching object is deleted (see the class comment). */
+  async #verify(expected: string, reported: string | undefined, size: number): Promise<void> {
+    const { bucket, key } = this.#init;
+    let actual = reported;
+    if (actual === undefined) {
+      const meta = await this.#client.head(bucket, key, { signal: this.#ac.signal });
+      if (meta.size !== size) {
+        await this.#deleteCorrupt();
+        throw new IntegrityError(
+          `${this.#label}: stored object has ${meta.size} bytes, ${size} were written; the object was deleted`,
+          { key, expected: String(size), actual: String(meta.size) },
+        );
+      }
+      actual = meta.crc64;
+    }
+    if (actual === undefined || actual === expected) return; // a store without CRC-64 gives nothing to check
+    await this.#deleteCorrupt();
+    throw new IntegrityError(
+      `${this.#label}: CRC-64 mismatch: computed ${expected} over the bytes written, server reports ${actual}; the object was deleted`,
+      { key, expected, actual },
+    );
+  }
+
+  async #deleteCorrupt(): Promise<void> {
+    try {
+      await this.#client.delete(this.#init.bucket, this.#init.key);
+    } catch {
+      // The IntegrityError that follows matters more than a failed cleanup.
+    }
+  }
+
+  /**
+   * Records the first failure, stops in-flight parts and aborts the multipart upload. Idempotent; `#cleanup`
+   * settles when the upload is gone. Only then is the stream errored, so a rejected write()/close() means the
+   * server is already clean.
+   */
+  #fail(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#error = err;
+    this.#ac.abort(err);
+    this.#cleanup = (async () => {
+      await Promise.allSettled([...this.#inflight, this.#initiating]);
+      const uploadId = this.#uploadId ?? await this.#initiating?.catch(() => undefined);
+      if (uploadId !== undefined && !this.#completed) {
+        try {
+          await this.#client.abortMultipart(this.#init.bucket, this.#init.key, uploadId);
+        } catch (abortErr) {
+          if (!(abortErr instanceof OssError && abortErr.code === "NoSuchUpload")) {
+            this.#error = new AggregateError(
+              [err, abortErr],
+              `${this.#label}: the upload failed and aborting multipart upload ${uploadId} failed too; its parts may remain`,
+            );
+          }
+        }
+      }
+      this.#releaseAll();
+      this.#detach();
+      try {
+        this.#controller.error(this.#error);
+      } catch {
+        // already errored
+      }
+    })();
+  }
+
+  #acquire(size: number): Uint8Array {
+    while (this.#free.length > 0) {
+      const buf = this.#free.pop()!;
+      if (buf.length === size) return buf;
+      this.#account(-buf.length); // parts grew: drop the smaller buffer
+    }
+    this.#account(size);
+    return new Uint8Array(size);
+  }
+
+  #release(buf: Uint8Array): void {
+    if (this.#failed || this.#completed) this.#account(-buf.length);
+    else this.#free.push(buf);
+  }
+
+  #releaseAll(): void {
+    for (const buf of this.#free) this.#account(-buf.length);
+    this.#free = [];
+    if (this.#cur !== undefined) this.#account(-this.#cur.length);
+    this.#cur = undefined;
+    this.#curLen = 0;
+  }
+
+  #account(delta: number): void {
+    this.stats.bufferedBytes += delta;
+    this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
+  }
+}
+
+/** A one-shot stream over `bytes` in 1 MiB slices, pulled by the runtime as it sends (no copy up front). */
+function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      const end = Math.min(bytes.length, offset + STREAM_SLICE);
+      controller.enqueue(bytes.subarray(offset, end));
+      offset = end;
+    },
+  }, { highWaterMark: 0 });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return value.constructor?.name ?? "object";
+}

@@ -1,0 +1,412 @@
+/**
+ * `OssClient`: typed operations on Alibaba Cloud OSS and S3-compatible stores over one request path (sign,
+ * fetch, retry, map errors; see `request.ts`). OSS mode (`signatureVersion: "oss4"`, the default) sends
+ * `x-oss-*` headers signed with OSS4-HMAC-SHA256; S3 mode (`"s3v4"`) sends `x-amz-*` headers signed with SigV4.
+ *
+ * Argument errors are thrown before any request: `TypeError` (wrong type, empty name) or `RangeError` (a number
+ * out of range), each naming the operation and the argument. Service errors are {@linkcode OssError}s.
+ *
+ * @module
+ */
+import { getObject, getObjectBytes } from "./client_get.ts";
+import type {
+  AppendResult,
+  CompletedPart,
+  GetBytesResult,
+  GetObjectResult,
+  GetOptions,
+  ListOptions,
+  ListPage,
+  ListUploadsOptions,
+  ObjectMeta,
+  ObjectSummary,
+  OssClientOptions,
+  PartInfo,
+  PutBody,
+  PutOptions,
+  PutResult,
+  RequestOptions,
+  UploadInfo,
+  UploadPartOptions,
+} from "./client_types.ts";
+import {
+  checkBucket,
+  checkInt,
+  checkObject,
+  checkOptionalString,
+  checkUploadId,
+  copySource,
+  intHeader,
+  metaOf,
+  requestIdOf,
+  toBody,
+} from "./client_util.ts";
+import { ConfigError, OssError } from "./errors.ts";
+import { type RequestSpec, Transport } from "./request.ts";
+import {
+  buildCompleteMultipart,
+  parseErrorResponse,
+  parseETagResult,
+  parseInitiateMultipart,
+  parseListObjectsV2,
+  parseListParts,
+  parseListUploads,
+} from "./xml.ts";
+
+const OCTET_STREAM = "application/octet-stream";
+
+/**
+ * A client for one endpoint. Cheap to share: keep one per endpoint and credentials.
+ *
+ * @example
+ * ```ts
+ * import { OssClient } from "./client.ts";
+ * import { serveEmulator } from "./server/emulator.ts";
+ *
+ * const server = await serveEmulator({ buckets: ["demo"], port: 0 });
+ * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+ * await client.put("demo", "hello.txt", "hello, world");
+ * const { body } = await client.get("demo", "hello.txt", { range: { start: 0, end: 4 } });
+ * console.log(await new Response(body).text()); // "hello"
+ * for await (const o of client.list("demo")) console.log(o.key, o.size);
+ * await server.close();
+ * ```
+ */
+export class OssClient {
+  #t: Transport;
+
+  /**
+   * Creates a client; nothing is sent until the first operation.
+   *
+   * @throws {ConfigError} on a bad endpoint, region, signature version, timeout or retry option.
+   */
+  constructor(opts: OssClientOptions) {
+    this.#t = new Transport(opts);
+  }
+
+  /** `"oss4"` or `"s3v4"`. */
+  get signatureVersion(): "oss4" | "s3v4" {
+    return this.#t.s3 ? "s3v4" : "oss4";
+  }
+
+  /** The signing region. */
+  get region(): string {
+    return this.#t.region;
+  }
+
+  /** `x-oss-` or `x-amz-`. */
+  #h(name: string): string {
+    return (this.#t.s3 ? "x-amz-" : "x-oss-") + name;
+  }
+
+  /**
+   * Reads an object, or the bytes of `range`. The body is a stream that resumes by itself after a broken
+   * connection (Range from the next byte, If-Match the first ETag); cancel it if you stop early.
+   */
+  get(bucket: string, key: string, opts: GetOptions = {}): Promise<GetObjectResult> {
+    return getObject(this.#t, bucket, key, opts);
+  }
+
+  /**
+   * Reads an object (or `range`) into memory: the fast path for small objects (no stream in between). A body
+   * that breaks is fetched again (up to 8 MiB) or resumed like {@linkcode get}'s (larger ones).
+   */
+  getBytes(bucket: string, key: string, opts: GetOptions = {}): Promise<GetBytesResult> {
+    return getObjectBytes(this.#t, bucket, key, opts);
+  }
+
+  /** Metadata of an object. A missing object rejects with an OssError of status 404. */
+  async head(bucket: string, key: string, opts: RequestOptions = {}): Promise<ObjectMeta> {
+    checkObject("head", bucket, key);
+    const { res } = await this.#t.send({ method: "HEAD", bucket, key, signal: opts.signal }, "none");
+    return metaOf(res.headers);
+  }
+
+  /** Writes an object (see {@linkcode PutBody} for how streams are sent). */
+  async put(bucket: string, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
+    checkObject("put", bucket, key);
+    const data = await toBody("put", body, opts.stream, opts.signal);
+    const headers = {
+      "content-type": opts.contentType ?? ((data instanceof Blob && data.type) || OCTET_STREAM),
+    };
+    const { res } = await this.#t.send({
+      method: "PUT",
+      bucket,
+      key,
+      headers,
+      body: data,
+      signal: opts.signal,
+    }, "none");
+    return putResult(res.headers);
+  }
+
+  /**
+   * Appends to an appendable object (OSS only), creating it at position 0. Resolves with the position of the
+   * next append; a wrong position rejects with an OssError `PositionNotEqualToLength` (409). A retried append
+   * whose first attempt succeeded unseen also ends in that error: `head()` tells the current length.
+   */
+  async append(
+    bucket: string,
+    key: string,
+    position: number,
+    body: PutBody,
+    opts: PutOptions = {},
+  ): Promise<AppendResult> {
+    checkObject("append", bucket, key);
+    checkInt("append", "position", position, 0);
+    if (this.#t.s3) {
+      throw new ConfigError(
+        `OssClient.append: appendable objects are an OSS feature; this client uses signatureVersion "s3v4"`,
+      );
+    }
+    const data = await toBody("append", body, opts.stream, opts.signal);
+    const query = new URLSearchParams({ append: "", position: String(position) });
+    const headers = {
+      "content-type": opts.contentType ?? ((data instanceof Blob && data.type) || OCTET_STREAM),
+    };
+    const spec: RequestSpec = {
+      method: "POST",
+      bucket,
+      key,
+      query,
+      headers,
+      body: data,
+      signal: opts.signal,
+    };
+    const { res } = await this.#t.send(spec, "none");
+    const h = res.headers;
+    const nextPosition = intHeader(h, "x-oss-next-append-position");
+    if (nextPosition < 0) {
+      throw new OssError({
+        code: "InvalidResponse",
+        status: res.status,
+        message: "append response lacks x-oss-next-append-position",
+        requestId: requestIdOf(h),
+        bucket,
+        key,
+        method: "POST",
+      });
+    }
+    return { nextPosition, crc64: h.get("x-oss-hash-crc64ecma") ?? undefined, requestId: requestIdOf(h) };
+  }
+
+  /** Deletes an object; deleting a missing object succeeds (as on OSS and S3). */
+  async delete(bucket: string, key: string, opts: RequestOptions = {}): Promise<void> {
+    checkObject("delete", bucket, key);
+    await this.#t.send({ method: "DELETE", bucket, key, signal: opts.signal }, "none");
+  }
+
+  /**
+   * Lists a bucket page by page (ListObjectsV2, keys URL-encoded on the wire and decoded here). The next page
+   * is requested while the caller works on the current one; leaving the loop early aborts that request.
+   */
+  async *listPages(bucket: string, opts: ListOptions = {}): AsyncGenerator<ListPage> {
+    checkBucket("listPages", bucket);
+    for (const name of ["prefix", "delimiter", "startAfter", "continuationToken"] as const) {
+      checkOptionalString("listPages", name, opts[name]);
+    }
+    const maxKeys = opts.maxKeys === undefined
+      ? undefined
+      : checkInt("listPages", "maxKeys", opts.maxKeys, 1, 1000);
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const base = new URLSearchParams({ "list-type": "2", "encoding-type": "url" });
+    if (opts.prefix) base.set("prefix", opts.prefix);
+    if (opts.delimiter) base.set("delimiter", opts.delimiter);
+    if (maxKeys !== undefined) base.set("max-keys", String(maxKeys));
+    if (opts.startAfter && !opts.continuationToken) base.set("start-after", opts.startAfter);
+    let next: Promise<ListPage> | undefined = this.#listPage(bucket, base, opts.continuationToken, signal);
+    try {
+      while (next !== undefined) {
+        const page: ListPage = await next;
+        next = page.isTruncated
+          ? this.#listPage(bucket, base, page.nextContinuationToken, signal)
+          : undefined;
+        next?.catch(() => {}); // if the caller stops before awaiting it
+        yield page;
+      }
+    } finally {
+      stop.abort();
+      await next?.catch(() => {});
+    }
+  }
+
+  async #listPage(bucket: string, base: URLSearchParams, token: string | undefined, signal: AbortSignal) {
+    const query = new URLSearchParams(base);
+    if (token) query.set("continuation-token", token);
+    const { text } = await this.#t.send({ method: "GET", bucket, query, signal }, "text");
+    return parseListObjectsV2(text);
+  }
+
+  /** Every object of a listing, page after page (common prefixes are in {@linkcode listPages}). */
+  async *list(bucket: string, opts: ListOptions = {}): AsyncGenerator<ObjectSummary> {
+    for await (const page of this.listPages(bucket, opts)) yield* page.objects;
+  }
+
+  /** Starts a multipart upload and resolves with its upload id. */
+  async initiateMultipart(
+    bucket: string,
+    key: string,
+    opts: Omit<PutOptions, "stream"> = {},
+  ): Promise<string> {
+    checkObject("initiateMultipart", bucket, key);
+    const headers = { "content-type": opts.contentType ?? OCTET_STREAM };
+    const query = new URLSearchParams({ uploads: "" });
+    const { text } = await this.#t.send(
+      { method: "POST", bucket, key, query, headers, signal: opts.signal },
+      "text",
+    );
+    return parseInitiateMultipart(text);
+  }
+
+  /** Uploads part `partNumber` (1..10000) of an upload. */
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: PutBody,
+    opts: UploadPartOptions = {},
+  ): Promise<PutResult & { partNumber: number }> {
+    checkObject("uploadPart", bucket, key);
+    checkUploadId("uploadPart", uploadId);
+    checkInt("uploadPart", "partNumber", partNumber, 1, 10000);
+    const data = await toBody("uploadPart", body, opts.stream, opts.signal);
+    const query = new URLSearchParams({ partNumber: String(partNumber), uploadId });
+    const { res } = await this.#t.send(
+      { method: "PUT", bucket, key, query, body: data, signal: opts.signal },
+      "none",
+    );
+    return { partNumber, ...putResult(res.headers) };
+  }
+
+  /** Assembles the parts (sorted by number) into the object. */
+  async completeMultipart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly CompletedPart[],
+    opts: RequestOptions = {},
+  ): Promise<PutResult> {
+    checkObject("completeMultipart", bucket, key);
+    checkUploadId("completeMultipart", uploadId);
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new TypeError(
+        `OssClient.completeMultipart: parts: expected a non-empty array of { partNumber, etag }`,
+      );
+    }
+    parts.forEach((p, i) => {
+      if (p === null || typeof p !== "object" || typeof p.etag !== "string" || p.etag === "") {
+        throw new TypeError(
+          `OssClient.completeMultipart: parts[${i}]: expected { partNumber, etag } with the ETag from uploadPart`,
+        );
+      }
+      checkInt("completeMultipart", `parts[${i}].partNumber`, p.partNumber, 1, 10000);
+    });
+    const body = new TextEncoder().encode(buildCompleteMultipart(parts));
+    const query = new URLSearchParams({ uploadId });
+    const headers = { "content-type": "application/xml" };
+    const spec: RequestSpec = { method: "POST", bucket, key, query, headers, body, signal: opts.signal };
+    const { res, text } = await this.#t.send(spec, "text");
+    this.#throwIfErrorDocument(spec, res, text);
+    const etag = parseETagResult(text, "CompleteMultipartUploadResult");
+    return { ...putResult(res.headers), etag };
+  }
+
+  /** Aborts an upload and frees its parts. */
+  async abortMultipart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: RequestOptions = {},
+  ): Promise<void> {
+    checkObject("abortMultipart", bucket, key);
+    checkUploadId("abortMultipart", uploadId);
+    const query = new URLSearchParams({ uploadId });
+    await this.#t.send({ method: "DELETE", bucket, key, query, signal: opts.signal }, "none");
+  }
+
+  /** All parts uploaded so far, in part order (follows the pages of ListParts). */
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: RequestOptions = {},
+  ): Promise<PartInfo[]> {
+    checkObject("listParts", bucket, key);
+    checkUploadId("listParts", uploadId);
+    const parts: PartInfo[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const query = new URLSearchParams({ uploadId });
+      if (marker) query.set("part-number-marker", marker);
+      const { text } = await this.#t.send({ method: "GET", bucket, key, query, signal: opts.signal }, "text");
+      const page = parseListParts(text);
+      parts.push(...page.parts);
+      if (!page.isTruncated || !page.nextMarker || page.nextMarker === marker) return parts;
+      marker = page.nextMarker;
+    }
+  }
+
+  /** Unfinished multipart uploads of a bucket (follows the pages of ListMultipartUploads). */
+  async listUploads(bucket: string, opts: ListUploadsOptions = {}): Promise<UploadInfo[]> {
+    checkBucket("listUploads", bucket);
+    checkOptionalString("listUploads", "prefix", opts.prefix);
+    const uploads: UploadInfo[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      const query = new URLSearchParams({ uploads: "" });
+      if (opts.prefix) query.set("prefix", opts.prefix);
+      if (keyMarker !== undefined) query.set("key-marker", keyMarker);
+      if (idMarker !== undefined) query.set("upload-id-marker", idMarker);
+      const { text } = await this.#t.send({ method: "GET", bucket, query, signal: opts.signal }, "text");
+      const page = parseListUploads(text);
+      uploads.push(...page.uploads);
+      if (!page.isTruncated || (page.nextKeyMarker === keyMarker && page.nextUploadIdMarker === idMarker)) {
+        return uploads;
+      }
+      keyMarker = page.nextKeyMarker;
+      idMarker = page.nextUploadIdMarker;
+    }
+  }
+
+  /** Copies an object on the server side. */
+  async copy(
+    srcBucket: string,
+    srcKey: string,
+    dstBucket: string,
+    dstKey: string,
+    opts: RequestOptions = {},
+  ): Promise<{ etag: string; requestId?: string }> {
+    checkObject("copy", srcBucket, srcKey, "srcKey");
+    checkObject("copy", dstBucket, dstKey, "dstKey");
+    const headers = { [this.#h("copy-source")]: copySource(srcBucket, srcKey) };
+    const spec: RequestSpec = { method: "PUT", bucket: dstBucket, key: dstKey, headers, signal: opts.signal };
+    const { res, text } = await this.#t.send(spec, "text");
+    this.#throwIfErrorDocument(spec, res, text);
+    return { etag: parseETagResult(text, "CopyObjectResult"), requestId: requestIdOf(res.headers) };
+  }
+
+  /** S3 may answer CompleteMultipartUpload and CopyObject with 200 and an `<Error>` document. */
+  #throwIfErrorDocument(spec: RequestSpec, res: Response, text: string): void {
+    if (!/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text)) return;
+    const parsed = parseErrorResponse(res.status, res.headers, text);
+    throw new OssError({
+      ...parsed,
+      status: res.status,
+      bucket: spec.bucket,
+      key: spec.key,
+      method: spec.method,
+    });
+  }
+}
+
+function putResult(h: Headers): PutResult {
+  const r: PutResult = { etag: h.get("etag") ?? "" };
+  const crc = h.get("x-oss-hash-crc64ecma");
+  if (crc) r.crc64 = crc;
+  const rid = requestIdOf(h);
+  if (rid) r.requestId = rid;
+  return r;
+}

@@ -1,0 +1,117 @@
+/**
+ * The two ways of `OssClient` to read an object: `get` (a resumable stream) and `getBytes` (into memory).
+ * Internal: see `client.ts`.
+ *
+ * @module
+ */
+import { parseContentRange, resumableBody } from "./body.ts";
+import type { GetBytesResult, GetObjectResult, GetOptions } from "./client_types.ts";
+import { checkObject, intHeader, metaOf, rangeHeader } from "./client_util.ts";
+import { IntegrityError } from "./errors.ts";
+import { bodyLength, type Reply, type RequestSpec, type Transport } from "./request.ts";
+
+function getSpec(t: Transport, op: string, bucket: string, key: string, opts: GetOptions): RequestSpec {
+  checkObject(op, bucket, key);
+  const headers: Record<string, string> = {};
+  if (opts.range !== undefined) {
+    headers.range = rangeHeader(op, opts.range);
+    // Without it OSS answers an unsatisfiable range with the whole object instead of 416.
+    if (!t.s3) headers["x-oss-range-behavior"] = "standard";
+  }
+  return { method: "GET", bucket, key, headers, signal: opts.signal };
+}
+
+/** The metadata of a GET reply, and the absolute byte positions its body covers (`end` undefined: unknown). */
+function describe(
+  spec: RequestSpec,
+  reply: Reply,
+): [Omit<GetObjectResult, "body">, number, number | undefined] {
+  const { res } = reply;
+  const h = res.headers;
+  const size = intHeader(h, "content-length");
+  const length = bodyLength(h);
+  let start = 0;
+  let end = length >= 0 ? length - 1 : undefined;
+  let objectSize = size;
+  let range: { start: number; end: number } | undefined;
+  if (res.status === 206) {
+    const cr = parseContentRange(h.get("content-range"));
+    if (cr === undefined) {
+      reply.attempt?.done();
+      res.body?.cancel().catch(() => {});
+      throw new IntegrityError(
+        `GET ${spec.bucket}/${spec.key}: a 206 response without a valid Content-Range`,
+        {
+          key: spec.key,
+        },
+      );
+    }
+    start = cr.start;
+    if (end !== undefined) end = cr.end;
+    objectSize = cr.total;
+    range = { start: cr.start, end: cr.end };
+  }
+  const meta = metaOf(h);
+  const result = {
+    status: res.status,
+    size,
+    objectSize,
+    etag: meta.etag,
+    crc64: meta.crc64,
+    contentType: meta.contentType,
+    lastModified: meta.lastModified,
+    range,
+    headers: h,
+    requestId: meta.requestId,
+  };
+  return [result, start, end];
+}
+
+function bodyOf(
+  t: Transport,
+  spec: RequestSpec,
+  reply: Reply,
+  start: number,
+  end: number | undefined,
+  etag: string,
+) {
+  if (reply.res.body) return resumableBody(t, spec, reply, start, end, etag);
+  reply.attempt?.done();
+  return new Blob([]).stream();
+}
+
+/** `OssClient.get`. */
+export async function getObject(
+  t: Transport,
+  bucket: string,
+  key: string,
+  opts: GetOptions,
+): Promise<GetObjectResult> {
+  const spec = getSpec(t, "get", bucket, key, opts);
+  const reply = await t.send(spec, "stream");
+  const [result, start, end] = describe(spec, reply);
+  return { ...result, body: bodyOf(t, spec, reply, start, end, result.etag) };
+}
+
+/** `OssClient.getBytes`. */
+export async function getObjectBytes(
+  t: Transport,
+  bucket: string,
+  key: string,
+  opts: GetOptions,
+): Promise<GetBytesResult> {
+  const spec = getSpec(t, "getBytes", bucket, key, opts);
+  const reply = await t.send(spec, "bytes");
+  const [result, start, end] = describe(spec, reply);
+  if (reply.bytes) return { ...result, bytes: reply.bytes };
+  const body = bodyOf(t, spec, reply, start, end, result.etag);
+  if (end === undefined) return { ...result, bytes: new Uint8Array(await new Response(body).arrayBuffer()) };
+  const bytes = new Uint8Array(end + 1 - start);
+  let at = 0;
+  // The resumable body checks the length, so the chunks fit exactly.
+  for await (const chunk of body) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return { ...result, bytes };
+}

@@ -1,0 +1,240 @@
+/**
+ * Options and result types of {@linkcode OssClient} (see `client.ts`).
+ *
+ * @module
+ */
+import type { Credentials, CredentialsProvider } from "./credentials.ts";
+import type { Endpoint } from "./endpoint.ts";
+import type { RetryOptions } from "./retry.ts";
+
+/**
+ * How an {@linkcode OssClient} reaches its store.
+ *
+ * @example
+ * ```ts
+ * import type { OssClientOptions } from "./client_types.ts";
+ * const opts: OssClientOptions = {
+ *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
+ *   credentials: { accessKeyId: "id", accessKeySecret: "secret" },
+ * };
+ * ```
+ */
+export interface OssClientOptions {
+  /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, or a parsed endpoint. */
+  endpoint: string | Endpoint;
+  /** Signing region; default: inferred from the endpoint (`oss-<region>.aliyuncs.com`), `us-east-1` for s3v4. */
+  region?: string;
+  /** Credentials or a provider; omitted: requests are sent unsigned (anonymous). */
+  credentials?: Credentials | CredentialsProvider;
+  /** `"oss4"` (default): OSS4-HMAC-SHA256 and `x-oss-*` headers; `"s3v4"`: AWS SigV4 and `x-amz-*` headers. */
+  signatureVersion?: "oss4" | "s3v4";
+  /** Force path-style (`host/bucket/key`) or virtual-hosted URLs; default: path style for IPs and localhost. */
+  pathStyle?: boolean;
+  /** Retry policy; see {@linkcode RetryOptions} for the defaults. */
+  retry?: RetryOptions;
+  /** The `fetch` to use; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /**
+   * Per-attempt inactivity limit in ms (default 30 000): the longest wait for response headers (extended by
+   * 1 s per MiB of request body) or, while a body streams, between two chunks. An attempt that exceeds it is
+   * aborted and retried.
+   */
+  timeoutMs?: number;
+}
+
+/** Options every operation accepts. */
+export interface RequestOptions {
+  /** Aborts the request, its retries and backoff sleeps, and (for `get`) the body stream. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A byte range: `{ start, end }` (both inclusive; `end` omitted: to the end of the object) or the last `suffix`
+ * bytes.
+ *
+ * @example
+ * ```ts
+ * import type { ByteRange } from "./client_types.ts";
+ * const first100: ByteRange = { start: 0, end: 99 };
+ * const last100: ByteRange = { suffix: 100 };
+ * ```
+ */
+export type ByteRange = { start: number; end?: number } | { suffix: number };
+
+/** Options of `get`. */
+export interface GetOptions extends RequestOptions {
+  /** Read only these bytes (a 206 response). */
+  range?: ByteRange;
+}
+
+/** The response of `get`. The body resumes by itself (Range + If-Match) when the connection breaks. */
+export interface GetObjectResult {
+  /** The object bytes; cancel it if you stop reading early. */
+  body: ReadableStream<Uint8Array>;
+  /** 200, or 206 for a range. */
+  status: number;
+  /** Bytes in `body` (Content-Length); -1 when the server did not say. */
+  size: number;
+  /** Size of the whole object (from Content-Range for a range); -1 when unknown. */
+  objectSize: number;
+  /** ETag as the server sent it, quotes included. */
+  etag: string;
+  /** `x-oss-hash-crc64ecma` of the whole object, when sent. */
+  crc64?: string;
+  /** Content-Type of the object. */
+  contentType?: string;
+  /** Last-Modified of the object. */
+  lastModified?: Date;
+  /** The absolute inclusive byte range delivered, for a 206 response. */
+  range?: { start: number; end: number };
+  /** All response headers of the first response. */
+  headers: Headers;
+  /** `x-oss-request-id` / `x-amz-request-id` of the first response. */
+  requestId?: string;
+}
+
+/** The response of `getBytes`: what `get` reports, with the bytes instead of a stream. */
+export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
+  /** The object bytes (or the bytes of the range). */
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** Object metadata, from `head`. */
+export interface ObjectMeta {
+  /** Size in bytes. */
+  size: number;
+  /** ETag as the server sent it, quotes included. */
+  etag: string;
+  /** Last-Modified. */
+  lastModified?: Date;
+  /** `x-oss-hash-crc64ecma`, when sent. */
+  crc64?: string;
+  /** Content-Type. */
+  contentType?: string;
+  /** `x-oss-object-type`: `Normal`, `Appendable` or `Multipart`. */
+  objectType?: string;
+  /** `x-oss-next-append-position` of an appendable object. */
+  nextAppendPosition?: number;
+  /** Request id of the response. */
+  requestId?: string;
+}
+
+/**
+ * A request body. Bytes, strings and Blobs are sent with a Content-Length and retried on failure. A
+ * `ReadableStream` is one-shot, so by default it is first read into memory (and then retried like bytes); with
+ * `{ stream: true }` it is sent as it arrives with chunked transfer encoding and never retried.
+ */
+export type PutBody = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
+
+/** Options of `put`, `append` and `initiateMultipart`. */
+export interface PutOptions extends RequestOptions {
+  /** Content-Type of the object; default `application/octet-stream` (a Blob's own type, if it has one). */
+  contentType?: string;
+  /**
+   * Send a `ReadableStream` body as it arrives (chunked transfer encoding) instead of buffering it; never
+   * retried. OSS accepts chunked uploads; AWS S3 answers 411 MissingContentLength. Default false.
+   */
+  stream?: boolean;
+}
+
+/** Options of `uploadPart`. */
+export interface UploadPartOptions extends RequestOptions {
+  /** As {@linkcode PutOptions.stream}. */
+  stream?: boolean;
+}
+
+/** The response of `put`, `uploadPart` and `completeMultipart`. */
+export interface PutResult {
+  /** ETag of the new object (or part), quotes included. */
+  etag: string;
+  /** `x-oss-hash-crc64ecma`, when sent. */
+  crc64?: string;
+  /** Request id of the response. */
+  requestId?: string;
+}
+
+/** The response of `append`. */
+export interface AppendResult {
+  /** Where the next append must start (`x-oss-next-append-position`). */
+  nextPosition: number;
+  /** `x-oss-hash-crc64ecma` of the whole object so far, when sent. */
+  crc64?: string;
+  /** Request id of the response. */
+  requestId?: string;
+}
+
+/** Options of `listPages` and `list` (ListObjectsV2). */
+export interface ListOptions extends RequestOptions {
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Group keys up to the next delimiter (after the prefix) into `commonPrefixes`, e.g. `"/"`. */
+  delimiter?: string;
+  /** Only keys after this one (lexicographically). */
+  startAfter?: string;
+  /** Resume a listing from a page's `nextContinuationToken`. */
+  continuationToken?: string;
+  /** Keys (plus common prefixes) per page, 1..1000; default 1000. */
+  maxKeys?: number;
+}
+
+/** One object of a listing. */
+export interface ObjectSummary {
+  /** Object key (URL-decoded when the server URL-encoded it). */
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  /** ETag, quotes included. */
+  etag: string;
+  /** Last-Modified. */
+  lastModified: Date;
+  /** Storage class, when reported. */
+  storageClass?: string;
+}
+
+/** One page of a listing. */
+export interface ListPage {
+  /** The objects of this page, in key order. */
+  objects: ObjectSummary[];
+  /** Common prefixes of this page (with a delimiter). */
+  commonPrefixes: string[];
+  /** Whether more pages follow. */
+  isTruncated: boolean;
+  /** The token for the next page, when truncated. */
+  nextContinuationToken?: string;
+}
+
+/** A part to assemble in `completeMultipart`. */
+export interface CompletedPart {
+  /** 1..10000. */
+  partNumber: number;
+  /** ETag returned by `uploadPart`. */
+  etag: string;
+}
+
+/** A part reported by `listParts`. */
+export interface PartInfo {
+  /** 1..10000. */
+  partNumber: number;
+  /** ETag of the part, quotes included. */
+  etag: string;
+  /** Size in bytes. */
+  size: number;
+  /** When the part was uploaded. */
+  lastModified?: Date;
+}
+
+/** An unfinished multipart upload reported by `listUploads`. */
+export interface UploadInfo {
+  /** Object key of the upload. */
+  key: string;
+  /** Upload id. */
+  uploadId: string;
+  /** When the upload was initiated. */
+  initiated?: Date;
+}
+
+/** Options of `listUploads`. */
+export interface ListUploadsOptions extends RequestOptions {
+  /** Only uploads whose key starts with this. */
+  prefix?: string;
+}

@@ -1,0 +1,271 @@
+/**
+ * `config.json` as OSS Connector for AI/ML documents it, validated with zod, with the documented defaults:
+ *
+ * ```json
+ * {
+ *   "logLevel": 1,
+ *   "logPath": "/var/log/oss-connector/connector.log",
+ *   "auditPath": "/var/log/oss-connector/audit.log",
+ *   "datasetConfig": { "prefetchConcurrency": 24, "prefetchWorker": 2 },
+ *   "checkpointConfig": { "prefetchConcurrency": 24, "prefetchWorker": 4, "uploadConcurrency": 64 }
+ * }
+ * ```
+ *
+ * Also accepted, as documented: `datasetConfig.enableFastList` (false), `datasetConfig.listConcurrency` (16),
+ * `datasetConfig.listWorker` (1). Unknown keys are ignored with a warning (a typo should not pass silently).
+ * `logPath` and `auditPath` stay undefined unless set: the connector's defaults under `/var/log` are not
+ * written to by a library that was not asked to.
+ *
+ * The credential file's parser lives in `credentials.ts` and is re-exported here.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { parseJsonText, readTextFile } from "./fs.ts";
+
+export { loadCredentialFile, parseCredentialFile } from "./credentials.ts";
+
+/** Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error. */
+export type LogLevel = 0 | 1 | 2 | 3;
+
+/** `datasetConfig` of `config.json`. */
+export interface DatasetConfig {
+  /** Requests in flight while prefetching dataset items. Default 24. */
+  prefetchConcurrency: number;
+  /** Workers (the connector: vCPUs) prefetching dataset items; 0 prefetches inline. Default 2. */
+  prefetchWorker: number;
+  /** Use the connector's FastList for prefix listing. Default false. */
+  enableFastList: boolean;
+  /** FastList concurrency. Default 16. */
+  listConcurrency: number;
+  /** FastList workers. Default 1. */
+  listWorker: number;
+}
+
+/** `checkpointConfig` of `config.json`. */
+export interface CheckpointConfig {
+  /** Ranged reads in flight while reading a checkpoint. Default 24. */
+  prefetchConcurrency: number;
+  /** Workers (the connector: vCPUs) reading checkpoints. Default 4. */
+  prefetchWorker: number;
+  /** Parts uploaded at once while writing a checkpoint. Default 64. */
+  uploadConcurrency: number;
+}
+
+/**
+ * A validated `config.json` with defaults filled in.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig, type OssflowConfig } from "./config.ts";
+ * const config: OssflowConfig = defaultConfig();
+ * console.log(config.datasetConfig.prefetchConcurrency); // 24
+ * ```
+ */
+export interface OssflowConfig {
+  /** 0 debug, 1 info, 2 warn, 3 error. Default 1. */
+  logLevel: LogLevel;
+  /** Log file; undefined when not configured. */
+  logPath?: string;
+  /** Audit log file; undefined when not configured. */
+  auditPath?: string;
+  /** Dataset settings. */
+  datasetConfig: DatasetConfig;
+  /** Checkpoint settings. */
+  checkpointConfig: CheckpointConfig;
+}
+
+function int(min: number, max: number | undefined, fallback: number) {
+  const expected = max === undefined
+    ? `expected an integer >= ${min}`
+    : `expected an integer from ${min} to ${max}`;
+  let s = z.int({ error: expected }).min(min);
+  if (max !== undefined) s = s.max(max);
+  return s.default(fallback);
+}
+
+const path = z.string({ error: "expected a file path (a non-empty string)" }).min(1).optional();
+
+const datasetSchema = z.object({
+  prefetchConcurrency: int(1, undefined, 24),
+  prefetchWorker: int(0, undefined, 2),
+  enableFastList: z.boolean({ error: "expected true or false" }).default(false),
+  listConcurrency: int(1, undefined, 16),
+  listWorker: int(0, undefined, 1),
+}, { error: "expected an object" });
+
+const checkpointSchema = z.object({
+  prefetchConcurrency: int(1, undefined, 24),
+  prefetchWorker: int(0, undefined, 4),
+  uploadConcurrency: int(1, undefined, 64),
+}, { error: "expected an object" });
+
+/**
+ * The zod schema of `config.json` (unknown keys are stripped). Prefer {@link parseConfig}, whose errors
+ * name the file and the JSON path.
+ *
+ * @example
+ * ```ts
+ * import { configSchema } from "./config.ts";
+ * console.log(configSchema.parse({ logLevel: 2 }).checkpointConfig.uploadConcurrency); // 64
+ * ```
+ */
+export const configSchema: z.ZodType<OssflowConfig, unknown> = z.object({
+  logLevel: int(0, 3, 1).transform((v) => v as LogLevel),
+  logPath: path,
+  auditPath: path,
+  datasetConfig: datasetSchema.prefault({}),
+  checkpointConfig: checkpointSchema.prefault({}),
+}, { error: "expected a JSON object" });
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  "": ["logLevel", "logPath", "auditPath", "datasetConfig", "checkpointConfig"],
+  datasetConfig: ["prefetchConcurrency", "prefetchWorker", "enableFastList", "listConcurrency", "listWorker"],
+  checkpointConfig: ["prefetchConcurrency", "prefetchWorker", "uploadConcurrency"],
+};
+
+/**
+ * The configuration used when there is no `config.json`: every documented default.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "./config.ts";
+ * console.log(defaultConfig().checkpointConfig); // { prefetchConcurrency: 24, prefetchWorker: 4, uploadConcurrency: 64 }
+ * ```
+ */
+export function defaultConfig(): OssflowConfig {
+  return configSchema.parse({});
+}
+
+/** Options of {@link parseConfig} and {@link loadConfig}. */
+export interface ParseConfigOptions {
+  /** Receives one message per unknown key. Default `console.warn`; pass `() => {}` to silence. */
+  warn?: (message: string) => void;
+}
+
+/** `datasetConfig.prefetchConcurrency`, `items[2]`, `["odd key"]`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else if (typeof seg === "string" && /^[A-Za-z_$][\w$]*$/.test(seg)) out += out === "" ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let v = json;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/** A short description of a JSON value for "got …". */
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 60 ? v.slice(0, 60) + "…" : v)}`;
+  return String(v);
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+function unknownKeys(json: unknown): { path: string; suggestion?: string }[] {
+  const out: { path: string; suggestion?: string }[] = [];
+  for (const [section, known] of Object.entries(KNOWN_KEYS)) {
+    const obj = section === "" ? json : valueAt(json, [section]);
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) continue;
+    for (const key of Object.keys(obj)) {
+      if (known.includes(key)) continue;
+      const suggestion = known.find((k) =>
+        k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2
+      );
+      out.push({ path: formatPath(section === "" ? [key] : [section, key]), suggestion });
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates a parsed `config.json` and fills in the defaults.
+ *
+ * @param json The parsed JSON (`undefined` gives the defaults).
+ * @param source The file name, for messages.
+ * @throws {ConfigError} listing every problem as `<source>: <json.path>: expected …, got …`.
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ datasetConfig: { prefetchConcurrency: 64 } }, "config.json");
+ * console.log(config.datasetConfig); // { prefetchConcurrency: 64, prefetchWorker: 2, enableFastList: false, listConcurrency: 16, listWorker: 1 }
+ * try {
+ *   parseConfig({ datasetConfig: { prefetchConcurrency: -1 } }, "config.json");
+ * } catch (err) {
+ *   console.log((err as Error).message); // config.json: datasetConfig.prefetchConcurrency: expected an integer >= 1, got -1
+ * }
+ * ```
+ */
+export function parseConfig(json: unknown, source: string, opts: ParseConfigOptions = {}): OssflowConfig {
+  const result = configSchema.safeParse(json === undefined ? {} : json);
+  if (!result.success) {
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const issue of result.error.issues) {
+      const at = formatPath(issue.path);
+      if (seen.has(at)) continue; // zod may report one value twice (e.g. not an integer and too big)
+      seen.add(at);
+      problems.push(
+        `${at === "" ? "" : `${at}: `}${issue.message}, got ${describe(valueAt(json, issue.path))}`,
+      );
+    }
+    const body = problems.length === 1
+      ? problems[0]
+      : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+    throw new ConfigError(`${source}: ${body}`, { cause: result.error });
+  }
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  for (const { path, suggestion } of unknownKeys(json)) {
+    warn(`${source}: ${path}: unknown key, ignored${suggestion ? ` (did you mean ${suggestion}?)` : ""}`);
+  }
+  return result.data;
+}
+
+/**
+ * Reads, parses and validates a `config.json` file (the connector's default location is
+ * `/etc/oss-connector/config.json`).
+ *
+ * @throws {ConfigError} naming the file: unreadable, invalid JSON (with line and column), or invalid values
+ *   (with the JSON path).
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(path, JSON.stringify({ logLevel: 0, checkpointConfig: { uploadConcurrency: 8 } }));
+ * const config = await loadConfig(path);
+ * console.log(config.logLevel, config.checkpointConfig.uploadConcurrency); // 0 8
+ * ```
+ */
+export async function loadConfig(path: string, opts: ParseConfigOptions = {}): Promise<OssflowConfig> {
+  if (typeof path !== "string" || path === "") {
+    throw new ConfigError(`loadConfig: expected the path of a config.json file, got ${describe(path)}`);
+  }
+  return parseConfig(parseJsonText(await readTextFile(path), path), path, opts);
+}

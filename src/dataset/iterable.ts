@@ -1,0 +1,218 @@
+/**
+ * `OssIterableDataset`: streams a prefix listing, a manifest or a list of URIs, deals it to this rank, shuffles
+ * it (seeded), and prefetches the objects with bounded concurrency — the first item arrives before the listing
+ * ends, and memory stays bounded however large the dataset.
+ *
+ * @module
+ */
+import type { AuditLog, Logger } from "../log.ts";
+import { prefetch } from "../prefetch.ts";
+import { createLoader, SKIP } from "./fetcher.ts";
+import type { DataObject, ObjectRef } from "./item.ts";
+import type { ManifestFormat, ManifestParser } from "./manifest.ts";
+import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
+import { dealBlocks } from "./shard.ts";
+import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
+import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+
+/** Options of one pass over a dataset. */
+export interface IterateOptions {
+  /** The epoch, for seeded shuffles; default: the dataset's epoch ({@linkcode OssIterableDataset.setEpoch}). */
+  epoch?: number;
+  /** Stops this pass and every request in flight. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Links signals into one controller; returns it and a function detaching the listeners.
+ *
+ * @example
+ * ```ts
+ * import { linkedController } from "./iterable.ts";
+ * const outer = new AbortController();
+ * const [ac, detach] = linkedController(outer.signal, undefined);
+ * outer.abort("stop");
+ * console.log(ac.signal.reason); // "stop"
+ * detach();
+ * ```
+ */
+export function linkedController(...signals: (AbortSignal | undefined)[]): [AbortController, () => void] {
+  const ac = new AbortController();
+  const detach: (() => void)[] = [];
+  for (const s of signals) {
+    if (!s) continue;
+    if (s.aborted) {
+      ac.abort(s.reason);
+      break;
+    }
+    const on = () => ac.abort(s.reason);
+    s.addEventListener("abort", on, { once: true });
+    detach.push(() => s.removeEventListener("abort", on));
+  }
+  return [ac, () => detach.forEach((d) => d())];
+}
+
+/**
+ * Writes out the audit and log records of a pass (a write error becomes a console warning: logging must not
+ * fail a training loop).
+ *
+ * @example
+ * ```ts
+ * import { flushLogs } from "./iterable.ts";
+ * import { Logger } from "../log.ts";
+ * await flushLogs({ logger: new Logger() });
+ * ```
+ */
+export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promise<void> {
+  try {
+    await Promise.all([o.audit?.flush(), o.logger.flush()]);
+  } catch (e) {
+    console.warn(`ossflow: cannot write the log or audit file: ${(e as Error)?.message ?? e}`);
+  }
+}
+
+/**
+ * A dataset read as a stream, for datasets too large to list up front or to hold in memory.
+ *
+ * Each pass (`for await`, or {@linkcode OssIterableDataset.iterate}) lists the source once, keeps the blocks
+ * dealt to `rank` (see `dealBlocks`), runs the references through a seeded shuffle buffer when `shuffle` is set,
+ * and fetches them `prefetchConcurrency` at a time (in `prefetchWorker` Web Workers when asked). The order is
+ * reproducible from `(seed, epoch, rank)`; call {@linkcode OssIterableDataset.setEpoch} before each epoch (as
+ * with PyTorch's `DistributedSampler.set_epoch`) to get a new order.
+ *
+ * @example
+ * ```ts ignore
+ * import { OssIterableDataset } from "./iterable.ts";
+ * const ds = OssIterableDataset.fromPrefix("oss://my-bucket/train/", {
+ *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
+ *   credPath: "/root/.alibabacloud/credentials",
+ *   transform: async (item) => ({ key: item.key, n: (await item.bytes()).length }),
+ *   shuffle: { seed: 42 },
+ * });
+ * for (let epoch = 0; epoch < 3; epoch++) {
+ *   ds.setEpoch(epoch);
+ *   for await (const { key, n } of ds) console.log(key, n);
+ * }
+ * ```
+ *
+ * @example Against the local server
+ * ```ts
+ * import { OssIterableDataset } from "./iterable.ts";
+ * import { OssClient } from "../client.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * const server = await serveEmulator({ buckets: ["demo"] });
+ * const opts = { endpoint: server.url, region: "cn-hangzhou", credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
+ * await new OssClient(opts).put("demo", "train/a.txt", "hello");
+ * for await (const item of OssIterableDataset.fromPrefix("oss://demo/train/", opts)) {
+ *   console.log(item.uri, await item.text()); // oss://demo/train/a.txt hello
+ * }
+ * await server.close();
+ * ```
+ */
+export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
+  readonly #source: DatasetSource;
+  readonly #opts: DatasetOptions<R>;
+  #resolved?: Promise<ResolvedDatasetOptions<R>>;
+  #epoch = 0;
+  #skipped = 0;
+
+  private constructor(source: DatasetSource, opts: DatasetOptions<R>) {
+    this.#source = source;
+    this.#opts = opts;
+  }
+
+  /** Every object under `uri` (`oss://bucket/prefix/`), in key order. */
+  static fromPrefix<R = DataObject>(uri: string, opts: DatasetOptions<R> = {}): OssIterableDataset<R> {
+    return new OssIterableDataset(prefixSource(uri), opts);
+  }
+
+  /** The objects of a list of URIs (`oss://bucket/key`), in the given order. */
+  static fromObjects<R = DataObject>(
+    uris: string | Iterable<string>,
+    opts: DatasetOptions<R> = {},
+  ): OssIterableDataset<R> {
+    return new OssIterableDataset(objectsSource(uris), opts);
+  }
+
+  /**
+   * The objects listed in a manifest at `manifest` (`oss://…`, `http(s)://…` or a local path), read line by line;
+   * `parser` is a format name or a function (default: detected), relative paths resolve against `baseUri`.
+   */
+  static fromManifestFile<R = DataObject>(
+    manifest: string,
+    parser?: ManifestParser | ManifestFormat,
+    baseUri?: string,
+    opts: DatasetOptions<R> = {},
+  ): OssIterableDataset<R> {
+    return new OssIterableDataset(manifestSource(manifest, parser, baseUri), opts);
+  }
+
+  /** The epoch used by passes that don't name one. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Items dropped so far by a failing transform with `onTransformError: "skip"`. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
+  /** Sets the epoch of the next passes: seeded shuffles and seeded deals change with it. */
+  setEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new RangeError(`setEpoch: expected an integer >= 0, got ${epoch}`);
+    }
+    this.#epoch = epoch;
+  }
+
+  /** Resolves the options (config and credential files are read once). */
+  options(): Promise<ResolvedDatasetOptions<R>> {
+    this.#resolved ??= resolveDatasetOptions(this.#opts);
+    return this.#resolved;
+  }
+
+  /** One pass over the dataset. */
+  [Symbol.asyncIterator](): AsyncIterator<R> {
+    return this.iterate();
+  }
+
+  /** One pass over the dataset, with an explicit epoch or signal. */
+  async *iterate(pass: IterateOptions = {}): AsyncGenerator<R, void, undefined> {
+    const o = await this.options();
+    const epoch = pass.epoch ?? this.#epoch;
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);
+    }
+    const [ac, detach] = linkedController(o.signal, pass.signal);
+    let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(o.client, ac.signal);
+    const sh = o.shuffle;
+    refs = dealBlocks(refs, { ...o.shard, blockSize: sh?.blockSize ?? 1, seed: sh?.seed, epoch });
+    if (sh) {
+      refs = shuffleBuffer(refs, {
+        bufferSize: sh.bufferSize,
+        seed: hashSeed(epochSeed(sh.seed, epoch), o.shard.rank),
+      });
+    }
+    const loader = await createLoader(o);
+    const items = prefetch(refs, (ref, { signal }) => loader.load(ref, signal), {
+      concurrency: o.concurrency,
+      ordered: o.ordered,
+      maxBytesInFlight: o.maxBytesInFlight,
+      sizeOf: (ref) => ref.size ?? (loader.meanSize || o.maxBytesInFlight),
+      signal: ac.signal,
+    });
+    try {
+      for (let r = await items.next(); !r.done; r = await items.next()) {
+        if (r.value !== SKIP) yield r.value as R;
+      }
+    } finally {
+      // Abort first, so that a listing page still loading is cancelled rather than awaited.
+      if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
+      await items.return();
+      detach();
+      loader.close();
+      this.#skipped += loader.skipped;
+      await flushLogs(o);
+    }
+  }
+}

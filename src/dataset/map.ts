@@ -1,0 +1,219 @@
+/**
+ * `OssMapDataset`: a dataset listed once up front, for random access by index — `length`, `get(i)`,
+ * `getMany(indices)` — and passes in index order or in a seeded permutation per epoch.
+ *
+ * @module
+ */
+import { prefetch } from "../prefetch.ts";
+import { createLoader, type Loader, SKIP } from "./fetcher.ts";
+import type { DataObject, ObjectRef } from "./item.ts";
+import { flushLogs, type IterateOptions, linkedController } from "./iterable.ts";
+import type { ManifestFormat, ManifestParser } from "./manifest.ts";
+import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
+import { shardIndices } from "./shard.ts";
+import { epochSeed, permutation } from "./shuffle.ts";
+import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+
+/**
+ * A map-style dataset: the source is listed once when the dataset is created, then any item can be fetched by
+ * index. With `rank`/`worldSize` the dataset is that rank's shard (indices `rank, rank + worldSize, …` of the
+ * listing); {@linkcode OssMapDataset.shard} makes the shards of all ranks from one listing.
+ *
+ * Passes (`for await`, {@linkcode OssMapDataset.iterate}) visit the items in index order, or — with `shuffle` — in
+ * the permutation drawn from `(seed, epoch)`; {@linkcode OssMapDataset.indices} tells that order. `get` and
+ * `getMany` fetch inline; passes and `getMany` use the prefetch workers when `prefetchWorker` > 0. A failing
+ * transform always throws from `get`/`getMany`; `onTransformError: "skip"` applies to passes.
+ *
+ * @example
+ * ```ts ignore
+ * import { OssMapDataset } from "./map.ts";
+ * const ds = await OssMapDataset.fromPrefix("oss://my-bucket/train/", {
+ *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
+ *   credPath: "/root/.alibabacloud/credentials",
+ *   shuffle: { seed: 1 },
+ * });
+ * console.log(ds.length, (await ds.get(0)).key);
+ * const batch = await ds.getMany([3, 1, 4, 1, 5]);
+ * for await (const item of ds.iterate({ epoch: 2 })) console.log(item.key);
+ * ```
+ *
+ * @example Against the local server
+ * ```ts
+ * import { OssMapDataset } from "./map.ts";
+ * import { OssClient } from "../client.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * const server = await serveEmulator({ buckets: ["demo"] });
+ * const opts = { endpoint: server.url, region: "cn-hangzhou", credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
+ * const client = new OssClient(opts);
+ * for (const k of ["a", "b", "c"]) await client.put("demo", `train/${k}.txt`, k.repeat(3));
+ * const ds = await OssMapDataset.fromPrefix("oss://demo/train/", { ...opts, shuffle: { seed: 7 } });
+ * console.log(ds.length, await (await ds.get(1)).text()); // 3 bbb
+ * console.log(Array.from(ds.indices(0))); // the order of epoch 0, e.g. [2, 0, 1]
+ * await server.close();
+ * ```
+ */
+export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
+  readonly #refs: readonly ObjectRef[];
+  readonly #o: ResolvedDatasetOptions<R>;
+  #inline?: Promise<Loader<R>>;
+  #epoch = 0;
+  #skipped = 0;
+
+  private constructor(refs: readonly ObjectRef[], o: ResolvedDatasetOptions<R>) {
+    this.#refs = refs;
+    this.#o = o;
+  }
+
+  static async #create<R>(source: DatasetSource, opts: DatasetOptions<R>): Promise<OssMapDataset<R>> {
+    const o = await resolveDatasetOptions(opts);
+    const all: ObjectRef[] = [];
+    for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
+    const { rank, worldSize } = o.shard;
+    const refs = worldSize === 1 ? all : Array.from(shardIndices(all.length, rank, worldSize), (i) => all[i]);
+    o.logger.info("map dataset listed", {
+      source: source.description,
+      objects: all.length,
+      shard: refs.length,
+    });
+    return new OssMapDataset(refs, o);
+  }
+
+  /** Lists every object under `uri` (`oss://bucket/prefix/`), in key order. */
+  static fromPrefix<R = DataObject>(uri: string, opts: DatasetOptions<R> = {}): Promise<OssMapDataset<R>> {
+    return OssMapDataset.#create(prefixSource(uri), opts);
+  }
+
+  /** The objects of a list of URIs, in the given order. */
+  static fromObjects<R = DataObject>(
+    uris: string | Iterable<string>,
+    opts: DatasetOptions<R> = {},
+  ): Promise<OssMapDataset<R>> {
+    return OssMapDataset.#create(objectsSource(uris), opts);
+  }
+
+  /** Reads a manifest (`oss://…`, `http(s)://…` or a local path) whole; see `OssIterableDataset.fromManifestFile`. */
+  static fromManifestFile<R = DataObject>(
+    manifest: string,
+    parser?: ManifestParser | ManifestFormat,
+    baseUri?: string,
+    opts: DatasetOptions<R> = {},
+  ): Promise<OssMapDataset<R>> {
+    return OssMapDataset.#create(manifestSource(manifest, parser, baseUri), opts);
+  }
+
+  /** Number of items (of this shard). */
+  get length(): number {
+    return this.#refs.length;
+  }
+
+  /** The epoch used by passes that don't name one. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Items dropped so far by a failing transform during passes (`onTransformError: "skip"`). */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
+  /** Sets the epoch of the next passes. */
+  setEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new RangeError(`setEpoch: expected an integer >= 0, got ${epoch}`);
+    }
+    this.#epoch = epoch;
+  }
+
+  /** The reference at index `i` (no request). */
+  ref(i: number): ObjectRef {
+    this.#check("ref", i);
+    return this.#refs[i];
+  }
+
+  /** The shard of `rank` among `worldSize`, sharing this dataset's listing (no new request). */
+  shard(rank: number, worldSize: number): OssMapDataset<R> {
+    const refs = Array.from(shardIndices(this.#refs.length, rank, worldSize), (i) => this.#refs[i]);
+    return new OssMapDataset(refs, { ...this.#o, shard: { rank, worldSize } });
+  }
+
+  /** The index order of a pass in `epoch`: `0 … length-1`, or the seeded permutation when shuffling. */
+  indices(epoch: number = this.#epoch): Uint32Array {
+    const sh = this.#o.shuffle;
+    if (!sh) return Uint32Array.from({ length: this.#refs.length }, (_, i) => i);
+    return permutation(this.#refs.length, epochSeed(sh.seed, epoch));
+  }
+
+  #check(what: string, i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.#refs.length) {
+      throw new RangeError(`${what}: index must be an integer in [0, ${this.#refs.length}), got ${i}`);
+    }
+  }
+
+  async #loadOne(loader: Loader<R>, i: number, signal: AbortSignal): Promise<R> {
+    const v = await loader.load(this.#refs[i], signal);
+    if (v === SKIP) throw new Error("unreachable: get() never skips");
+    return v;
+  }
+
+  /** Fetches (and transforms) item `i`. */
+  async get(i: number, opts: { signal?: AbortSignal } = {}): Promise<R> {
+    this.#check("get", i);
+    this.#inline ??= createLoader({ ...this.#o, onTransformError: "throw" }, { workers: 0 });
+    const [ac, detach] = linkedController(this.#o.signal, opts.signal);
+    try {
+      return await this.#loadOne(await this.#inline, i, ac.signal);
+    } finally {
+      detach();
+    }
+  }
+
+  /** Fetches a batch concurrently (up to `prefetchConcurrency` at once); results in the order of `indices`. */
+  async getMany(indices: Iterable<number>, opts: { signal?: AbortSignal } = {}): Promise<R[]> {
+    const list = [...indices];
+    list.forEach((i) => this.#check("getMany", i));
+    const loader = await createLoader({ ...this.#o, onTransformError: "throw" });
+    const [ac, detach] = linkedController(this.#o.signal, opts.signal);
+    try {
+      return await Array.fromAsync(prefetch(list, (i, { signal }) => this.#loadOne(loader, i, signal), {
+        concurrency: this.#o.concurrency,
+        maxBytesInFlight: this.#o.maxBytesInFlight,
+        sizeOf: (i) => this.#refs[i].size ?? (loader.meanSize || this.#o.maxBytesInFlight),
+        signal: ac.signal,
+      }));
+    } finally {
+      detach();
+      loader.close();
+    }
+  }
+
+  /** One pass in index order (or the epoch's permutation). */
+  [Symbol.asyncIterator](): AsyncIterator<R> {
+    return this.iterate();
+  }
+
+  /** One pass, with an explicit epoch or signal. */
+  async *iterate(pass: IterateOptions = {}): AsyncGenerator<R, void, undefined> {
+    const order = this.indices(pass.epoch ?? this.#epoch);
+    const loader = await createLoader(this.#o);
+    const [ac, detach] = linkedController(this.#o.signal, pass.signal);
+    const items = prefetch(order, (i, { signal }) => loader.load(this.#refs[i], signal), {
+      concurrency: this.#o.concurrency,
+      ordered: this.#o.ordered,
+      maxBytesInFlight: this.#o.maxBytesInFlight,
+      sizeOf: (i) => this.#refs[i].size ?? (loader.meanSize || this.#o.maxBytesInFlight),
+      signal: ac.signal,
+    });
+    try {
+      for (let r = await items.next(); !r.done; r = await items.next()) {
+        if (r.value !== SKIP) yield r.value as R;
+      }
+    } finally {
+      if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
+      await items.return();
+      detach();
+      loader.close();
+      this.#skipped += loader.skipped;
+      await flushLogs(this.#o);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Datasets over OSS: {@linkcode OssIterableDataset} (streamed) and {@linkcode OssMapDataset} (random access),
+ * their items ({@linkcode DataObject}), manifests, sharding and seeded shuffling.
+ *
+ * @example
+ * ```ts ignore
+ * import { OssIterableDataset } from "./mod.ts";
+ * const ds = OssIterableDataset.fromManifestFile("oss://my-bucket/train.jsonl", "jsonl", "oss://my-bucket/", {
+ *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
+ *   credPath: "/root/.alibabacloud/credentials",
+ * });
+ * for await (const item of ds) console.log(item.key, item.label, item.size);
+ * ```
+ *
+ * @module
+ */
+export { DataObject, type DataObjectInit, type ObjectRef, TransformError } from "./item.ts";
+export { type IterateOptions, OssIterableDataset } from "./iterable.ts";
+export { OssMapDataset } from "./map.ts";
+export {
+  detectManifestFormat,
+  indexParser,
+  jsonLinesParser,
+  keyLabelParser,
+  LineSplitStream,
+  type ManifestEntry,
+  ManifestError,
+  type ManifestFormat,
+  type ManifestParser,
+  openManifest,
+  readManifest,
+} from "./manifest.ts";
+export { type DatasetOptions, type ItemTransform } from "./options.ts";
+export { dealBlocks, resolveShard, type Shard, shardIndices } from "./shard.ts";
+export { createRng, epochSeed, permutation, shuffleBuffer, type ShuffleOptions } from "./shuffle.ts";
+export {
+  type DatasetClient,
+  type DatasetSource,
+  manifestSource,
+  objectsSource,
+  prefixSource,
+} from "./sources.ts";

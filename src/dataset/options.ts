@@ -1,0 +1,279 @@
+/**
+ * Dataset options and their resolution: endpoint, credentials (`credentials` | `credPath` | the environment),
+ * configuration (`config` | `configPath`, whose `datasetConfig` supplies defaults — explicit options win),
+ * logging and the audit log.
+ *
+ * @module
+ */
+import { OssClient } from "../client.ts";
+import type { RetryOptions } from "../retry.ts";
+import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
+import {
+  type Credentials,
+  type CredentialsProvider,
+  defaultCredentials,
+  fileCredentials,
+  toCredentialsProvider,
+} from "../credentials.ts";
+import { type Endpoint, objectUrl, parseEndpoint } from "../endpoint.ts";
+import { ConfigError } from "../errors.ts";
+import { auditedFetch, AuditLog, type AuditRecord, Logger } from "../log.ts";
+import { signOss4 } from "../signer/oss4.ts";
+import { signS3v4 } from "../signer/s3v4.ts";
+import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
+import type { DataObject, ObjectRef } from "./item.ts";
+import { resolveShard, type Shard } from "./shard.ts";
+import type { ShuffleOptions } from "./shuffle.ts";
+import type { DatasetClient } from "./sources.ts";
+
+/** A transform: receives the item with its bytes prefetched, may be async; its result is what iteration yields. */
+export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
+
+/** Options shared by {@linkcode OssIterableDataset} and {@linkcode OssMapDataset}. */
+export interface DatasetOptions<R = DataObject> {
+  /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …; required unless `client` is given. */
+  endpoint?: string | Endpoint;
+  /** Signing region; default: from the endpoint. */
+  region?: string;
+  /** Credentials or a provider. Default: `credPath`, else the environment then `~/.alibabacloud/credentials`. */
+  credentials?: Credentials | CredentialsProvider;
+  /** A JSON credential file (`AccessKeyId`, `AccessKeySecret`, optional `SecurityToken`, `Expiration`). */
+  credPath?: string;
+  /** A parsed or raw `config.json` object. */
+  config?: OssflowConfig | Record<string, unknown>;
+  /** Path of a `config.json`. */
+  configPath?: string;
+  /** An existing client; `endpoint`, `region`, `credentials`, `signatureVersion` are then ignored. */
+  client?: OssClient;
+  /** `"oss4"` (default) or `"s3v4"` for S3-compatible stores. */
+  signatureVersion?: "oss4" | "s3v4";
+  /** Force path-style URLs. */
+  pathStyle?: boolean;
+  /** Retry policy of the client. */
+  retry?: RetryOptions;
+  /**
+   * Applied to each prefetched item. A function runs in the main thread; a module URL (string or URL) whose
+   * default export is the transform runs inside the prefetch workers (and is imported inline without them).
+   */
+  transform?: ItemTransform<R> | string | URL;
+  /** `"throw"` (default): a failing transform ends iteration with a TransformError naming the key. `"skip"`: the item is dropped and counted. */
+  onTransformError?: "throw" | "skip";
+  /** This process's rank (default 0). */
+  rank?: number;
+  /** Number of ranks (default 1). */
+  worldSize?: number;
+  /** Seeded shuffling: `true`, or options (seed, buffer and block sizes). Default off. */
+  shuffle?: boolean | ShuffleOptions;
+  /** Shorthand for `shuffle.seed`. */
+  seed?: number;
+  /** Requests in flight. Default: `datasetConfig.prefetchConcurrency` (24). */
+  prefetchConcurrency?: number;
+  /**
+   * Web Workers that fetch (and run a module transform). Default: `datasetConfig.prefetchWorker` when a config
+   * is given, else 0 (inline). Falls back to inline where `Worker` does not exist.
+   */
+  prefetchWorker?: number;
+  /** Bytes of prefetched objects held at once (see `prefetch`). Default 256 MiB. */
+  maxBytesInFlight?: number;
+  /** Yield in order (default) or as objects arrive. */
+  ordered?: boolean;
+  /** Stops iteration and every request in flight. */
+  signal?: AbortSignal;
+  /** Receives slow-request audit records (besides `auditPath` from the config). */
+  auditSink?: (record: AuditRecord) => void;
+  /** A logger; default from the config's `logLevel`/`logPath`. */
+  logger?: Logger;
+}
+
+/** Options after resolution. */
+export interface ResolvedDatasetOptions<R> {
+  client: OssClient | DatasetClient;
+  concurrency: number;
+  workers: number;
+  maxBytesInFlight: number;
+  ordered: boolean;
+  shard: Shard;
+  shuffle?: Required<ShuffleOptions>;
+  transform?: ItemTransform<R>;
+  transformUrl?: string;
+  onTransformError: "throw" | "skip";
+  signal?: AbortSignal;
+  logger: Logger;
+  audit?: AuditLog;
+  /** Retry policy of prefetch workers (from `retry`). */
+  retry: WorkerRetry;
+  /** Signs GETs for prefetch workers; undefined when the client cannot sign for others (workers then fall back to inline). */
+  signer?: RequestSigner;
+}
+
+/** Signs GET requests with the client's own `signRequest` when it has one, else with the signers directly. */
+function makeSigner(
+  client: unknown,
+  fallback?: { endpoint: Endpoint; provider: CredentialsProvider; region: string; s3: boolean },
+): RequestSigner | undefined {
+  const c = client as {
+    signRequest?: (spec: { method: "GET"; bucket: string; key: string }) => Promise<SignedRequest>;
+  };
+  if (typeof c.signRequest === "function") {
+    return (ref: ObjectRef) => c.signRequest!({ method: "GET", bucket: ref.bucket, key: ref.key });
+  }
+  if (!fallback) return undefined;
+  const { endpoint, provider, region, s3 } = fallback;
+  let creds: { value: Credentials; until: number } | undefined;
+  return async (ref: ObjectRef) => {
+    if (!creds || performance.now() > creds.until) {
+      creds = { value: await provider.getCredentials(), until: performance.now() + 10_000 };
+    }
+    const req = {
+      method: "GET",
+      url: objectUrl(endpoint, ref.bucket, ref.key),
+      headers: new Headers(),
+      ...ref,
+    };
+    if (s3) await signS3v4(req, { credentials: creds.value, region });
+    else await signOss4(req, { credentials: creds.value, region });
+    return { url: req.url.href, headers: [...req.headers] };
+  };
+}
+
+function positive(name: string, v: unknown, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    throw new ConfigError(`dataset option ${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Resolves dataset options: loads `configPath`/`credPath`, applies `datasetConfig` defaults (explicit options
+ * win), builds the client (with the audit log wired into its fetch) and checks every number.
+ *
+ * @example
+ * ```ts
+ * import { resolveDatasetOptions } from "./options.ts";
+ * const r = await resolveDatasetOptions({
+ *   endpoint: "http://127.0.0.1:9000",
+ *   region: "cn-hangzhou",
+ *   credentials: { accessKeyId: "id", accessKeySecret: "secret" },
+ *   config: { datasetConfig: { prefetchConcurrency: 8 } },
+ *   prefetchWorker: 0,
+ * });
+ * console.log(r.concurrency, r.workers); // 8 0
+ * ```
+ */
+export async function resolveDatasetOptions<R>(
+  opts: DatasetOptions<R> = {},
+): Promise<ResolvedDatasetOptions<R>> {
+  if (opts === null || typeof opts !== "object") {
+    throw new ConfigError(`dataset options: expected an object, got ${opts}`);
+  }
+  if (opts.config !== undefined && opts.configPath !== undefined) {
+    throw new ConfigError("dataset options: pass config or configPath, not both");
+  }
+  if (opts.credentials !== undefined && opts.credPath !== undefined) {
+    throw new ConfigError("dataset options: pass credentials or credPath, not both");
+  }
+  const given = opts.config ??
+    (opts.configPath !== undefined ? await loadConfig(opts.configPath) : undefined);
+  const config = given === undefined ? undefined : parseConfig(given, opts.configPath ?? "config");
+  const dc = config?.datasetConfig;
+
+  const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
+  const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
+    ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink })
+    : undefined;
+
+  let client: OssClient | DatasetClient;
+  let signer: RequestSigner | undefined;
+  if (opts.client !== undefined) {
+    client = opts.client;
+    signer = makeSigner(client);
+  } else {
+    if (opts.endpoint === undefined) {
+      throw new ConfigError(
+        'dataset options: endpoint is required (e.g. "https://oss-cn-hangzhou.aliyuncs.com")',
+      );
+    }
+    const endpoint = parseEndpoint(
+      opts.endpoint,
+      opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
+    );
+    const credentials = opts.credentials !== undefined
+      ? toCredentialsProvider(opts.credentials)
+      : opts.credPath !== undefined
+      ? fileCredentials(opts.credPath)
+      : defaultCredentials();
+    const oss = new OssClient({
+      endpoint,
+      region: opts.region,
+      credentials,
+      signatureVersion: opts.signatureVersion,
+      retry: opts.retry,
+      fetch: audit ? auditedFetch(audit, { pathStyle: endpoint.pathStyle }) : undefined,
+    });
+    const s3 = opts.signatureVersion === "s3v4";
+    client = oss;
+    signer = makeSigner(oss, { endpoint, provider: credentials, region: oss.region, s3 });
+  }
+
+  const shuffleOpt = opts.shuffle ?? (opts.seed !== undefined ? true : false);
+  let shuffle: Required<ShuffleOptions> | undefined;
+  if (shuffleOpt !== false) {
+    const so = shuffleOpt === true ? {} : shuffleOpt;
+    const seed = so.seed ?? opts.seed ?? 0;
+    if (!Number.isFinite(seed)) {
+      throw new ConfigError(`dataset option shuffle.seed: expected a number, got ${seed}`);
+    }
+    shuffle = {
+      seed,
+      bufferSize: positive("shuffle.bufferSize", so.bufferSize) ?? 1024,
+      blockSize: positive("shuffle.blockSize", so.blockSize) ?? 16,
+    };
+  }
+
+  let transform: ItemTransform<R> | undefined;
+  let transformUrl: string | undefined;
+  if (typeof opts.transform === "function") transform = opts.transform;
+  else if (typeof opts.transform === "string" || opts.transform instanceof URL) {
+    transformUrl = String(opts.transform);
+  } else if (opts.transform !== undefined) {
+    throw new ConfigError(
+      `dataset option transform: expected a function or a module URL, got ${typeof opts.transform}`,
+    );
+  }
+  const onTransformError = opts.onTransformError ?? "throw";
+  if (onTransformError !== "throw" && onTransformError !== "skip") {
+    throw new ConfigError(
+      `dataset option onTransformError: expected "throw" or "skip", got ${JSON.stringify(onTransformError)}`,
+    );
+  }
+
+  let shard: Shard;
+  try {
+    shard = resolveShard(opts.rank, opts.worldSize);
+  } catch (e) {
+    throw new ConfigError(`dataset options: ${(e as Error).message}`);
+  }
+
+  return {
+    client,
+    concurrency: positive("prefetchConcurrency", opts.prefetchConcurrency) ?? dc?.prefetchConcurrency ?? 24,
+    workers: positive("prefetchWorker", opts.prefetchWorker, 0) ?? dc?.prefetchWorker ?? 0,
+    maxBytesInFlight: positive("maxBytesInFlight", opts.maxBytesInFlight) ?? 256 * 1024 * 1024,
+    ordered: opts.ordered ?? true,
+    shard,
+    shuffle,
+    transform,
+    transformUrl,
+    onTransformError,
+    signal: opts.signal,
+    logger,
+    audit,
+    signer,
+    retry: {
+      maxAttempts: positive("retry.maxAttempts", opts.retry?.maxAttempts) ?? 5,
+      minDelayMs: opts.retry?.minDelayMs ?? 100,
+      maxDelayMs: opts.retry?.maxDelayMs ?? 5000,
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Seeded randomness for datasets: a small fast PRNG, seed derivation per epoch, Fisher–Yates permutations, and
+ * a streaming shuffle buffer. Everything is reproducible from `(seed, epoch)` on every runtime.
+ *
+ * @module
+ */
+
+/** Options of a seeded shuffle. */
+export interface ShuffleOptions {
+  /** Seed of the shuffle; the same seed and epoch give the same order everywhere. Default 0. */
+  seed?: number;
+  /**
+   * Iterable datasets: references held in the shuffle buffer (references only — bytes are fetched after
+   * shuffling, so the buffer costs no object memory). Default 1024.
+   */
+  bufferSize?: number;
+  /**
+   * Iterable datasets: consecutive references dealt to ranks as one block; with a shuffle each run of
+   * `worldSize` blocks is dealt in a seeded order that changes every epoch. Default 16.
+   */
+  blockSize?: number;
+}
+
+/**
+ * Mixes numbers into one 32-bit seed (murmur3's finaliser over a running hash).
+ *
+ * @example
+ * ```ts
+ * import { hashSeed } from "./shuffle.ts";
+ * console.log(hashSeed(1, 2) === hashSeed(1, 2), hashSeed(1, 2) !== hashSeed(2, 1)); // true true
+ * ```
+ */
+export function hashSeed(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) {
+    // Split doubles into two words so 2**40 and 2**40 + 1 differ.
+    const lo = p >>> 0;
+    const hi = Math.floor(p / 4294967296) >>> 0;
+    for (const w of [lo, hi]) {
+      h = Math.imul(h ^ w, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+    }
+  }
+  return h >>> 0;
+}
+
+/**
+ * A seeded PRNG (sfc32: small, fast, passes PractRand to 2^40 and beyond). Returns `next()` in `[0, 1)`.
+ *
+ * @example
+ * ```ts
+ * import { createRng } from "./shuffle.ts";
+ * const a = createRng(42), b = createRng(42);
+ * console.log(a() === b()); // true
+ * ```
+ */
+export function createRng(seed: number): () => number {
+  if (!Number.isFinite(seed)) throw new RangeError(`createRng: seed must be a finite number, got ${seed}`);
+  let a = hashSeed(seed, 1), b = hashSeed(seed, 2), c = hashSeed(seed, 3), d = 1;
+  const next = () => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next(); // warm up away from the seeding state
+  return next;
+}
+
+/** A uniform integer in `[0, n)`. */
+function below(rng: () => number, n: number): number {
+  return Math.floor(rng() * n);
+}
+
+/**
+ * A seeded permutation of `0 … n-1` (Fisher–Yates).
+ *
+ * @example
+ * ```ts
+ * import { permutation } from "./shuffle.ts";
+ * console.log(Array.from(permutation(5, 7)).sort()); // [0, 1, 2, 3, 4]
+ * ```
+ */
+export function permutation(n: number, seed: number): Uint32Array {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`permutation: n must be a non-negative integer, got ${n}`);
+  }
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  const rng = createRng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = below(rng, i + 1);
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+/**
+ * The seed of one epoch of a shuffle: epochs of one seed, and seeds of one epoch, all differ.
+ *
+ * @example
+ * ```ts
+ * import { epochSeed } from "./shuffle.ts";
+ * console.log(epochSeed(1, 0) !== epochSeed(1, 1)); // true
+ * ```
+ */
+export function epochSeed(seed: number, epoch: number): number {
+  if (!Number.isInteger(epoch) || epoch < 0) {
+    throw new RangeError(`epoch must be a non-negative integer, got ${epoch}`);
+  }
+  return hashSeed(seed, epoch, 0x5eed);
+}
+
+/**
+ * A streaming shuffle: fills a buffer of `bufferSize` items, then for each further item yields a random buffered
+ * one and puts the new one in its place; drains the rest in random order at the end. Memory is `bufferSize` items.
+ *
+ * @example
+ * ```ts
+ * import { shuffleBuffer } from "./shuffle.ts";
+ * const out: number[] = [];
+ * for await (const x of shuffleBuffer([1, 2, 3, 4, 5], { bufferSize: 3, seed: 1 })) out.push(x);
+ * console.log(out.sort()); // [1, 2, 3, 4, 5]
+ * ```
+ */
+export async function* shuffleBuffer<T>(
+  source: Iterable<T> | AsyncIterable<T>,
+  opts: { bufferSize?: number; seed?: number } = {},
+): AsyncGenerator<T, void, undefined> {
+  const size = opts.bufferSize ?? 1024;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`shuffleBuffer: bufferSize must be a positive integer, got ${opts.bufferSize}`);
+  }
+  const rng = createRng(opts.seed ?? 0);
+  const buf: T[] = [];
+  for await (const item of source) {
+    if (buf.length < size) {
+      buf.push(item);
+      continue;
+    }
+    const j = below(rng, size);
+    const out = buf[j];
+    buf[j] = item;
+    yield out;
+  }
+  while (buf.length > 0) {
+    const j = below(rng, buf.length);
+    const out = buf[j];
+    buf[j] = buf[buf.length - 1];
+    buf.pop();
+    yield out;
+  }
+}

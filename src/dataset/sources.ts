@@ -1,0 +1,161 @@
+/**
+ * Where a dataset's object references come from: a prefix listing (streamed page by page), a list of URIs, or a
+ * manifest (streamed line by line). A source is a recipe: each epoch asks it for a fresh stream of references.
+ *
+ * @module
+ */
+import { type ObjectUri, parsePrefixUri, parseUri } from "../uri.ts";
+import type { ObjectRef } from "./item.ts";
+import {
+  ManifestError,
+  type ManifestFormat,
+  type ManifestParser,
+  openManifest,
+  readManifest,
+} from "./manifest.ts";
+
+/** The part of `OssClient` that datasets use (any object with these methods works). */
+export interface DatasetClient {
+  /** Fetches an object (or a range of it, both ends inclusive). */
+  get(
+    bucket: string,
+    key: string,
+    opts?: { range?: { start: number; end?: number }; signal?: AbortSignal },
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number; etag: string }>;
+  /** Lists objects under a prefix, page by page. */
+  list(bucket: string, opts?: { prefix?: string; signal?: AbortSignal }): AsyncIterable<{
+    key: string;
+    size: number;
+    etag: string;
+  }>;
+}
+
+/** A recipe for a stream of object references. */
+export interface DatasetSource {
+  /** Which constructor made it. */
+  readonly kind: "prefix" | "objects" | "manifest";
+  /** The prefix URI, the manifest location, or "N objects", for messages. */
+  readonly description: string;
+  /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
+  refs(client: DatasetClient, signal?: AbortSignal): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;
+}
+
+/**
+ * Every object under a prefix URI (`oss://bucket/prefix/`), in key order, streamed as the listing pages
+ * arrive. Keys ending in `/` (folder markers) are skipped.
+ *
+ * @example
+ * ```ts
+ * import { prefixSource } from "./sources.ts";
+ * console.log(prefixSource("oss://my-bucket/train/").description); // "oss://my-bucket/train/"
+ * ```
+ */
+export function prefixSource(uri: string): DatasetSource {
+  const u = parsePrefixUri(uri);
+  return {
+    kind: "prefix",
+    description: uri,
+    async *refs(client, signal) {
+      for await (const o of client.list(u.bucket, { prefix: u.key, signal })) {
+        if (o.key.endsWith("/")) continue;
+        yield { scheme: u.scheme, bucket: u.bucket, key: o.key, size: o.size, etag: o.etag, label: "" };
+      }
+    },
+  };
+}
+
+/**
+ * The objects named by a list of URIs (one URI string is a list of one). The URIs are checked at once.
+ *
+ * @example
+ * ```ts
+ * import { objectsSource } from "./sources.ts";
+ * console.log(objectsSource(["oss://b01/a.jpg", "oss://b01/b.jpg"]).description); // "2 objects"
+ * ```
+ */
+export function objectsSource(uris: string | Iterable<string>): DatasetSource {
+  if (typeof uris !== "string" && (uris === null || typeof uris !== "object" || !(Symbol.iterator in uris))) {
+    throw new TypeError(
+      `fromObjects: expected a URI string or an iterable of URI strings, got ${typeof uris}`,
+    );
+  }
+  const refs: ObjectRef[] = (typeof uris === "string" ? [uris] : [...uris]).map((s) => {
+    const u = parseUri(s);
+    return { scheme: u.scheme, bucket: u.bucket, key: u.key, label: "" };
+  });
+  return { kind: "objects", description: `${refs.length} objects`, refs: () => refs };
+}
+
+/**
+ * Resolves a manifest path against the base URI: a full `oss://`/`s3://` URI stands alone, `/bucket/key` names
+ * its bucket, anything else is a key under the base URI's prefix.
+ *
+ * @example
+ * ```ts
+ * import { resolveManifestPath } from "./sources.ts";
+ * import { parsePrefixUri } from "../uri.ts";
+ * console.log(resolveManifestPath("img/1.png", parsePrefixUri("oss://b01/data/")).key); // "data/img/1.png"
+ * ```
+ */
+export function resolveManifestPath(path: string, base?: ObjectUri): ObjectRef {
+  if (/^(oss|s3):\/\//i.test(path)) {
+    const u = parseUri(path);
+    return { scheme: u.scheme, bucket: u.bucket, key: u.key };
+  }
+  if (path.startsWith("/")) {
+    const slash = path.indexOf("/", 1);
+    if (slash < 2 || slash === path.length - 1) {
+      throw new SyntaxError(`expected /bucket/key, got ${JSON.stringify(path)}`);
+    }
+    return { scheme: base?.scheme ?? "oss", bucket: path.slice(1, slash), key: path.slice(slash + 1) };
+  }
+  if (!base) {
+    throw new SyntaxError(
+      `relative path ${JSON.stringify(path)} needs a base URI (pass baseUri, e.g. "oss://bucket/prefix/")`,
+    );
+  }
+  const sep = base.key === "" || base.key.endsWith("/") ? "" : "/";
+  return { scheme: base.scheme, bucket: base.bucket, key: base.key + sep + path };
+}
+
+/**
+ * The objects listed in a manifest (on OSS, at an http(s) URL, or a local file), read line by line.
+ * `parser` is a {@linkcode ManifestParser} or a format name (default "auto"); relative paths resolve against
+ * `baseUri`.
+ *
+ * @example
+ * ```ts
+ * import { manifestSource } from "./sources.ts";
+ * const src = manifestSource("oss://b01/manifests/train.jsonl", "jsonl", "oss://b01/data/");
+ * console.log(src.kind); // "manifest"
+ * ```
+ */
+export function manifestSource(
+  location: string,
+  parser?: ManifestParser | ManifestFormat,
+  baseUri?: string,
+): DatasetSource {
+  if (typeof location !== "string" || location === "") {
+    throw new TypeError(
+      `fromManifestFile: expected a manifest location (oss://, http(s)://, or a path), got ${location}`,
+    );
+  }
+  const base = baseUri === undefined || baseUri === "" ? undefined : parsePrefixUri(baseUri);
+  return {
+    kind: "manifest",
+    description: location,
+    async *refs(client, signal) {
+      const stream = await openManifest(location, { client, signal });
+      for await (const e of readManifest(stream, { parser, source: location })) {
+        let ref: ObjectRef;
+        try {
+          ref = resolveManifestPath(e.path, base);
+        } catch (err) {
+          throw new ManifestError(location, e.lineNumber, (err as Error).message, { cause: err });
+        }
+        ref.label = e.label;
+        yield ref;
+      }
+    },
+  };
+}

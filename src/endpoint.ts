@@ -1,0 +1,259 @@
+/**
+ * Endpoints: normalisation, the region an endpoint names, and request URLs in virtual-hosted style
+ * (`https://bucket.oss-cn-hangzhou.aliyuncs.com/key`) or path style (`http://127.0.0.1:9000/bucket/key`).
+ *
+ * Endpoint forms recognised for the region (OSS "Regions and endpoints" and the AWS S3 endpoint list):
+ * `oss-<region>.aliyuncs.com`, `oss-<region>-internal.aliyuncs.com`, the dual-stack
+ * `<region>.oss.aliyuncs.com`, OSS's S3-compatible `s3.oss-<region>.aliyuncs.com`,
+ * `s3.<region>.amazonaws.com` (also `s3-<region>`, `s3.dualstack.<region>`, `.amazonaws.com.cn`), and
+ * `s3.amazonaws.com` (us-east-1). The global acceleration endpoints (`oss-accelerate.aliyuncs.com`,
+ * `oss-accelerate-overseas.aliyuncs.com`) and custom hosts (MinIO, the local emulator) name no region: the
+ * client's `region` option supplies it.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./errors.ts";
+
+/**
+ * A normalised endpoint.
+ *
+ * @example
+ * ```ts
+ * import type { Endpoint } from "./endpoint.ts";
+ * const ep: Endpoint = { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false };
+ * console.log(ep.region);
+ * ```
+ */
+export interface Endpoint {
+  /** Scheme, host and port, no trailing slash: `https://oss-cn-hangzhou.aliyuncs.com`. */
+  origin: string;
+  /** Host with the port when it is not the scheme's default: `127.0.0.1:9000`. */
+  host: string;
+  /** Region named by the host, e.g. `cn-hangzhou`; undefined for custom hosts. */
+  region?: string;
+  /** Put the bucket in the path (`/bucket/key`) instead of the host name. */
+  pathStyle: boolean;
+}
+
+/** Options of {@link parseEndpoint}. */
+export interface ParseEndpointOptions {
+  /**
+   * Force path style (true) or virtual-hosted style (false). Default: path style for IP addresses,
+   * `localhost` and single-label hosts such as `minio` (no DNS name can exist per bucket), virtual-hosted
+   * style otherwise.
+   */
+  pathStyle?: boolean;
+}
+
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+function isIpOrLocal(hostname: string): boolean {
+  return IPV4.test(hostname) || hostname.startsWith("[") || hostname === "localhost" ||
+    hostname.endsWith(".localhost");
+}
+
+/** The input with any `user:password@` masked, so that an error never repeats a password. */
+function redactUserinfo(input: string): string {
+  return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#@]*@/, "$1***@");
+}
+
+/**
+ * Normalises an endpoint given with or without a scheme: `oss-cn-hangzhou.aliyuncs.com`,
+ * `https://oss-cn-hangzhou-internal.aliyuncs.com`, `127.0.0.1:9000`, `http://localhost:9000/`.
+ * Without a scheme, `http` is assumed for IP addresses and localhost, `https` otherwise.
+ * An {@link Endpoint} object is returned as it is (with `opts.pathStyle` applied).
+ *
+ * @throws {ConfigError} naming the endpoint when it has a path, query, fragment, credentials, a bad port or
+ *   a scheme other than http/https.
+ * @example
+ * ```ts
+ * import { parseEndpoint } from "./endpoint.ts";
+ * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com"));
+ * // { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false }
+ * console.log(parseEndpoint("127.0.0.1:9000").origin); // "http://127.0.0.1:9000"
+ * ```
+ */
+export function parseEndpoint(input: string | Endpoint, opts: ParseEndpointOptions = {}): Endpoint {
+  if (input !== null && typeof input === "object" && typeof input.origin === "string") {
+    return opts.pathStyle === undefined || opts.pathStyle === input.pathStyle
+      ? input
+      : { ...input, pathStyle: opts.pathStyle };
+  }
+  if (typeof input !== "string") {
+    throw new ConfigError(
+      `invalid endpoint: expected a string like "oss-cn-hangzhou.aliyuncs.com", got ${
+        input === null ? "null" : typeof input
+      }`,
+    );
+  }
+  const raw = input.trim();
+  const shown = JSON.stringify(redactUserinfo(raw));
+  const bad = (what: string): never => {
+    throw new ConfigError(`invalid endpoint ${shown}: ${what}`);
+  };
+  if (raw === "") bad('expected a host such as "oss-cn-hangzhou.aliyuncs.com" or "127.0.0.1:9000"');
+
+  const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(raw);
+  let text = raw;
+  if (schemeMatch) {
+    const scheme = schemeMatch[1].toLowerCase();
+    if (scheme !== "http" && scheme !== "https") bad(`expected http:// or https://, got ${scheme}://`);
+  } else {
+    const hostPart = raw.split(/[/?#]/, 1)[0].replace(/^.*@/, "");
+    const hostname = hostPart.startsWith("[")
+      ? hostPart.slice(0, hostPart.indexOf("]") + 1)
+      : hostPart.split(":")[0];
+    text = `${isIpOrLocal(hostname.toLowerCase()) ? "http" : "https"}://${raw}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    const port = /:(\d+)(?:[/?#]|$)/.exec(text.slice(text.indexOf("//") + 2));
+    if (port && Number(port[1]) > 65535) bad(`port ${port[1]}: expected 1-65535`);
+    return bad("expected host[:port] with an optional http:// or https:// (not a valid URL)");
+  }
+  if (url.username !== "" || url.password !== "") {
+    bad("expected no user name or password in the endpoint (pass credentials separately)");
+  }
+  if (url.pathname !== "/" && url.pathname !== "") {
+    bad(`expected no path, got ${JSON.stringify(url.pathname)} (the bucket and key are added per request)`);
+  }
+  if (url.search !== "" || text.includes("?")) bad("expected no query string");
+  if (url.hash !== "" || text.includes("#")) bad("expected no fragment");
+  if (url.hostname === "") bad("expected a host name");
+  if (url.port !== "" && Number(url.port) === 0) bad("port 0: expected 1-65535");
+  const hostname = url.hostname;
+  const pathStyle = opts.pathStyle ?? (isIpOrLocal(hostname) || !hostname.includes("."));
+  const ep: Endpoint = { origin: url.origin, host: url.host, pathStyle };
+  const region = regionFromEndpoint(hostname);
+  if (region !== undefined) ep.region = region;
+  return ep;
+}
+
+/**
+ * The region an endpoint host names, or undefined (custom hosts, global acceleration endpoints). A bucket
+ * prefix (`bucket.oss-cn-hangzhou.aliyuncs.com`) and a port are ignored.
+ *
+ * @example
+ * ```ts
+ * import { regionFromEndpoint } from "./endpoint.ts";
+ * console.log(regionFromEndpoint("oss-cn-hangzhou-internal.aliyuncs.com")); // "cn-hangzhou"
+ * console.log(regionFromEndpoint("cn-shanghai.oss.aliyuncs.com")); // "cn-shanghai"
+ * console.log(regionFromEndpoint("s3.eu-west-1.amazonaws.com")); // "eu-west-1"
+ * console.log(regionFromEndpoint("oss-accelerate.aliyuncs.com")); // undefined
+ * ```
+ */
+export function regionFromEndpoint(host: string): string | undefined {
+  let h = host.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, "");
+  h = h.split(/[/?#]/, 1)[0].replace(/:\d+$/, "").replace(/\.$/, "");
+  let m = /(?:^|\.)oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$/.exec(h);
+  if (m) return m[1] === "accelerate" || m[1] === "accelerate-overseas" ? undefined : m[1];
+  m = /(?:^|\.)([a-z]+-[a-z0-9-]+?)(?:-internal)?\.oss\.aliyuncs\.com$/.exec(h);
+  if (m) return m[1];
+  m = /(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z0-9]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/.exec(h);
+  if (m) return m[1];
+  if (/(?:^|\.)s3(?:-external-1)?\.amazonaws\.com$/.test(h)) return "us-east-1";
+  return undefined;
+}
+
+/**
+ * Percent-encodes per RFC 3986: everything but `A-Z a-z 0-9 - . _ ~`.
+ *
+ * @example
+ * ```ts
+ * import { encodeRfc3986 } from "./endpoint.ts";
+ * console.log(encodeRfc3986("a b*(c)!'")); // "a%20b%2A%28c%29%21%27"
+ * ```
+ */
+export function encodeRfc3986(s: string): string {
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
+  );
+}
+
+/**
+ * Encodes an object key for a URL path: RFC 3986, keeping "/" — except that a key with a "." or ".."
+ * segment gets every "/" encoded as `%2F`, because URL parsers (and `fetch`) would otherwise remove dot
+ * segments and address a different object. Servers decode `%2F` in the object path back to "/".
+ *
+ * @example
+ * ```ts
+ * import { encodeKey } from "./endpoint.ts";
+ * console.log(encodeKey("train/cat 1.jpg")); // "train/cat%201.jpg"
+ * console.log(encodeKey("a/../b")); // "a%2F..%2Fb"
+ * ```
+ */
+export function encodeKey(key: string): string {
+  const parts = key.split("/");
+  const dotSegment = parts.some((p) => p === "." || p === "..");
+  return parts.map(encodeRfc3986).join(dotSegment ? "%2F" : "/");
+}
+
+/**
+ * The URL of a bucket or object request. Virtual-hosted style: `https://bucket.host/key`; path style:
+ * `http://host/bucket/key`. The key is encoded by {@link encodeKey}; query parameters are RFC 3986 encoded
+ * (a space is `%20`, never `+`), and a parameter with an empty value is written bare (`?uploads`).
+ *
+ * `bucket` undefined addresses the service (`/`); `key` undefined addresses the bucket (`/` in
+ * virtual-hosted style, `/bucket` in path style); `key` `""` gives `/` or `/bucket/`.
+ *
+ * @throws {ConfigError} when the bucket name cannot appear in a URL, or the key is exactly "." or "..".
+ * @example
+ * ```ts
+ * import { objectUrl, parseEndpoint } from "./endpoint.ts";
+ * const oss = parseEndpoint("oss-cn-hangzhou.aliyuncs.com");
+ * console.log(objectUrl(oss, "my-bucket", "a b/c.jpg").href);
+ * // "https://my-bucket.oss-cn-hangzhou.aliyuncs.com/a%20b/c.jpg"
+ * const local = parseEndpoint("127.0.0.1:9000");
+ * console.log(objectUrl(local, "my-bucket", undefined, new URLSearchParams({ "list-type": "2", prefix: "a b" })).href);
+ * // "http://127.0.0.1:9000/my-bucket?list-type=2&prefix=a%20b"
+ * ```
+ */
+export function objectUrl(
+  ep: Endpoint,
+  bucket: string | undefined,
+  key: string | undefined,
+  query?: URLSearchParams,
+): URL {
+  let url: string;
+  if (bucket === undefined) {
+    url = `${ep.origin}/`;
+  } else {
+    if (
+      typeof bucket !== "string" || bucket === "" || encodeRfc3986(bucket) !== bucket || bucket === "." ||
+      bucket === ".." || (!ep.pathStyle && !/^[a-z0-9.-]+$/.test(bucket))
+    ) {
+      throw new ConfigError(
+        `invalid bucket name ${
+          JSON.stringify(String(bucket))
+        } for a request URL: expected lowercase letters, ` +
+          `digits, hyphens (and for S3, dots)`,
+      );
+    }
+    if (key === "." || key === "..") {
+      throw new ConfigError(
+        `object key ${
+          JSON.stringify(key)
+        } cannot be addressed by URL: URL parsers remove "." and ".." segments`,
+      );
+    }
+    const path = key === undefined ? "" : `/${encodeKey(key)}`;
+    if (ep.pathStyle) {
+      url = `${ep.origin}/${bucket}${path}`;
+    } else {
+      const scheme = ep.origin.slice(0, ep.origin.indexOf("//") + 2);
+      url = `${scheme}${bucket}.${ep.host}${path === "" ? "/" : path}`;
+    }
+  }
+  if (query) {
+    const parts: string[] = [];
+    for (const [k, v] of query) {
+      parts.push(v === "" ? encodeRfc3986(k) : `${encodeRfc3986(k)}=${encodeRfc3986(v)}`);
+    }
+    if (parts.length > 0) url += `?${parts.join("&")}`;
+  }
+  return new URL(url);
+}

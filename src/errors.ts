@@ -1,0 +1,115 @@
+/**
+ * Typed errors raised by ossflow. Every error names the input it rejects and what was expected;
+ * none ever carries a secret.
+ *
+ * @module
+ */
+
+/** Fields describing a failed OSS (or S3-compatible) request. */
+export interface OssErrorInit {
+  /** The service error code, e.g. `NoSuchKey`, or a client-side code such as `NetworkError`. */
+  code: string;
+  /** The HTTP status, 0 when no response arrived. */
+  status: number;
+  /** Human-readable message. */
+  message: string;
+  /** `x-oss-request-id` (or `x-amz-request-id`) of the failed response, when there was one. */
+  requestId?: string;
+  /** Bucket the request addressed. */
+  bucket?: string;
+  /** Object key the request addressed. */
+  key?: string;
+  /** HTTP method of the failed request. */
+  method?: string;
+  /** The underlying error, e.g. a network failure. */
+  cause?: unknown;
+}
+
+/**
+ * An error response from OSS or an S3-compatible store, or a request that failed for good after retries.
+ *
+ * @example
+ * ```ts
+ * import { OssError } from "./errors.ts";
+ * const err = new OssError({ code: "NoSuchKey", status: 404, message: "The specified key does not exist.", key: "a.bin" });
+ * if (err.code === "NoSuchKey") console.log(err.status); // 404
+ * ```
+ */
+export class OssError extends Error {
+  /** The service error code, e.g. `NoSuchKey`. */
+  readonly code: string;
+  /** The HTTP status, 0 when no response arrived. */
+  readonly status: number;
+  /** The request id reported by the server. */
+  readonly requestId?: string;
+  /** Bucket the request addressed. */
+  readonly bucket?: string;
+  /** Object key the request addressed. */
+  readonly key?: string;
+  /** HTTP method of the failed request. */
+  readonly method?: string;
+
+  constructor(init: OssErrorInit) {
+    const where = [init.method, init.bucket !== undefined ? `${init.bucket}/${init.key ?? ""}` : undefined]
+      .filter(Boolean).join(" ");
+    const rid = init.requestId ? ` (request id ${init.requestId})` : "";
+    super(`${init.code} (HTTP ${init.status})${where ? ` on ${where}` : ""}: ${init.message}${rid}`, {
+      cause: init.cause,
+    });
+    this.name = "OssError";
+    this.code = init.code;
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.bucket = init.bucket;
+    this.key = init.key;
+    this.method = init.method;
+  }
+}
+
+/**
+ * Invalid configuration or input: a URI, an endpoint, a config file, a credential file, an option.
+ * The message names the input (and for files, the file and the JSON path) and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./errors.ts";
+ * const err = new ConfigError("config.json: datasetConfig.prefetchConcurrency: expected a positive integer, got -1");
+ * console.log(err.name); // "ConfigError"
+ * ```
+ */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Data that failed an integrity check: a CRC64 mismatch, a short body, a size that changed.
+ *
+ * @example
+ * ```ts
+ * import { IntegrityError } from "./errors.ts";
+ * const err = new IntegrityError("CRC64 mismatch for oss://b/k", { key: "k", expected: "1", actual: "2" });
+ * console.log(err.expected, err.actual);
+ * ```
+ */
+export class IntegrityError extends Error {
+  /** Object key the data belongs to. */
+  readonly key?: string;
+  /** The expected value (e.g. the server's CRC64). */
+  readonly expected?: string;
+  /** The value computed over the bytes received. */
+  readonly actual?: string;
+
+  constructor(
+    message: string,
+    init: { key?: string; expected?: string; actual?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: init.cause });
+    this.name = "IntegrityError";
+    this.key = init.key;
+    this.expected = init.expected;
+    this.actual = init.actual;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The one request path of {@linkcode OssClient}: build the URL, sign, `fetch` with an AbortSignal (the caller's
+ * plus a per-attempt inactivity timer), retry what is worth retrying, and map error responses to
+ * {@linkcode OssError}. Internal: the public API is `client.ts`.
+ *
+ * @module
+ */
+import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
+import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
+import { ConfigError, OssError } from "./errors.ts";
+import {
+  backoffDelay,
+  isRetryableStatus,
+  resolveRetryOptions,
+  retryAfterMs,
+  type RetryPolicy,
+  sleep,
+} from "./retry.ts";
+import { signOss4 } from "./signer/oss4.ts";
+import { signS3v4 } from "./signer/s3v4.ts";
+import { parseErrorResponse } from "./xml.ts";
+import type { OssClientOptions } from "./client_types.ts";
+
+/** One request, as the operations describe it. */
+export interface RequestSpec {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  bucket?: string;
+  key?: string;
+  query?: URLSearchParams;
+  headers?: Record<string, string>;
+  /** Bytes and Blobs are replayable; a ReadableStream is sent once and never retried. */
+  body?: Uint8Array | Blob | ReadableStream<Uint8Array>;
+  signal?: AbortSignal;
+}
+
+/**
+ * What to do with a 2xx body: discard it, read it as text, hand the open stream to the caller, or read it
+ * into memory (`"bytes"`: a broken body retries the request; bodies over {@linkcode BYTES_MAX} are handed over
+ * as a stream instead, so that the caller resumes them rather than fetching them again).
+ */
+export type ReadMode = "none" | "text" | "stream" | "bytes";
+
+/** Largest body that `"bytes"` reads in one go (and refetches whole after a break). */
+export const BYTES_MAX = 8 * 1024 * 1024;
+
+/** A 2xx response; while `attempt` is set the body is still open and the caller must finish it. */
+export interface Reply {
+  res: Response;
+  text: string;
+  bytes?: Uint8Array<ArrayBuffer>;
+  attempt?: Attempt;
+}
+
+/** Thrown inside an attempt when a body read in memory is shorter or longer than its Content-Length. */
+class ShortBody extends TypeError {}
+
+/**
+ * The life of one attempt: an AbortController fed by the caller's signal and by an inactivity deadline. The
+ * deadline only counts while the attempt waits for the server (`busy`); progress (`ticks`) pushes it back. No
+ * timer per request: one shared sweep checks the live attempts every {@linkcode SWEEP_MS}, so deadlines are
+ * honoured to within that. An object with `handleEvent` is the abort listener, so no closure is allocated.
+ */
+export class Attempt {
+  readonly controller: AbortController = new AbortController();
+  timedOut = false;
+  busy = true;
+  ticks = 0;
+  #seen = 0;
+  #deadline: number;
+  #parked = false;
+  #caller: AbortSignal | undefined;
+  #idleMs: number;
+
+  constructor(caller: AbortSignal | undefined, firstMs: number, idleMs: number) {
+    this.#caller = caller;
+    this.#idleMs = idleMs;
+    this.#deadline = performance.now() + firstMs;
+    caller?.addEventListener("abort", this);
+    track(this);
+  }
+
+  /** The signal for `fetch`. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The caller's signal aborted: abort the attempt with the same reason. */
+  handleEvent(): void {
+    this.controller.abort(this.#caller!.reason);
+  }
+
+  /** The body reader starts waiting for bytes. */
+  wait(): void {
+    this.busy = true;
+    this.ticks++; // the idle time starts now, not when the consumer last read
+    if (this.#parked) {
+      this.#parked = false;
+      track(this);
+    }
+  }
+
+  /** Called by the sweep; returns false once the attempt no longer needs watching. */
+  check(now: number): boolean {
+    if (!this.busy) {
+      this.#parked = true; // nobody is waiting for the server; wait() tracks it again
+      return false;
+    }
+    if (this.ticks !== this.#seen) {
+      this.#seen = this.ticks;
+      this.#deadline = now + this.#idleMs;
+      return true;
+    }
+    if (now < this.#deadline) return true;
+    this.timedOut = true;
+    this.controller.abort(new DOMException(`no response progress for ${this.#idleMs} ms`, "TimeoutError"));
+    return false;
+  }
+
+  /** Stops watching and detaches from the caller's signal. Idempotent. */
+  done(): void {
+    untrack(this);
+    this.busy = false;
+    this.#parked = false;
+    this.#caller?.removeEventListener("abort", this);
+  }
+}
+
+/** How often the shared sweep checks attempt deadlines, in ms. */
+export const SWEEP_MS = 50;
+const live = new Set<Attempt>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function track(a: Attempt): void {
+  live.add(a);
+  sweeper ??= setInterval(sweep, SWEEP_MS);
+}
+
+/** The sweep stops as soon as nothing is watched, so an idle process (or a finished test) has no timer. */
+function untrack(a: Attempt): void {
+  if (live.delete(a) && live.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+function sweep(): void {
+  const now = performance.now();
+  for (const a of live) if (!a.check(now)) untrack(a);
+}
+
+/** Content-Length when it counts the bytes the body will yield (no Content-Encoding), else -1. */
+export function bodyLength(h: Headers): number {
+  const v = h.get("content-length");
+  const encoding = h.get("content-encoding");
+  if (v === null || (encoding !== null && encoding !== "identity")) return -1;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : -1;
+}
+
+async function drain(res: Response): Promise<void> {
+  try {
+    await res.arrayBuffer(); // read to the end so that the connection can be reused
+  } catch { /* the response is done with either way */ }
+}
+
+/** Credentials are asked of the provider at most this often (they are refreshed sooner near expiry). */
+const CREDENTIALS_TTL_MS = 10_000;
+const EXPIRY_MARGIN_MS = 300_000;
+const STALE_CREDENTIAL_CODES = new Set([
+  "InvalidAccessKeyId",
+  "SecurityTokenExpired",
+  "InvalidSecurityToken",
+  "ExpiredToken",
+  "InvalidToken",
+]);
+
+/** Sends requests for one client: endpoint, signer, credentials cache and retry policy. */
+export class Transport {
+  readonly endpoint: Endpoint;
+  readonly region: string;
+  readonly s3: boolean;
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number;
+  #fetch: typeof fetch;
+  #provider: CredentialsProvider | undefined;
+  #signOpts: { credentials: Credentials; region: string } | undefined;
+  #signOptsUntil = 0;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(opts: OssClientOptions) {
+    if (opts === null || typeof opts !== "object") {
+      throw new ConfigError(`OssClient: expected an options object with an endpoint, got ${opts}`);
+    }
+    const { endpoint, signatureVersion = "oss4", timeoutMs = 30_000 } = opts;
+    if (signatureVersion !== "oss4" && signatureVersion !== "s3v4") {
+      throw new ConfigError(
+        `OssClient: signatureVersion: expected "oss4" or "s3v4", got ${JSON.stringify(signatureVersion)}`,
+      );
+    }
+    this.endpoint = parseEndpoint(
+      endpoint,
+      opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
+    );
+    this.s3 = signatureVersion === "s3v4";
+    const region = opts.region ?? this.endpoint.region ?? (this.s3 ? "us-east-1" : undefined);
+    if (region === undefined && opts.credentials !== undefined) {
+      throw new ConfigError(
+        `OssClient: region: cannot infer it from the endpoint ${this.endpoint.host}; pass { region: "cn-hangzhou" } or similar`,
+      );
+    }
+    this.region = region ?? "";
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new ConfigError(
+        `OssClient: timeoutMs: expected a positive number of milliseconds, got ${timeoutMs}`,
+      );
+    }
+    this.timeoutMs = timeoutMs;
+    this.retry = resolveRetryOptions(opts.retry);
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#provider = opts.credentials === undefined ? undefined : toCredentialsProvider(opts.credentials);
+  }
+
+  /**
+   * Sends `spec`, retrying 5xx, 429, network errors and timeouts while the body is replayable and attempts
+   * remain; resolves with a 2xx reply or rejects with an OssError (or the caller's abort reason).
+   */
+  async send(spec: RequestSpec, mode: ReadMode): Promise<Reply> {
+    const { signal, body } = spec;
+    const url = objectUrl(this.endpoint, spec.bucket, spec.key, spec.query);
+    const replayable = !(body instanceof ReadableStream);
+    const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
+    const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
+    const max = this.retry.maxAttempts;
+    for (let attempt = 1;; attempt++) {
+      signal?.throwIfAborted();
+      const headers = new Headers(spec.headers);
+      await this.#sign(spec, url, headers);
+      signal?.throwIfAborted();
+      const a = new Attempt(signal, firstMs, this.timeoutMs);
+      let res: Response;
+      try {
+        res = await this.#fetch(url, {
+          method: spec.method,
+          headers,
+          body,
+          signal: a.signal,
+          redirect: "manual",
+          duplex: "half",
+        } as RequestInit);
+        if (res.ok) {
+          if (mode === "bytes") {
+            const length = bodyLength(res.headers);
+            if (length >= 0 && length <= BYTES_MAX) {
+              const bytes = new Uint8Array(await res.arrayBuffer());
+              if (bytes.byteLength !== length) {
+                throw new ShortBody(`the body has ${bytes.byteLength} bytes, Content-Length says ${length}`);
+              }
+              a.done();
+              return { res, text: "", bytes };
+            }
+          }
+          if (mode === "stream" || mode === "bytes") return { res, text: "", attempt: a };
+          const text = mode === "text" ? await res.text() : "";
+          if (mode === "none") await drain(res);
+          a.done();
+          return { res, text };
+        }
+      } catch (err) {
+        a.done();
+        if (signal?.aborted) throw signal.reason;
+        // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
+        // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
+        if (!replayable || attempt >= max) {
+          throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
+        }
+        await this.#backoff(spec, attempt, undefined, err, 0);
+        continue;
+      }
+      if (isRetryableStatus(res.status) && replayable && attempt < max) {
+        await drain(res);
+        a.done();
+        await this.#backoff(spec, attempt, res.status, undefined, retryAfterMs(res.headers));
+        continue;
+      }
+      let text = "";
+      try {
+        if (spec.method !== "HEAD") text = await res.text();
+      } catch { /* the error body was lost; the status and headers still tell */ }
+      a.done();
+      signal?.throwIfAborted();
+      const parsed = parseErrorResponse(res.status, res.headers, text);
+      if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) this.#signOptsUntil = 0;
+      throw new OssError({
+        ...parsed,
+        status: res.status,
+        bucket: spec.bucket,
+        key: spec.key,
+        method: spec.method,
+      });
+    }
+  }
+
+  async #backoff(
+    spec: RequestSpec,
+    attempt: number,
+    status: number | undefined,
+    error: unknown,
+    afterMs: number,
+  ) {
+    const delayMs = backoffDelay(attempt, this.retry, Math.random, afterMs);
+    const { method, bucket, key } = spec;
+    this.retry.onRetry?.({ kind: "request", attempt, delayMs, method, bucket, key, status, error });
+    await sleep(delayMs, spec.signal);
+  }
+
+  #networkError(spec: RequestSpec, cause: unknown, timedOut: boolean, attempts: number, replayable: boolean) {
+    const what = timedOut
+      ? `no response progress for ${this.timeoutMs} ms`
+      : `network error: ${String(cause)}`;
+    const why = replayable
+      ? `after ${attempts} attempt(s)`
+      : "(the body was a one-shot ReadableStream, not retried)";
+    return new OssError({
+      code: timedOut ? "RequestTimeout" : "NetworkError",
+      status: 0,
+      message: `${what} ${why}`,
+      bucket: spec.bucket,
+      key: spec.key,
+      method: spec.method,
+      cause,
+    });
+  }
+
+  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<void> {
+    if (this.#provider === undefined) return;
+    if (this.#signOpts === undefined || performance.now() >= this.#signOptsUntil) {
+      const p = this.#refreshing ??= this.#refreshCredentials();
+      try {
+        await p;
+      } finally {
+        if (this.#refreshing === p) this.#refreshing = undefined;
+      }
+    }
+    const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
+    if (this.s3) await signS3v4(req, this.#signOpts!);
+    else await signOss4(req, this.#signOpts!);
+  }
+
+  async #refreshCredentials(): Promise<void> {
+    const credentials = await this.#provider!.getCredentials();
+    const left = credentials.expiration
+      ? credentials.expiration.getTime() - Date.now() - EXPIRY_MARGIN_MS
+      : Infinity;
+    this.#signOpts = { credentials, region: this.region };
+    this.#signOptsUntil = performance.now() + Math.max(0, Math.min(CREDENTIALS_TTL_MS, left));
+  }
+}

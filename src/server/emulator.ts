@@ -1,0 +1,383 @@
+/**
+ * The OSS-compatible local server: a plain Hono app ({@linkcode createEmulator}) and a runner on
+ * 127.0.0.1 ({@linkcode serveEmulator}). It speaks the OSS REST API (x-oss-* headers, OSS XML) and its
+ * S3-compatible form (x-amz-* headers, S3 XML), chosen per request from the signature scheme and headers;
+ * verifies OSS4 and SigV4 signatures and presigned URLs when credentials are configured; keeps new objects
+ * invisible until their write completes; and injects latency, bandwidth caps and faults.
+ *
+ * Middleware order: lifecycle (request id, stats, addressing, latency, faults, response metering) →
+ * authentication → the operation's handler.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { resolveAddress } from "./addressing.ts";
+import type { EmulatorEnv, EmulatorRuntime } from "./emulator_context.ts";
+import { BUFFERED, type EmulatorContext, xml } from "./emulator_context.ts";
+import { EmulatorError } from "./emulator_error.ts";
+import { FaultInjector, type FaultKind, type FaultOptions, meteredStream, sleep } from "./faults.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { ResetProxy } from "./reset_proxy.ts";
+import { bucketRoutes } from "./routes_bucket.ts";
+import { multipartRoutes } from "./routes_multipart.ts";
+import { objectRoutes, type Route } from "./routes_object.ts";
+import { EmulatorStats } from "./stats.ts";
+import { type ObjectStore, validateBucketName } from "./store_types.ts";
+import { errorXml } from "./xml_responses.ts";
+import { verifyRequest } from "../signer/verify.ts";
+
+export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
+
+/** Options of {@linkcode createEmulator}. */
+export interface EmulatorOptions {
+  /** Where objects live. Default a new {@linkcode MemoryStore}. */
+  store?: ObjectStore;
+  /** When set, every request must be signed (OSS4 or SigV4, header or presigned URL) by one of these keys. */
+  credentials?: { accessKeyId: string; accessKeySecret: string }[];
+  /** Region, e.g. `cn-hangzhou` (OSS location `oss-cn-hangzhou`). Default `cn-hangzhou`. */
+  region?: string;
+  /** Whether a signature's scope region must be `region` (SigV4 may also use `oss-<region>`). Default true. */
+  checkRegion?: boolean;
+  /** Largest accepted clock difference of header-signed requests, ms. Default 15 minutes. */
+  maxSkewMs?: number;
+  /** Buckets created at start (PutBucket creates more). */
+  buckets?: string[];
+  /** Create a missing bucket on the first write to it instead of answering `NoSuchBucket`. Default false. */
+  autoCreateBuckets?: boolean;
+  /** Latency, bandwidth and error injection; a {@linkcode FaultInjector} can be shared to change them live. */
+  faults?: FaultOptions | FaultInjector;
+  /** Largest accepted request body, bytes (`EntityTooLarge` beyond). Default 5 GiB. */
+  maxBodyBytes?: number;
+  /** Largest accepted request header section (names + values), bytes. Default unlimited. */
+  maxHeaderBytes?: number;
+  /** Smallest part size (all parts but the last) accepted by CompleteMultipartUpload. Default 0 (OSS: 100 KiB). */
+  minPartSize?: number;
+  /** Extra service host names for virtual-hosted addressing (`bucket.<host>`); `localhost` and `oss-*.aliyuncs.com` always work. */
+  virtualHosts?: string[];
+  /** Counters to update; default a new {@linkcode EmulatorStats}. */
+  stats?: EmulatorStats;
+  /** When aborted, response and request bodies still streaming are cut (used by `close()`). */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
+const CONNECTION_RESET = Object.freeze({ reason: "ossflow emulator: connection reset (injected fault)" });
+const EXPOSED_HEADERS = [
+  "etag",
+  "content-range",
+  "content-length",
+  "x-oss-request-id",
+  "x-oss-hash-crc64ecma",
+  "x-oss-next-append-position",
+  "x-oss-object-type",
+  "x-amz-request-id",
+].join(", ");
+
+function requestIds(): () => string {
+  const prefix = crypto.getRandomValues(new Uint32Array(2));
+  const head = Array.from(prefix, (n) => n.toString(16).padStart(8, "0")).join("").toUpperCase();
+  let n = 0;
+  return () => head + (n++).toString(16).toUpperCase().padStart(8, "0");
+}
+
+/**
+ * Builds the emulator as a plain Hono app (`app.fetch`, `app.request`).
+ *
+ * @example
+ * ```ts
+ * import { createEmulator } from "./emulator.ts";
+ * const app = createEmulator({ buckets: ["data"] });
+ * await app.request("/data/hello.txt", { method: "PUT", body: "hi" });
+ * const res = await app.request("/data/hello.txt");
+ * console.log(res.status, await res.text()); // 200 "hi"
+ * ```
+ */
+export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
+  for (const b of opts.buckets ?? []) validateBucketName(b);
+  const secrets = opts.credentials
+    ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))
+    : undefined;
+  const rt: EmulatorRuntime = {
+    store: opts.store ?? new MemoryStore(),
+    stats: opts.stats ?? new EmulatorStats(),
+    faults: opts.faults instanceof FaultInjector ? opts.faults : new FaultInjector(opts.faults),
+    region: opts.region ?? "cn-hangzhou",
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    minPartSize: opts.minPartSize ?? 0,
+    autoCreateBuckets: opts.autoCreateBuckets ?? false,
+    virtualHosts: opts.virtualHosts ?? [],
+    lookupSecret: secrets ? (id) => secrets.get(id) : undefined,
+    checkRegion: opts.checkRegion ?? true,
+    signal: opts.signal,
+  };
+  let ready: Promise<unknown> | undefined = Promise.all(
+    (opts.buckets ?? []).map((b) => rt.store.createBucket(b)),
+  );
+  ready.then(() => (ready = undefined), () => {});
+  const nextRequestId = requestIds();
+  const routes: Record<string, Route> = {
+    ...bucketRoutes(rt),
+    ...objectRoutes(rt),
+    ...multipartRoutes(rt),
+    Options: (c) => Promise.resolve(preflight(c)),
+  };
+
+  const renderError = (err: Error, c: EmulatorContext): Response => {
+    const e = err instanceof EmulatorError
+      ? err
+      : new EmulatorError("InternalError", `We encountered an internal error: ${err.message}`);
+    rt.stats.error(e.code);
+    const headers = new Headers(e.headers);
+    if (e.status === 304 || c.req.method === "HEAD") return new Response(null, { status: e.status, headers });
+    const body = errorXml({
+      code: e.code,
+      message: e.message,
+      requestId: c.var.rid,
+      hostId: (c.var.url ?? new URL(c.req.url)).host,
+      bucket: e.bucket ?? (e.code === "NoSuchBucket" ? c.var.bucket : undefined),
+      key: e.key ?? (e.code === "NoSuchKey" ? c.var.key : undefined),
+    });
+    return xml(body, e.status, headers);
+  };
+
+  const app = new Hono<EmulatorEnv>();
+  app.onError(renderError);
+
+  app.use(async (c, next) => {
+    const end = rt.stats.begin(c.req.method);
+    c.set("rid", nextRequestId());
+    c.set("form", "oss");
+    c.set("op", "Unknown");
+    let fault: FaultKind | undefined;
+    try {
+      if (ready) await ready;
+      checkHeaderSize(c, opts.maxHeaderBytes);
+      const url = new URL(c.req.url);
+      c.set("url", url);
+      const a = resolveAddress(c.req.method, url, c.req.raw.headers, rt.virtualHosts);
+      c.set("form", a.form);
+      c.set("bucket", a.bucket);
+      c.set("key", a.key);
+      c.set("op", a.operation);
+      rt.stats.count(a.operation);
+      if (a.operation !== "Options") {
+        const plan = rt.faults.plan(c.req.method, a.key ?? "", a.operation);
+        c.set("plan", plan);
+        await sleep(plan.latencyMs);
+        fault = plan.fault;
+      }
+      if (fault) rt.stats.fault(fault);
+      if (fault === "slowdown") throw new EmulatorError("SlowDown", "Please reduce your request rate.");
+      if (fault === "reset") {
+        end();
+        return resetConnection(c);
+      }
+      await next();
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      c.res = renderError(err, c);
+    }
+    const res = c.res;
+    res.headers.set("x-oss-request-id", c.var.rid);
+    res.headers.set("x-amz-request-id", c.var.rid);
+    res.headers.set("server", "ossflow-emulator");
+    addCors(c, res.headers);
+    const bytesPerSec = c.var.plan?.bytesPerSec;
+    if (BUFFERED.has(res) && !bytesPerSec && fault !== "truncate") {
+      // Sent natively by the HTTP server: count it now rather than re-streaming it through JavaScript.
+      rt.stats.bytesSent += c.req.method === "HEAD" ? 0 : Number(res.headers.get("content-length") ?? 0);
+      end();
+      return;
+    }
+    if (fault === "truncate") {
+      const length = Number(res.headers.get("content-length") ?? 0);
+      if (!res.body || c.req.method === "HEAD" || !(length > 0)) {
+        end();
+        await res.body?.cancel();
+        return resetConnection(c);
+      }
+    }
+    if (!res.body) {
+      end();
+      return;
+    }
+    const body = meteredStream(res.body, {
+      bytesPerSec,
+      truncateAfter: fault === "truncate"
+        ? Math.floor(Number(res.headers.get("content-length")) / 2)
+        : undefined,
+      onBytes: (n) => (rt.stats.bytesSent += n),
+      onEnd: end,
+      signal: rt.signal,
+    });
+    c.res = new Response(body, { status: res.status, headers: res.headers });
+  });
+
+  app.use(async (c, next) => {
+    if (rt.lookupSecret && c.var.op !== "Options") {
+      let who;
+      try {
+        who = await verifyRequest(
+          {
+            method: c.req.method,
+            url: c.var.url,
+            headers: c.req.raw.headers,
+            bucket: c.var.bucket,
+            key: c.var.key,
+          },
+          {
+            lookupSecret: rt.lookupSecret,
+            region: rt.checkRegion ? rt.region : undefined,
+            maxSkewMs: opts.maxSkewMs,
+          },
+        );
+      } catch (err) {
+        // verifyRequest throws SignatureVerificationError { code, status, message }; matched by shape so the
+        // server does not depend on where the signer keeps that class.
+        const e = err as { code?: unknown; status?: unknown; message?: unknown };
+        if (typeof e?.code === "string" && typeof e.status === "number" && typeof e.message === "string") {
+          throw new EmulatorError(e.code, e.message, { status: e.status });
+        }
+        throw err;
+      }
+      if (who.scheme === "anonymous") {
+        throw new EmulatorError(
+          "AccessDenied",
+          "You have no right to access this object: the request is not signed.",
+        );
+      }
+    }
+    await next();
+  });
+
+  app.all("*", (c) => {
+    const route = routes[c.var.op];
+    if (route) return route(c);
+    if (c.var.op === "NotImplemented") {
+      throw new EmulatorError("NotImplemented", "The emulator does not implement this sub-resource.");
+    }
+    throw new EmulatorError(
+      "MethodNotAllowed",
+      `The specified method is not allowed against this resource.`,
+      {
+        headers: { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" },
+      },
+    );
+  });
+  return app;
+}
+
+function checkHeaderSize(c: EmulatorContext, max: number | undefined): void {
+  if (max === undefined) return;
+  let size = 0;
+  for (const [name, value] of c.req.raw.headers) size += name.length + value.length + 4;
+  if (size > max) {
+    throw new EmulatorError(
+      "RequestHeaderSectionTooLarge",
+      `Your request header section exceeds ${max} bytes.`,
+    );
+  }
+}
+
+function resetConnection(c: EmulatorContext): Response {
+  const hook = c.env?.resetConnection;
+  if (!hook) throw CONNECTION_RESET; // not an Error: escapes Hono's error handler, so app.fetch rejects
+  hook();
+  return new Response(null, { status: 500 });
+}
+
+function addCors(c: EmulatorContext, headers: Headers): void {
+  headers.set("access-control-allow-origin", c.req.header("origin") ?? "*");
+  headers.set("access-control-expose-headers", EXPOSED_HEADERS);
+}
+
+function preflight(c: EmulatorContext): Response {
+  return new Response(null, {
+    status: 200,
+    headers: {
+      "access-control-allow-methods": "GET, HEAD, PUT, POST, DELETE",
+      "access-control-allow-headers": c.req.header("access-control-request-headers") ?? "*",
+      "access-control-max-age": "600",
+    },
+  });
+}
+
+/** Options of {@linkcode serveEmulator}. */
+export interface ServeEmulatorOptions extends EmulatorOptions {
+  /** Port; 0 (default) picks a free one. */
+  port?: number;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /**
+   * Put a small TCP proxy in front of the server so the `reset` fault can close connections before any
+   * response byte. Default true; false serves directly (a `reset` then becomes Deno's 500 answer).
+   */
+  connectionProxy?: boolean;
+}
+
+/** A running emulator. */
+export interface RunningEmulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (path-style: `${url}/bucket/key`). */
+  url: string;
+  /** The listening port. */
+  port: number;
+  /** Counters. */
+  stats: EmulatorStats;
+  /** The store behind the server. */
+  store: ObjectStore;
+  /** Fault settings; `faults.update({...})` changes them while the server runs. */
+  faults: FaultInjector;
+  /** Stops the server (and closes the store if this call created it). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the emulator on 127.0.0.1 (a free port unless `port` is given).
+ *
+ * @example
+ * ```ts
+ * import { serveEmulator } from "./emulator.ts";
+ * const server = await serveEmulator({ buckets: ["data"] });
+ * await fetch(`${server.url}/data/a.txt`, { method: "PUT", body: "hello" }).then((r) => r.body?.cancel());
+ * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hello"
+ * await server.close();
+ * ```
+ */
+export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<RunningEmulator> {
+  const ownStore = opts.store === undefined;
+  const store = opts.store ?? new MemoryStore();
+  const stats = opts.stats ?? new EmulatorStats();
+  const faults = opts.faults instanceof FaultInjector ? opts.faults : new FaultInjector(opts.faults);
+  const shutdown = new AbortController();
+  const app = createEmulator({ ...opts, store, stats, faults, signal: shutdown.signal });
+  for (const b of opts.buckets ?? []) await store.createBucket(b);
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const quiet = { onListen() {}, onError: () => new Response(null, { status: 500 }) };
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  let proxy: ResetProxy | undefined;
+  if (opts.connectionProxy === false) {
+    server = Deno.serve({ hostname, port: opts.port ?? 0, ...quiet }, (req) => app.fetch(req, undefined));
+  } else {
+    const listener = Deno.listen({ hostname, port: opts.port ?? 0 });
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, ...quiet },
+      (req, info) => app.fetch(req, { resetConnection: () => proxy?.reset(info.remoteAddr.port) }),
+    );
+    proxy = new ResetProxy(listener, server.addr);
+  }
+  const port = proxy?.port ?? server.addr.port;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    stats,
+    store,
+    faults,
+    async close() {
+      shutdown.abort(new Error("ossflow emulator: server closed"));
+      await proxy?.close();
+      await server.shutdown();
+      if (ownStore) await store.close();
+    },
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * Fault injection for the local server: per-request latency, a bandwidth cap on every response and
+ * request body, and errors at a chosen rate drawn from a seeded PRNG; `match` limits all three to chosen
+ * requests.
+ *
+ * Error kinds:
+ * - `slowdown`: a 503 `SlowDown` OSS error instead of running the request (no side effect).
+ * - `reset`: the connection is closed before any response byte, without running the request. Under
+ *   {@linkcode serveEmulator} this is a real TCP close (the server sits behind a small connection proxy
+ *   that drops both sides); with `app.request()` the returned promise rejects; under a plain
+ *   `Deno.serve(app.fetch)` Deno answers 500.
+ * - `truncate`: the request runs, and the response declares its full `Content-Length` but the body
+ *   stops after half of it and the connection is aborted. A response without a body is reset instead
+ *   (after the request took effect: the client cannot know whether it did).
+ *
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+
+/** Kinds of injected errors. */
+export type FaultKind = "slowdown" | "reset" | "truncate";
+
+/** All fault kinds, the default of {@linkcode FaultOptions.errorKinds}. */
+export const FAULT_KINDS: readonly FaultKind[] = ["slowdown", "reset", "truncate"];
+
+/** Fault injection settings. */
+export interface FaultOptions {
+  /** Delay before every request is handled, ms. Default 0. */
+  latencyMs?: number;
+  /** Cap on every response body and request body, bytes per second. Default unlimited. */
+  bandwidthBytesPerSec?: number;
+  /** Probability in [0, 1] that a (matching) request gets a fault. Default 0. */
+  errorRate?: number;
+  /** Kinds to draw from, uniformly. Default all of {@linkcode FAULT_KINDS}. */
+  errorKinds?: FaultKind[];
+  /** PRNG seed: the same seed and request sequence give the same faults. Default 1. */
+  seed?: number;
+  /** Limits every injected behaviour (latency, bandwidth cap, errors) to requests for which this returns true. */
+  match?: (method: string, key: string, operation: string) => boolean;
+}
+
+/**
+ * Mulberry32: a small, fast, seedable PRNG returning numbers in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import { mulberry32 } from "./faults.ts";
+ * const a = mulberry32(7), b = mulberry32(7);
+ * console.log(a() === b()); // true
+ * ```
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function check(opts: FaultOptions): void {
+  const nonNegative = (name: keyof FaultOptions) => {
+    const v = opts[name];
+    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 0)) {
+      throw new ConfigError(`faults.${name}: expected a finite number >= 0, got ${String(v)}`);
+    }
+  };
+  nonNegative("latencyMs");
+  nonNegative("bandwidthBytesPerSec");
+  nonNegative("seed");
+  if (opts.errorRate !== undefined && !(opts.errorRate >= 0 && opts.errorRate <= 1)) {
+    throw new ConfigError(`faults.errorRate: expected a number in [0, 1], got ${String(opts.errorRate)}`);
+  }
+  if (opts.bandwidthBytesPerSec === 0) {
+    throw new ConfigError(
+      "faults.bandwidthBytesPerSec: expected a positive number (omit it for no cap), got 0",
+    );
+  }
+  for (const k of opts.errorKinds ?? []) {
+    if (!FAULT_KINDS.includes(k)) {
+      throw new ConfigError(
+        `faults.errorKinds: expected each of ${FAULT_KINDS.join(", ")}, got "${String(k)}"`,
+      );
+    }
+  }
+  if (opts.errorKinds?.length === 0) throw new ConfigError("faults.errorKinds: expected at least one kind");
+}
+
+/**
+ * Decides per request which fault (if any) to inject. Settings can be changed while the server runs.
+ *
+ * @example
+ * ```ts
+ * import { FaultInjector } from "./faults.ts";
+ * const faults = new FaultInjector({ errorRate: 1, errorKinds: ["slowdown"], seed: 3 });
+ * console.log(faults.decide("GET", "k", "GetObject")); // "slowdown"
+ * faults.update({ errorRate: 0 });
+ * console.log(faults.decide("GET", "k", "GetObject")); // undefined
+ * ```
+ */
+export class FaultInjector {
+  #opts: FaultOptions = {};
+  #rng: () => number = mulberry32(1);
+
+  /** Validates `opts` (throws ConfigError) and seeds the PRNG. */
+  constructor(opts: FaultOptions = {}) {
+    this.update(opts, true);
+  }
+
+  /** Current settings. */
+  get options(): Readonly<FaultOptions> {
+    return this.#opts;
+  }
+
+  /** Merges new settings; the PRNG restarts when `seed` is given or `reseed` is true. */
+  update(opts: FaultOptions, reseed = opts.seed !== undefined): void {
+    const next = { ...this.#opts, ...opts };
+    check(next);
+    this.#opts = next;
+    if (reseed) this.#rng = mulberry32(next.seed ?? 1);
+  }
+
+  /** Latency to wait before handling a (matching) request, ms. */
+  get latencyMs(): number {
+    return this.#opts.latencyMs ?? 0;
+  }
+
+  /** Bandwidth cap of (matching) requests in bytes per second, undefined for none. */
+  get bandwidth(): number | undefined {
+    return this.#opts.bandwidthBytesPerSec;
+  }
+
+  /**
+   * What to inject into one request: latency, bandwidth cap and fault kind; nothing unless `match` accepts
+   * the request. The PRNG is drawn from only when an error rate is set and the request matches.
+   */
+  plan(method: string, key: string, operation: string): FaultPlan {
+    const o = this.#opts;
+    if (o.match && !o.match(method, key, operation)) return NO_FAULTS;
+    let fault: FaultKind | undefined;
+    const rate = o.errorRate ?? 0;
+    if (rate > 0) {
+      const roll = this.#rng();
+      const kinds = o.errorKinds ?? FAULT_KINDS;
+      const pick = kinds[Math.floor(this.#rng() * kinds.length)];
+      if (roll < rate) fault = pick;
+    }
+    return { latencyMs: o.latencyMs ?? 0, bytesPerSec: o.bandwidthBytesPerSec, fault };
+  }
+
+  /** The fault kind for a request (see {@linkcode FaultInjector.plan}). */
+  decide(method: string, key: string, operation: string): FaultKind | undefined {
+    return this.plan(method, key, operation).fault;
+  }
+}
+
+/** What {@linkcode FaultInjector.plan} decided for one request. */
+export interface FaultPlan {
+  /** Delay before handling, ms. */
+  latencyMs: number;
+  /** Bandwidth cap for the request and response bodies, bytes per second. */
+  bytesPerSec?: number;
+  /** Error to inject, if any. */
+  fault?: FaultKind;
+}
+
+const NO_FAULTS: FaultPlan = Object.freeze({ latencyMs: 0 });
+
+/**
+ * Resolves after `ms` milliseconds (immediately for 0).
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "./faults.ts";
+ * await sleep(1);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** Options of {@linkcode meteredStream}. */
+export interface MeterOptions {
+  /** Bandwidth cap, bytes per second. */
+  bytesPerSec?: number;
+  /** Deliver only this many bytes, then error the stream (a truncated response). */
+  truncateAfter?: number;
+  /** Called with the size of every chunk delivered. */
+  onBytes?: (n: number) => void;
+  /** Called once when the stream ends, errors or is cancelled. */
+  onEnd?: () => void;
+  /** Error to raise when the stream exceeds `limit` bytes. */
+  limit?: { bytes: number; error: () => Error };
+  /** Errors the stream when aborted (server shutdown). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Re-streams `source` under a bandwidth cap, optionally cut short, counting bytes and reporting its end.
+ * Pacing: a slice of at most 1/20 s worth of bytes is released when the running average would stay
+ * within the cap.
+ *
+ * @example
+ * ```ts
+ * import { meteredStream } from "./faults.ts";
+ * const t0 = Date.now();
+ * const s = meteredStream(new Blob([new Uint8Array(2000)]).stream(), { bytesPerSec: 10_000 });
+ * await new Response(s).arrayBuffer();
+ * console.log(Date.now() - t0 >= 150); // true
+ * ```
+ */
+export function meteredStream(
+  source: ReadableStream<Uint8Array>,
+  opts: MeterOptions,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const rate = opts.bytesPerSec;
+  const slice = rate ? Math.max(1, Math.floor(rate / 20)) : Infinity;
+  let pending: Uint8Array | undefined;
+  let sent = 0;
+  let started = 0;
+  let ended = false;
+  let detach = () => {};
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    detach();
+    opts.onEnd?.();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const signal = opts.signal;
+      if (!signal) return;
+      const abort = () => {
+        end();
+        reader.cancel(signal.reason).catch(() => {});
+        controller.error(signal.reason);
+      };
+      if (signal.aborted) return abort();
+      signal.addEventListener("abort", abort, { once: true });
+      detach = () => signal.removeEventListener("abort", abort);
+    },
+    async pull(controller) {
+      try {
+        if (!pending || pending.byteLength === 0) {
+          const { done, value } = await reader.read();
+          if (done) {
+            end();
+            controller.close();
+            return;
+          }
+          pending = value;
+        }
+        let chunk = pending.byteLength > slice ? pending.subarray(0, slice) : pending;
+        if (opts.truncateAfter !== undefined && sent + chunk.byteLength > opts.truncateAfter) {
+          chunk = chunk.subarray(0, opts.truncateAfter - sent);
+          if (chunk.byteLength > 0) {
+            sent += chunk.byteLength;
+            opts.onBytes?.(chunk.byteLength);
+            controller.enqueue(chunk);
+          }
+          end();
+          reader.cancel().catch(() => {});
+          controller.error(new Error("ossflow emulator: truncated response (injected fault)"));
+          return;
+        }
+        if (opts.limit && sent + chunk.byteLength > opts.limit.bytes) throw opts.limit.error();
+        pending = pending.subarray(chunk.byteLength);
+        if (rate) {
+          if (started === 0) started = performance.now();
+          const due = started + (sent / rate) * 1000;
+          await sleep(due - performance.now());
+        }
+        sent += chunk.byteLength;
+        opts.onBytes?.(chunk.byteLength);
+        controller.enqueue(chunk);
+      } catch (err) {
+        end();
+        reader.cancel(err).catch(() => {});
+        throw err;
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,160 @@
+/**
+ * Multipart operations: InitiateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads.
+ *
+ * @module
+ */
+import { EmulatorError } from "./emulator_error.ts";
+import {
+  bucketOf,
+  empty,
+  type EmulatorContext,
+  type EmulatorRuntime,
+  keyOf,
+  query,
+  xml,
+} from "./emulator_context.ts";
+import { copySourceHeader, formHeader, parseCopySource, parseRange, userMetaFrom } from "./object_headers.ts";
+import { bodyOf, ensureBucket, type Route, writeHeaders } from "./routes_object.ts";
+import { parseCompleteBody } from "./xml_requests.ts";
+import { compareKeys } from "./store_types.ts";
+import { completeXml, copyResultXml, initiateXml, listPartsXml, listUploadsXml } from "./xml_responses.ts";
+
+function uploadIdOf(c: EmulatorContext): string {
+  return query(c, "uploadId") ?? "";
+}
+
+function partNumberOf(c: EmulatorContext): number {
+  const raw = query(c, "partNumber") ?? "";
+  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= 10000)) {
+    throw new EmulatorError(
+      "InvalidArgument",
+      `Part number must be an integer between 1 and 10000, got "${raw}".`,
+    );
+  }
+  return n;
+}
+
+function intParam(c: EmulatorContext, name: string, fallback: number, max: number): number {
+  const raw = query(c, name);
+  if (raw === undefined || raw === "") return fallback;
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (Number.isNaN(n)) {
+    throw new EmulatorError("InvalidArgument", `${name} must be a non-negative integer, got "${raw}".`);
+  }
+  return Math.min(n, max);
+}
+
+/**
+ * Handlers of the multipart operations.
+ *
+ * @example
+ * ```ts ignore
+ * const routes = multipartRoutes(runtime);
+ * return await routes.UploadPart(c);
+ * ```
+ */
+export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
+  return {
+    async InitiateMultipartUpload(c) {
+      const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
+      await ensureBucket(rt, bucket);
+      const upload = await rt.store.createUpload(bucket, key, {
+        contentType: h.get("content-type") ?? undefined,
+        userMeta: userMetaFrom(h),
+      });
+      return xml(initiateXml(c.var.form, bucket, key, upload.uploadId));
+    },
+
+    async UploadPart(c) {
+      const partNumber = partNumberOf(c);
+      const body = bodyOf(rt, c);
+      const part = await rt.store.uploadPart(bucketOf(c), keyOf(c), uploadIdOf(c), partNumber, body.stream, {
+        verify: body.verify,
+      });
+      return empty(200, writeHeaders(part));
+    },
+
+    async UploadPartCopy(c) {
+      const h = c.req.raw.headers;
+      const partNumber = partNumberOf(c);
+      const src = parseCopySource(copySourceHeader(h)!);
+      const rangeHeader = formHeader(h, c.var.form, "copy-source-range");
+      const range = parseRange(rangeHeader);
+      if (rangeHeader !== null && (!range || "suffix" in range || range.end === undefined)) {
+        throw new EmulatorError(
+          "InvalidArgument",
+          `The copy source range "${rangeHeader}" must be bytes=first-last.`,
+        );
+      }
+      await rt.store.listParts(bucketOf(c), keyOf(c), uploadIdOf(c)); // NoSuchUpload before reading the source
+      const source = await rt.store.get(src.bucket, src.key, { range });
+      const part = await rt.store.uploadPart(bucketOf(c), keyOf(c), uploadIdOf(c), partNumber, source.body);
+      return xml(
+        copyResultXml(c.var.form, "CopyPartResult", part.etag, part.lastModified),
+        200,
+        writeHeaders(part),
+      );
+    },
+
+    async CompleteMultipartUpload(c) {
+      const bucket = bucketOf(c), key = keyOf(c), uploadId = uploadIdOf(c);
+      const all = formHeader(c.req.raw.headers, c.var.form, "complete-all") === "yes";
+      const parts = all
+        ? (await rt.store.listParts(bucket, key, uploadId)).map((p) => ({
+          partNumber: p.partNumber,
+          etag: p.etag,
+        }))
+        : await parseCompleteBody(c.req.raw);
+      const meta = await rt.store.completeUpload(bucket, key, uploadId, parts, {
+        minPartSize: rt.minPartSize,
+      });
+      const location = `${c.var.url.origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+      return xml(completeXml(c.var.form, location, bucket, key, meta.etag), 200, {
+        "etag": `"${meta.etag}"`,
+        "x-oss-hash-crc64ecma": meta.crc64,
+      });
+    },
+
+    async AbortMultipartUpload(c) {
+      await rt.store.abortUpload(bucketOf(c), keyOf(c), uploadIdOf(c));
+      return empty(204);
+    },
+
+    async ListParts(c) {
+      const bucket = bucketOf(c), key = keyOf(c), uploadId = uploadIdOf(c);
+      const marker = intParam(c, "part-number-marker", 0, 10000);
+      const maxParts = intParam(c, "max-parts", 1000, 1000);
+      const all = (await rt.store.listParts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
+      const page = all.slice(0, maxParts);
+      return xml(
+        listPartsXml(c.var.form, { bucket, key, uploadId, marker, maxParts }, page, all.length > page.length),
+      );
+    },
+
+    async ListMultipartUploads(c) {
+      const bucket = bucketOf(c);
+      const prefix = query(c, "prefix") ?? "";
+      const maxUploads = intParam(c, "max-uploads", 1000, 1000);
+      const keyMarker = query(c, "key-marker") || undefined;
+      const uploadIdMarker = query(c, "upload-id-marker") || undefined;
+      let all = await rt.store.listUploads(bucket, { prefix });
+      if (keyMarker !== undefined) {
+        const after = all.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker);
+        all = all.filter((u, i) =>
+          compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && after >= 0 && i > after)
+        );
+      }
+      const page = all.slice(0, maxUploads);
+      return xml(
+        listUploadsXml(
+          c.var.form,
+          { bucket, prefix, maxUploads, keyMarker, uploadIdMarker },
+          page,
+          all.length > page.length,
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * Object operations: GetObject, HeadObject, PutObject, CopyObject, AppendObject, DeleteObject.
+ *
+ * @module
+ */
+import { EmulatorError } from "./emulator_error.ts";
+import {
+  bucketOf,
+  buffered,
+  empty,
+  type EmulatorContext,
+  type EmulatorRuntime,
+  keyOf,
+  query,
+  xml,
+} from "./emulator_context.ts";
+import {
+  copySourceHeader,
+  formHeader,
+  objectHeaders,
+  parseCopySource,
+  parseRange,
+  userMetaFrom,
+} from "./object_headers.ts";
+import { requestBody } from "./request_body.ts";
+import type { ObjectMeta } from "./store_types.ts";
+import { copyResultXml } from "./xml_responses.ts";
+
+/** A route handler. */
+export type Route = (c: EmulatorContext) => Promise<Response>;
+
+const RESPONSE_OVERRIDES = [
+  "content-type",
+  "content-language",
+  "expires",
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+];
+
+function etagList(value: string): string[] {
+  return value.split(",").map((s) => s.trim().replace(/^W\//, "").replaceAll('"', ""));
+}
+
+/** Applies If-Match / If-None-Match / If-(Un)Modified-Since to an object about to be read. */
+function checkConditions(meta: ObjectMeta, h: Headers): void {
+  const ifMatch = h.get("if-match");
+  if (ifMatch !== null && !etagList(ifMatch).some((e) => e === "*" || e === meta.etag)) {
+    throw new EmulatorError(
+      "PreconditionFailed",
+      "At least one of the pre-conditions you specified did not hold.",
+    );
+  }
+  const since = (name: string) => {
+    const v = h.get(name);
+    const t = v === null ? NaN : Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  };
+  const unmodified = since("if-unmodified-since");
+  if (
+    ifMatch === null && unmodified !== undefined && Math.floor(meta.lastModified / 1000) * 1000 > unmodified
+  ) {
+    throw new EmulatorError(
+      "PreconditionFailed",
+      "At least one of the pre-conditions you specified did not hold.",
+    );
+  }
+  const ifNoneMatch = h.get("if-none-match");
+  const notModified = () =>
+    new EmulatorError("NotModified", "Not Modified", { status: 304, headers: { etag: `"${meta.etag}"` } });
+  if (ifNoneMatch !== null) {
+    if (etagList(ifNoneMatch).some((e) => e === "*" || e === meta.etag)) throw notModified();
+    return;
+  }
+  const modified = since("if-modified-since");
+  if (modified !== undefined && Math.floor(meta.lastModified / 1000) * 1000 <= modified) throw notModified();
+}
+
+/** Creates the bucket on first write when the server auto-creates buckets. */
+export async function ensureBucket(rt: EmulatorRuntime, bucket: string): Promise<void> {
+  if (rt.autoCreateBuckets && !(await rt.store.hasBucket(bucket))) await rt.store.createBucket(bucket);
+}
+
+/** Request body prepared with the server's limits. */
+export function bodyOf(rt: EmulatorRuntime, c: EmulatorContext): ReturnType<typeof requestBody> {
+  return requestBody(c.req.raw, {
+    maxBodyBytes: rt.maxBodyBytes,
+    bytesPerSec: c.var.plan?.bytesPerSec,
+    onBytes: (n) => (rt.stats.bytesReceived += n),
+    signal: rt.signal,
+  });
+}
+
+/** Headers answering a write: ETag, CRC-64 and (for simple objects) Content-MD5. */
+export function writeHeaders(meta: { etag: string; crc64: string }): Record<string, string> {
+  const h: Record<string, string> = { "etag": `"${meta.etag}"`, "x-oss-hash-crc64ecma": meta.crc64 };
+  if (/^[0-9a-f]{32}$/.test(meta.etag)) h["content-md5"] = btoa(String.fromCharCode(...hexBytes(meta.etag)));
+  return h;
+}
+
+function hexBytes(hex: string): number[] {
+  return Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16));
+}
+
+/**
+ * Handlers of the object operations.
+ *
+ * @example
+ * ```ts ignore
+ * const routes = objectRoutes(runtime);
+ * return await routes.GetObject(c);
+ * ```
+ */
+export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
+  return {
+    async GetObject(c) {
+      const h = c.req.raw.headers;
+      const r = await rt.store.get(bucketOf(c), keyOf(c), {
+        range: parseRange(h.get("range")),
+        check: (meta) => checkConditions(meta, h),
+      });
+      const headers = objectHeaders(c.var.form, r.meta);
+      if (c.var.url.search.length > 1) {
+        for (const name of RESPONSE_OVERRIDES) {
+          const v = query(c, `response-${name}`);
+          if (v !== undefined) headers.set(name, v);
+        }
+      }
+      let status = 200;
+      if (r.range) {
+        const { start, end } = r.range;
+        headers.set("content-range", `bytes ${start}-${end}/${r.meta.size}`);
+        status = 206;
+      }
+      headers.set("content-length", String(r.range ? r.range.end - r.range.start + 1 : r.meta.size));
+      // A byte array (small reads) lets the HTTP server send the body natively.
+      const res = new Response(r.body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, {
+        status,
+        headers,
+      });
+      return r.body instanceof Uint8Array ? buffered(res) : res;
+    },
+
+    async HeadObject(c) {
+      const meta = await rt.store.head(bucketOf(c), keyOf(c));
+      if (!meta) {
+        throw new EmulatorError("NoSuchKey", "The specified key does not exist.", {
+          bucket: bucketOf(c),
+          key: keyOf(c),
+        });
+      }
+      checkConditions(meta, c.req.raw.headers);
+      const headers = objectHeaders(c.var.form, meta);
+      headers.set("content-length", String(meta.size));
+      return buffered(new Response(null, { status: 200, headers }));
+    },
+
+    async PutObject(c) {
+      const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
+      await ensureBucket(rt, bucket);
+      const noOverwrite = formHeader(h, c.var.form, "forbid-overwrite") === "true";
+      if ((noOverwrite || h.get("if-none-match") === "*") && await rt.store.head(bucket, key)) {
+        if (noOverwrite) {
+          throw new EmulatorError("FileAlreadyExists", "The object you specified already exists.");
+        }
+        throw new EmulatorError(
+          "PreconditionFailed",
+          "At least one of the pre-conditions you specified did not hold.",
+        );
+      }
+      const body = bodyOf(rt, c);
+      const meta = await rt.store.put(bucket, key, body.stream, {
+        contentType: h.get("content-type") ?? undefined,
+        userMeta: userMetaFrom(h),
+        verify: body.verify,
+      });
+      return empty(200, writeHeaders(meta));
+    },
+
+    async CopyObject(c) {
+      const h = c.req.raw.headers;
+      const src = parseCopySource(copySourceHeader(h)!);
+      await ensureBucket(rt, bucketOf(c));
+      const directive = (formHeader(h, c.var.form, "metadata-directive") ?? "COPY").toUpperCase();
+      if (directive !== "COPY" && directive !== "REPLACE") {
+        throw new EmulatorError(
+          "InvalidArgument",
+          `Unknown metadata directive "${directive}": use COPY or REPLACE.`,
+        );
+      }
+      const replace = directive === "REPLACE"
+        ? { contentType: h.get("content-type") ?? undefined, userMeta: userMetaFrom(h) }
+        : undefined;
+      const meta = await rt.store.copy(src, { bucket: bucketOf(c), key: keyOf(c) }, replace);
+      return xml(
+        copyResultXml(c.var.form, "CopyObjectResult", meta.etag, meta.lastModified),
+        200,
+        writeHeaders(meta),
+      );
+    },
+
+    async AppendObject(c) {
+      const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
+      const raw = query(c, "position") ?? "";
+      const position = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(position)) {
+        throw new EmulatorError("InvalidArgument", `position must be a non-negative integer, got "${raw}".`);
+      }
+      await ensureBucket(rt, bucket);
+      const body = bodyOf(rt, c);
+      const meta = await rt.store.append(bucket, key, position, body.stream, {
+        contentType: h.get("content-type") ?? undefined,
+        userMeta: userMetaFrom(h),
+        verify: body.verify,
+      });
+      return empty(200, {
+        "etag": `"${meta.etag}"`,
+        "x-oss-next-append-position": String(meta.size),
+        "x-oss-hash-crc64ecma": meta.crc64,
+      });
+    },
+
+    async DeleteObject(c) {
+      await rt.store.delete(bucketOf(c), keyOf(c));
+      return empty(204);
+    },
+  };
+}

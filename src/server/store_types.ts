@@ -1,0 +1,274 @@
+/**
+ * The storage interface behind the local server, and the name rules every backend enforces.
+ *
+ * @module
+ */
+import { EmulatorError } from "./emulator_error.ts";
+
+/** How an object was written: OSS reports it as `x-oss-object-type`. */
+export type ObjectType = "Normal" | "Appendable" | "Multipart";
+
+/** Metadata of a committed object. */
+export interface ObjectMeta {
+  /** Object key. */
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  /** ETag without quotes: MD5 hex for a simple PUT, `<md5 of part md5s>-<parts>` for a multipart upload. */
+  etag: string;
+  /** CRC-64/XZ of the content as a decimal string (`x-oss-hash-crc64ecma`). */
+  crc64: string;
+  /** Last modification time, epoch milliseconds. */
+  lastModified: number;
+  /** `Content-Type` given at upload. */
+  contentType: string;
+  /** `Normal`, `Appendable` or `Multipart`. */
+  objectType: ObjectType;
+  /** User metadata: lower-case names without the `x-oss-meta-` / `x-amz-meta-` prefix. */
+  userMeta: Record<string, string>;
+}
+
+/** Digests of an uploaded body, handed to {@linkcode WriteOptions.verify} before the write commits. */
+export interface BodyDigest {
+  /** Bytes received. */
+  size: number;
+  /** MD5 of the body, hex. */
+  md5: string;
+  /** CRC-64/XZ of the body, decimal. */
+  crc64: string;
+}
+
+/** Options of a write (PUT, append, part upload, multipart initiate). */
+export interface WriteOptions {
+  /** Content type recorded with the object; default `application/octet-stream`. */
+  contentType?: string;
+  /** User metadata (names without prefix). */
+  userMeta?: Record<string, string>;
+  /** Runs after the body was received and before it becomes visible; throwing aborts the write. */
+  verify?: (digest: BodyDigest) => void | Promise<void>;
+}
+
+/** A byte range as parsed from a `Range: bytes=` header. */
+export type ByteRange =
+  | { start: number; end?: number /* inclusive; open when absent */ }
+  | { suffix: number /* the last N bytes */ };
+
+/** Options of {@linkcode ObjectStore.get}. */
+export interface GetOptions {
+  /** Requested range; unsatisfiable ranges throw `InvalidRange`. */
+  range?: ByteRange;
+  /** Runs against the metadata before the body is opened (conditional requests); may throw. */
+  check?: (meta: ObjectMeta) => void;
+}
+
+/** The result of {@linkcode ObjectStore.get}. */
+export interface GetResult {
+  /** Metadata of the object read. */
+  meta: ObjectMeta;
+  /**
+   * The requested bytes: a byte array for small reads (up to 256 KiB, read at once so HTTP servers can send
+   * them without streaming), a stream otherwise (cancel it if unread).
+   */
+  body: ReadBody;
+  /** The inclusive byte range delivered when a range was requested. */
+  range?: { start: number; end: number };
+}
+
+/** Options of {@linkcode ObjectStore.list}. */
+export interface ListOptions {
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys (and common prefixes) sorting strictly after this. */
+  startAfter?: string;
+  /** Groups keys sharing the text up to the first delimiter after the prefix into common prefixes. */
+  delimiter?: string;
+  /** Maximum entries (objects plus common prefixes) returned. */
+  maxKeys: number;
+}
+
+/** One page of a listing. */
+export interface ListResult {
+  /** Objects in key order. */
+  objects: ObjectMeta[];
+  /** Common prefixes in order. */
+  commonPrefixes: string[];
+  /** Whether more entries follow. */
+  isTruncated: boolean;
+  /** The last key or common prefix returned: the marker of the next page. */
+  nextMarker?: string;
+}
+
+/** A multipart upload in progress. */
+export interface UploadInfo {
+  /** Upload id. */
+  uploadId: string;
+  /** Bucket. */
+  bucket: string;
+  /** Object key. */
+  key: string;
+  /** Initiation time, epoch milliseconds. */
+  initiated: number;
+}
+
+/** An uploaded part. */
+export interface PartInfo {
+  /** Part number, 1..10000. */
+  partNumber: number;
+  /** MD5 hex of the part, without quotes. */
+  etag: string;
+  /** Size in bytes. */
+  size: number;
+  /** CRC-64/XZ of the part, decimal. */
+  crc64: string;
+  /** Upload time, epoch milliseconds. */
+  lastModified: number;
+}
+
+/** A part named in a CompleteMultipartUpload request. */
+export interface CompletePart {
+  /** Part number. */
+  partNumber: number;
+  /** ETag as the client sent it (quotes optional). */
+  etag: string;
+}
+
+/** Body returned by reads: a stream, or one byte array for small reads. */
+export type ReadBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
+
+/** Request body accepted by writes. */
+export type StoreBody = ReadableStream<Uint8Array> | Uint8Array;
+
+/**
+ * Object storage behind the emulator. Every write stages its body and commits atomically: a reader sees
+ * the old object or the new one, never a partial one. Errors are {@linkcode EmulatorError}s.
+ */
+export interface ObjectStore {
+  /** Creates a bucket; no-op when it exists. */
+  createBucket(bucket: string): Promise<void>;
+  /** Deletes an empty bucket (`BucketNotEmpty` otherwise, `NoSuchBucket` if absent). */
+  deleteBucket(bucket: string): Promise<void>;
+  /** Whether the bucket exists. */
+  hasBucket(bucket: string): Promise<boolean>;
+  /** All buckets with their creation time (epoch ms). */
+  listBuckets(): Promise<{ name: string; created: number }[]>;
+  /** Metadata of an object, undefined when absent (`NoSuchBucket` when the bucket is absent). */
+  head(bucket: string, key: string): Promise<ObjectMeta | undefined>;
+  /** Reads an object or a range of it (`NoSuchKey`, `InvalidRange`). */
+  get(bucket: string, key: string, opts?: GetOptions): Promise<GetResult>;
+  /** Writes an object; visible once the returned promise resolves. */
+  put(bucket: string, key: string, body: StoreBody, opts?: WriteOptions): Promise<ObjectMeta>;
+  /** Appends at `position` (must equal the current size; 0 creates an appendable object). */
+  append(
+    bucket: string,
+    key: string,
+    position: number,
+    body: StoreBody,
+    opts?: WriteOptions,
+  ): Promise<ObjectMeta>;
+  /** Copies an object; `opts` replaces the metadata when given. */
+  copy(
+    src: { bucket: string; key: string },
+    dst: { bucket: string; key: string },
+    opts?: { contentType?: string; userMeta?: Record<string, string> },
+  ): Promise<ObjectMeta>;
+  /** Deletes an object; resolves false when it did not exist. */
+  delete(bucket: string, key: string): Promise<boolean>;
+  /** Lists objects in key order (UTF-8 byte order). */
+  list(bucket: string, opts: ListOptions): Promise<ListResult>;
+  /** Starts a multipart upload. */
+  createUpload(bucket: string, key: string, opts?: WriteOptions): Promise<UploadInfo>;
+  /** Uploads (or replaces) a part (`NoSuchUpload`). */
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: StoreBody,
+    opts?: WriteOptions,
+  ): Promise<PartInfo>;
+  /** Parts uploaded so far, by part number. */
+  listParts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]>;
+  /** Assembles the named parts into the object (`InvalidPart`, `InvalidPartOrder`, `EntityTooSmall`). */
+  completeUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+    opts?: { minPartSize?: number },
+  ): Promise<ObjectMeta>;
+  /** Discards an upload and its parts (`NoSuchUpload`). */
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /** Uploads in progress in a bucket, by key then initiation. */
+  listUploads(bucket: string, opts?: { prefix?: string }): Promise<UploadInfo[]>;
+  /** Releases resources (open files, timers). */
+  close(): Promise<void>;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+/**
+ * Throws `InvalidBucketName` unless `name` is a valid OSS bucket name (3-63 of a-z, 0-9, "-").
+ *
+ * @example
+ * ```ts
+ * import { validateBucketName } from "./store_types.ts";
+ * validateBucketName("my-bucket");
+ * ```
+ */
+export function validateBucketName(name: string): void {
+  if (!BUCKET_NAME.test(name)) {
+    throw new EmulatorError(
+      "InvalidBucketName",
+      `The bucket name is invalid: expected 3-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit.`,
+      { bucket: name },
+    );
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Throws `InvalidObjectName` unless `key` is a safe object key: 1-1023 UTF-8 bytes, no NUL, no leading
+ * "/" or "\", and no "." or ".." segment (segments split at "/" and "\").
+ *
+ * @example
+ * ```ts
+ * import { validateKey } from "./store_types.ts";
+ * validateKey("images/0001.jpg");
+ * ```
+ */
+export function validateKey(key: string): void {
+  let why: string | undefined;
+  if (key.length === 0) why = "the key is empty";
+  else if (key.length > 341 && encoder.encode(key).length > 1023) why = "the key is longer than 1023 bytes";
+  else if (key.includes("\0")) why = "the key contains a NUL character";
+  else if (key[0] === "/" || key[0] === "\\") why = 'the key starts with "/" or "\\"';
+  else if (/(?:^|[/\\])\.\.?(?:[/\\]|$)/.test(key)) why = 'the key has a "." or ".." segment';
+  if (why) throw new EmulatorError("InvalidObjectName", `The object name is invalid: ${why}.`, { key });
+}
+
+/**
+ * Compares keys in UTF-8 byte order (the order OSS lists in), which differs from UTF-16 order for
+ * characters above U+FFFF.
+ *
+ * @example
+ * ```ts
+ * import { compareKeys } from "./store_types.ts";
+ * console.log(["b", "a"].sort(compareKeys)); // ["a", "b"]
+ * ```
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (astral code points) sort above U+E000-U+FFFF in UTF-8 but below them in UTF-16.
+    if (x >= 0xd800 && x <= 0xdfff) x += 0x2000;
+    else if (x >= 0xe000) x -= 0x800;
+    if (y >= 0xd800 && y <= 0xdfff) y += 0x2000;
+    else if (y >= 0xe000) y -= 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,383 @@
+/**
+ * XML of the OSS / S3 REST API over `fast-xml-parser`: response documents to typed values, the one request
+ * document (CompleteMultipartUpload), and error bodies — including the ones that are not XML at all (HTML pages
+ * of proxies, empty bodies of HEAD responses) — to the fields of an {@linkcode OssError}.
+ *
+ * @module
+ */
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import type { CompletedPart, ListPage, ObjectSummary, PartInfo, UploadInfo } from "./client_types.ts";
+
+/** Elements that may repeat and so are always parsed as arrays. */
+const REPEATED = new Set(["Contents", "CommonPrefixes", "Part", "Upload"]);
+
+/** One parser for the process: building it is the expensive part, parsing with it is not. */
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false, // keys like "007" and ETags stay strings
+  trimValues: false, // keys may begin or end with spaces
+  processEntities: false, // decodeEntities below: one pass, numeric references included
+  ignoreDeclaration: true,
+  isArray: (name: string) => REPEATED.has(name),
+  tagValueProcessor: (_name: string, value: string) => value.includes("&") ? decodeEntities(value) : value,
+});
+
+const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+const ENTITY = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g;
+
+function decodeEntities(s: string): string {
+  return s.replace(ENTITY, (m, hex?: string, dec?: string, name?: string) => {
+    if (name) return NAMED[name];
+    const cp = hex ? parseInt(hex, 16) : Number(dec);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+  });
+}
+
+/** A parsed XML element: child element names to text, child elements or arrays of them. */
+export type XmlNode = Record<string, unknown>;
+type Node = XmlNode;
+
+/**
+ * Parses a response document and returns its root element `root`; throws a `SyntaxError` naming the document
+ * when the text is not well-formed XML or has another root.
+ *
+ * @example
+ * ```ts
+ * import { parseXml } from "./xml.ts";
+ * const r = parseXml("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>",
+ *   "InitiateMultipartUploadResult");
+ * console.log(r.UploadId); // "u1"
+ * ```
+ */
+export function parseXml(text: string, root: string): XmlNode {
+  let doc: Node;
+  try {
+    doc = parser.parse(text, true) as Node;
+  } catch (err) {
+    throw new SyntaxError(`${root}: the response is not well-formed XML (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  const node = doc[root];
+  if (node === undefined) {
+    const found = Object.keys(doc).filter((k) => k !== "#text");
+    throw new SyntaxError(
+      `${root}: expected a <${root}> document, got ${found.length ? `<${found[0]}>` : "none"}`,
+    );
+  }
+  return typeof node === "object" && node !== null ? node as Node : {};
+}
+
+/** The text of child `name` of `node`, or undefined. */
+function text(node: Node, name: string): string | undefined {
+  const v = node[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "object") {
+    return typeof (v as Node)["#text"] === "string" ? (v as Node)["#text"] as string : "";
+  }
+  return String(v);
+}
+
+function int(node: Node, name: string, where: string): number {
+  const v = text(node, name);
+  const n = Number(v);
+  if (v === undefined || v.trim() === "" || !Number.isSafeInteger(n)) {
+    throw new SyntaxError(
+      `${where}: expected an integer <${name}>, got ${v === undefined ? "none" : `"${v}"`}`,
+    );
+  }
+  return n;
+}
+
+function required(node: Node, name: string, where: string): string {
+  const v = text(node, name);
+  if (v === undefined) throw new SyntaxError(`${where}: missing <${name}>`);
+  return v;
+}
+
+function date(node: Node, name: string): Date | undefined {
+  const v = text(node, name);
+  return v ? new Date(v) : undefined;
+}
+
+function nodes(node: Node, name: string): Node[] {
+  const v = node[name];
+  return Array.isArray(v) ? v as Node[] : [];
+}
+
+/** Decodes a value of a listing sent with `encoding-type=url` (S3 writes spaces as `+`, OSS as `%20`). */
+function urlDecode(s: string): string {
+  return decodeURIComponent(s.includes("+") ? s.replaceAll("+", " ") : s);
+}
+
+/**
+ * A ListObjectsV2 (`ListBucketResult`) page; keys and prefixes are URL-decoded when the response says
+ * `<EncodingType>url</EncodingType>`.
+ *
+ * @example
+ * ```ts
+ * import { parseListObjectsV2 } from "./xml.ts";
+ * const page = parseListObjectsV2(`<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a%20b</Key>
+ *   <Size>3</Size><ETag>"e"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></Contents>
+ *   <EncodingType>url</EncodingType></ListBucketResult>`);
+ * console.log(page.objects[0].key); // "a b"
+ * ```
+ */
+export function parseListObjectsV2(xml: string): ListPage {
+  const where = "ListBucketResult";
+  const r = parseXml(xml, where);
+  const decode = text(r, "EncodingType")?.toLowerCase() === "url" ? urlDecode : (s: string) => s;
+  const objects: ObjectSummary[] = nodes(r, "Contents").map((c) => ({
+    key: decode(required(c, "Key", where)),
+    size: int(c, "Size", where),
+    etag: text(c, "ETag") ?? "",
+    lastModified: date(c, "LastModified") ?? new Date(NaN),
+    storageClass: text(c, "StorageClass"),
+  }));
+  const commonPrefixes = nodes(r, "CommonPrefixes").map((p) => decode(required(p, "Prefix", where)));
+  const page: ListPage = { objects, commonPrefixes, isTruncated: text(r, "IsTruncated") === "true" };
+  const next = text(r, "NextContinuationToken");
+  if (next) page.nextContinuationToken = next;
+  if (page.isTruncated && !next) {
+    throw new SyntaxError(`${where}: <IsTruncated> is true but <NextContinuationToken> is missing`);
+  }
+  return page;
+}
+
+/**
+ * The upload id of an `InitiateMultipartUploadResult`.
+ *
+ * @example
+ * ```ts
+ * import { parseInitiateMultipart } from "./xml.ts";
+ * console.log(parseInitiateMultipart(
+ *   "<InitiateMultipartUploadResult><UploadId>0004B9</UploadId></InitiateMultipartUploadResult>")); // "0004B9"
+ * ```
+ */
+export function parseInitiateMultipart(xml: string): string {
+  const id = required(
+    parseXml(xml, "InitiateMultipartUploadResult"),
+    "UploadId",
+    "InitiateMultipartUploadResult",
+  );
+  if (!id) throw new SyntaxError("InitiateMultipartUploadResult: <UploadId> is empty");
+  return id;
+}
+
+/**
+ * The ETag of a `CompleteMultipartUploadResult`, or of a `CopyObjectResult` (pass its root name).
+ *
+ * @example
+ * ```ts
+ * import { parseETagResult } from "./xml.ts";
+ * console.log(parseETagResult("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
+ *   "CopyObjectResult")); // "\"e\""
+ * ```
+ */
+export function parseETagResult(
+  xml: string,
+  root: "CompleteMultipartUploadResult" | "CopyObjectResult",
+): string {
+  return required(parseXml(xml, root), "ETag", root);
+}
+
+/**
+ * A `ListPartsResult` page.
+ *
+ * @example
+ * ```ts
+ * import { parseListParts } from "./xml.ts";
+ * const r = parseListParts(`<ListPartsResult><IsTruncated>false</IsTruncated>
+ *   <Part><PartNumber>1</PartNumber><ETag>"a"</ETag><Size>5</Size></Part></ListPartsResult>`);
+ * console.log(r.parts[0].size); // 5
+ * ```
+ */
+export function parseListParts(
+  xml: string,
+): { parts: PartInfo[]; isTruncated: boolean; nextMarker?: string } {
+  const where = "ListPartsResult";
+  const r = parseXml(xml, where);
+  const parts = nodes(r, "Part").map((p) => ({
+    partNumber: int(p, "PartNumber", where),
+    etag: required(p, "ETag", where),
+    size: int(p, "Size", where),
+    lastModified: date(p, "LastModified"),
+  }));
+  const isTruncated = text(r, "IsTruncated") === "true";
+  return { parts, isTruncated, nextMarker: text(r, "NextPartNumberMarker") };
+}
+
+/**
+ * A `ListMultipartUploadsResult` page.
+ *
+ * @example
+ * ```ts
+ * import { parseListUploads } from "./xml.ts";
+ * const r = parseListUploads(`<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>
+ *   <Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>`);
+ * console.log(r.uploads[0].uploadId); // "u"
+ * ```
+ */
+export function parseListUploads(
+  xml: string,
+): { uploads: UploadInfo[]; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string } {
+  const where = "ListMultipartUploadsResult";
+  const r = parseXml(xml, where);
+  const decode = text(r, "EncodingType")?.toLowerCase() === "url" ? urlDecode : (s: string) => s;
+  const uploads = nodes(r, "Upload").map((u) => ({
+    key: decode(required(u, "Key", where)),
+    uploadId: required(u, "UploadId", where),
+    initiated: date(u, "Initiated"),
+  }));
+  const nextKey = text(r, "NextKeyMarker");
+  return {
+    uploads,
+    isTruncated: text(r, "IsTruncated") === "true",
+    nextKeyMarker: nextKey === undefined ? undefined : decode(nextKey),
+    nextUploadIdMarker: text(r, "NextUploadIdMarker"),
+  };
+}
+
+/**
+ * Escapes text for an XML element.
+ *
+ * @example
+ * ```ts
+ * import { escapeXml } from "./xml.ts";
+ * console.log(escapeXml('"a"&<b>')); // "&quot;a&quot;&amp;&lt;b&gt;"
+ * ```
+ */
+export function escapeXml(s: string): string {
+  return s.replace(
+    /[&<>"']/g,
+    (c) => `&${c === "&" ? "amp" : c === "<" ? "lt" : c === ">" ? "gt" : c === '"' ? "quot" : "apos"};`,
+  );
+}
+
+/**
+ * The CompleteMultipartUpload request document, parts sorted by number.
+ *
+ * @example
+ * ```ts
+ * import { buildCompleteMultipart } from "./xml.ts";
+ * console.log(buildCompleteMultipart([{ partNumber: 1, etag: '"a"' }]));
+ * ```
+ */
+export function buildCompleteMultipart(parts: readonly CompletedPart[]): string {
+  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  let xml = "<CompleteMultipartUpload>";
+  for (const p of sorted) {
+    xml += `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(p.etag)}</ETag></Part>`;
+  }
+  return xml + "</CompleteMultipartUpload>";
+}
+
+/** The fields of an error response that an {@linkcode OssError} carries. */
+export interface ParsedError {
+  /** `<Code>`, or a code derived from the HTTP status when the body has none. */
+  code: string;
+  /** `<Message>` (plus OSS's `<EC>` and a redirect's `<Endpoint>`), or what was wrong with the body. */
+  message: string;
+  /** `x-oss-request-id` / `x-amz-request-id`, else `<RequestId>`. */
+  requestId?: string;
+}
+
+const STATUS_CODES: Record<number, string> = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "AccessDenied",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  409: "Conflict",
+  411: "MissingContentLength",
+  412: "PreconditionFailed",
+  416: "InvalidRange",
+  429: "TooManyRequests",
+  500: "InternalError",
+  501: "NotImplemented",
+  502: "BadGateway",
+  503: "ServiceUnavailable",
+  504: "GatewayTimeout",
+};
+
+/**
+ * Turns an error response into the fields of an {@linkcode OssError}. Tolerates what arrives in practice: an
+ * empty body (HEAD; OSS then may send the error document base64-encoded in `x-oss-err`), malformed XML, an HTML
+ * page or plain text from a proxy or gateway, XML of another shape. The code then comes from the status
+ * (`404` -> `NotFound`, `502` -> `BadGateway`, ...), and the message says what the body was.
+ *
+ * @example
+ * ```ts
+ * import { parseErrorResponse } from "./xml.ts";
+ * const e = parseErrorResponse(404, new Headers({ "x-oss-request-id": "r1" }),
+ *   "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
+ * console.log(e.code, e.requestId); // "NoSuchKey" "r1"
+ * ```
+ */
+export function parseErrorResponse(status: number, headers: Headers, body: string): ParsedError {
+  const requestId = headers.get("x-oss-request-id") ?? headers.get("x-amz-request-id") ?? undefined;
+  const fallback = STATUS_CODES[status] ?? (status ? `Http${status}` : "UnexpectedResponse");
+  let doc = body.replace(/^\uFEFF/, "").trim();
+  let source = "body";
+  if (doc === "") {
+    const header = headers.get("x-oss-err");
+    const decoded = header ? decodeBase64(header) : undefined;
+    if (decoded === undefined) {
+      return { code: fallback, message: `HTTP ${status} with an empty body`, requestId };
+    }
+    doc = decoded.trim();
+    source = "x-oss-err header";
+  }
+  const type = headers.get("content-type") ?? "no content-type";
+  if (!doc.startsWith("<") || /^(<\?xml[^>]*>\s*)?(<!doctype html|<html[\s>])/i.test(doc)) {
+    return {
+      code: fallback,
+      message: `HTTP ${status} with a non-XML ${source} (${type}), likely from a proxy or gateway: ${
+        excerpt(doc)
+      }`,
+      requestId,
+    };
+  }
+  const valid = XMLValidator.validate(doc);
+  if (valid !== true) {
+    return {
+      code: fallback,
+      message: `HTTP ${status} with malformed XML in the ${source} (${valid.err.msg}): ${excerpt(doc)}`,
+      requestId,
+    };
+  }
+  const e = (parser.parse(doc) as Node).Error;
+  if (typeof e !== "object" || e === null) {
+    return {
+      code: fallback,
+      message: `HTTP ${status} with XML that is not an <Error> document: ${excerpt(doc)}`,
+      requestId,
+    };
+  }
+  const err = e as Node;
+  let message = text(err, "Message")?.trim() || `HTTP ${status}`;
+  const ec = text(err, "EC");
+  if (ec) message += ` [EC ${ec}]`;
+  const endpoint = text(err, "Endpoint");
+  if (endpoint) message += ` (use endpoint ${endpoint})`;
+  return {
+    code: text(err, "Code")?.trim() || fallback,
+    message,
+    requestId: requestId ?? text(err, "RequestId"),
+  };
+}
+
+function decodeBase64(s: string): string | undefined {
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short one-line preview of a body: an HTML page's title, else its first 200 characters of text. */
+function excerpt(body: string): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+  const flat = (title || body.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
+  return JSON.stringify(flat.length > 200 ? `${flat.slice(0, 200)}…` : flat);
+}

@@ -1,0 +1,244 @@
+// Every object operation over real HTTP against the signing emulator, in OSS mode and in S3 mode.
+import { expect } from "expect";
+import { OssClient } from "../src/client.ts";
+import { ConfigError, OssError } from "../src/errors.ts";
+import {
+  bytesOf,
+  clientFor,
+  CREDS,
+  expectBytes,
+  MODES,
+  readAll,
+  streamOf,
+  withServer,
+} from "./client_fixtures.ts";
+
+for (const mode of MODES) {
+  Deno.test(`${mode}: put and get round-trip bytes, strings, Blobs and streams byte-exact`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      const sizes = [0, 1, 1000, 65_536, 65_537, 3 * 1024 * 1024 + 7];
+      for (const [i, n] of sizes.entries()) {
+        const data = bytesOf(n, i + 1);
+        const put = await client.put("bkt", `obj/${n}.bin`, data);
+        expect(put.etag).toMatch(/^"[0-9a-f]{32}"$/);
+        expect(put.crc64).toMatch(/^\d+$/);
+        const got = await client.get("bkt", `obj/${n}.bin`);
+        expect(got).toMatchObject({ status: 200, size: n, objectSize: n, etag: put.etag, crc64: put.crc64 });
+        expectBytes(await readAll(got.body), data, `get ${n}`);
+        expectBytes((await client.getBytes("bkt", `obj/${n}.bin`)).bytes, data, `getBytes ${n}`);
+      }
+      await client.put("bkt", "s.txt", "héllo wörld", { contentType: "text/plain; charset=utf-8" });
+      const text = await client.get("bkt", "s.txt");
+      expect(text.contentType).toBe("text/plain; charset=utf-8");
+      expect(await new Response(text.body).text()).toBe("héllo wörld");
+
+      const blobData = bytesOf(100_000, 9);
+      await client.put("bkt", "blob.bin", new Blob([blobData], { type: "image/png" }));
+      expect((await client.head("bkt", "blob.bin")).contentType).toBe("image/png");
+      expectBytes((await client.getBytes("bkt", "blob.bin")).bytes, blobData);
+
+      const streamed = bytesOf(1_500_000, 10);
+      await client.put("bkt", "stream-buffered.bin", streamOf(streamed));
+      expectBytes((await client.getBytes("bkt", "stream-buffered.bin")).bytes, streamed);
+      await client.put("bkt", "stream-chunked.bin", streamOf(streamed), { stream: true });
+      expectBytes((await client.getBytes("bkt", "stream-chunked.bin")).bytes, streamed);
+    });
+  });
+
+  Deno.test(`${mode}: ranges (first, middle, last, open-ended, suffix) return exactly those bytes`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      const data = bytesOf(1_000_003, 42);
+      await client.put("bkt", "r.bin", data);
+      const n = data.length;
+      const cases = [
+        [{ start: 0, end: 0 }, 0, 0],
+        [{ start: 0, end: 99 }, 0, 99],
+        [{ start: 500_000, end: 700_000 }, 500_000, 700_000],
+        [{ start: n - 1, end: n - 1 }, n - 1, n - 1],
+        [{ start: n - 10, end: n + 1000 }, n - 10, n - 1], // end past the object is clipped
+        [{ start: 999_000 }, 999_000, n - 1],
+        [{ suffix: 17 }, n - 17, n - 1],
+      ] as const;
+      for (const [range, start, end] of cases) {
+        const r = await client.get("bkt", "r.bin", { range });
+        expect(r).toMatchObject({ status: 206, range: { start, end }, size: end - start + 1, objectSize: n });
+        expectBytes(await readAll(r.body), data.subarray(start, end + 1), JSON.stringify(range));
+        const b = await client.getBytes("bkt", "r.bin", { range });
+        expectBytes(b.bytes, data.subarray(start, end + 1), `getBytes ${JSON.stringify(range)}`);
+      }
+      const err = await client.get("bkt", "r.bin", { range: { start: n + 5 } }).catch((e) => e);
+      expect(err).toBeInstanceOf(OssError);
+      expect(err).toMatchObject({
+        code: "InvalidRange",
+        status: 416,
+        key: "r.bin",
+        bucket: "bkt",
+        method: "GET",
+      });
+    });
+  });
+
+  Deno.test(`${mode}: head reports size, etag, crc64 and type; delete removes; copy duplicates`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      const data = bytesOf(12_345, 5);
+      const put = await client.put("bkt", "dir/a b+c%.bin", data, { contentType: "application/x-test" });
+      const meta = await client.head("bkt", "dir/a b+c%.bin");
+      expect(meta).toMatchObject({
+        size: 12_345,
+        etag: put.etag,
+        crc64: put.crc64,
+        contentType: "application/x-test",
+        objectType: "Normal",
+      });
+      expect(meta.lastModified).toBeInstanceOf(Date);
+      expect(meta.requestId).toMatch(/^[0-9A-F]+$/);
+
+      const copy = await client.copy("bkt", "dir/a b+c%.bin", "other", "copies/中文 key.bin");
+      expect(copy.etag).toBe(put.etag);
+      expectBytes((await client.getBytes("other", "copies/中文 key.bin")).bytes, data);
+
+      await client.delete("bkt", "dir/a b+c%.bin");
+      await client.delete("bkt", "dir/a b+c%.bin"); // deleting a missing object succeeds
+      const gone = await client.head("bkt", "dir/a b+c%.bin").catch((e) => e);
+      expect(gone).toMatchObject({ name: "OssError", status: 404, key: "dir/a b+c%.bin", method: "HEAD" });
+    });
+  });
+
+  Deno.test(`${mode}: service errors are OssErrors with code, status, requestId, bucket, key and method`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      const e1 = await client.get("bkt", "missing/key").catch((e) => e);
+      expect(e1).toBeInstanceOf(OssError);
+      expect(e1).toMatchObject({
+        code: "NoSuchKey",
+        status: 404,
+        bucket: "bkt",
+        key: "missing/key",
+        method: "GET",
+      });
+      expect(e1.requestId).toMatch(/^[0-9A-F]{24}$/);
+      expect(e1.message).toContain("NoSuchKey (HTTP 404) on GET bkt/missing/key");
+
+      await expect(client.put("nobucket", "k", "v")).rejects.toMatchObject({
+        code: "NoSuchBucket",
+        status: 404,
+      });
+      await expect(client.copy("bkt", "missing", "bkt", "dst")).rejects.toMatchObject({ code: "NoSuchKey" });
+
+      const wrong = new OssClient({
+        endpoint: server.url,
+        region: "cn-hangzhou",
+        signatureVersion: mode,
+        credentials: { accessKeyId: CREDS.accessKeyId, accessKeySecret: "wrong-secret" },
+      });
+      const e2 = await wrong.put("bkt", "k", "v").catch((e) => e);
+      expect(e2).toMatchObject({ code: "SignatureDoesNotMatch", status: 403, key: "k", method: "PUT" });
+      expect(e2.message).not.toContain("wrong-secret");
+      const anonymous = new OssClient({
+        endpoint: server.url,
+        region: "cn-hangzhou",
+        signatureVersion: mode,
+      });
+      await expect(anonymous.get("bkt", "k")).rejects.toMatchObject({ code: "AccessDenied", status: 403 });
+    });
+  });
+}
+
+Deno.test("bad arguments are rejected before any request, naming the operation and the argument", async () => {
+  await withServer(async (server) => {
+    const client = clientFor(server, "oss4");
+    const before = server.stats.requests;
+    const cases: [() => Promise<unknown>, string][] = [
+      [
+        () => client.get("", "k"),
+        'OssClient.get: bucket: expected a non-empty bucket name without "/", got ""',
+      ],
+      [() => client.get("b/c", "k"), "OssClient.get: bucket:"],
+      [() => client.get("bkt", ""), 'OssClient.get: key: expected a non-empty object key, got ""'],
+      [
+        () => client.head("bkt", undefined as unknown as string),
+        "OssClient.head: key: expected a non-empty object key, got undefined",
+      ],
+      [
+        () => client.get("bkt", "k", { range: { start: 5, end: 4 } }),
+        "OssClient.get: range: expected start <= end (end is inclusive), got 5 > 4",
+      ],
+      [
+        () => client.get("bkt", "k", { range: { start: -1 } }),
+        "OssClient.get: range.start: expected an integer >= 0, got -1",
+      ],
+      [
+        () => client.get("bkt", "k", { range: { start: 1.5 } }),
+        "range.start: expected an integer >= 0, got 1.5",
+      ],
+      [
+        () => client.getBytes("bkt", "k", { range: { suffix: 0 } }),
+        "OssClient.getBytes: range.suffix: expected an integer >= 1, got 0",
+      ],
+      [
+        () => client.put("bkt", "k", 42 as unknown as string),
+        "OssClient.put: body: expected a Uint8Array, string, Blob or ReadableStream<Uint8Array>, got 42",
+      ],
+      [
+        () => client.append("bkt", "k", -1, "x"),
+        "OssClient.append: position: expected an integer >= 0, got -1",
+      ],
+      [
+        () => client.uploadPart("bkt", "k", "u", 0, "x"),
+        "OssClient.uploadPart: partNumber: expected an integer from 1 to 10000, got 0",
+      ],
+      [
+        () => client.uploadPart("bkt", "k", "u", 10001, "x"),
+        "partNumber: expected an integer from 1 to 10000, got 10001",
+      ],
+      [
+        () => client.uploadPart("bkt", "k", "", 1, "x"),
+        "OssClient.uploadPart: uploadId: expected the non-empty id",
+      ],
+      [
+        () => client.completeMultipart("bkt", "k", "u", []),
+        "OssClient.completeMultipart: parts: expected a non-empty array",
+      ],
+      [
+        () => client.completeMultipart("bkt", "k", "u", [{ partNumber: 1, etag: "" }]),
+        "parts[0]: expected { partNumber, etag }",
+      ],
+      [
+        () => client.listPages("bkt", { maxKeys: 0 }).next(),
+        "OssClient.listPages: maxKeys: expected an integer from 1 to 1000, got 0",
+      ],
+      [
+        () => client.listPages("bkt", { prefix: 3 as unknown as string }).next(),
+        "OssClient.listPages: prefix: expected a string, got 3",
+      ],
+      [() => client.copy("bkt", "", "bkt", "d"), "OssClient.copy: srcKey: expected a non-empty object key"],
+      [() => client.copy("bkt", "s", "", "d"), "OssClient.copy: bucket:"],
+    ];
+    for (const [call, message] of cases) await expect(call()).rejects.toThrow(message);
+    expect(server.stats.requests).toBe(before);
+  });
+});
+
+Deno.test("constructor errors name the option: endpoint, signatureVersion, region, timeoutMs, retry", () => {
+  expect(() => new OssClient({ endpoint: "" })).toThrow(ConfigError);
+  expect(() => new OssClient({ endpoint: "ftp://x" })).toThrow("invalid endpoint");
+  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "v2" as "oss4" }))
+    .toThrow('signatureVersion: expected "oss4" or "s3v4", got "v2"');
+  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", credentials: CREDS }))
+    .toThrow("OssClient: region: cannot infer it from the endpoint 127.0.0.1:1");
+  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", timeoutMs: 0 })).toThrow(
+    "timeoutMs: expected a positive",
+  );
+  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", retry: { maxAttempts: 0 } })).toThrow(
+    "retry.maxAttempts",
+  );
+  const c = new OssClient({ endpoint: "https://oss-cn-beijing.aliyuncs.com", credentials: CREDS });
+  expect([c.region, c.signatureVersion]).toEqual(["cn-beijing", "oss4"]);
+  expect(
+    new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "s3v4", credentials: CREDS }).region,
+  )
+    .toBe("us-east-1");
+});

@@ -1,0 +1,145 @@
+import { expect } from "expect";
+import {
+  auditedFetch,
+  AuditLog,
+  type AuditRecord,
+  bucketAndKey,
+  Logger,
+  type LogRecord,
+  redact,
+} from "../src/log.ts";
+
+Deno.test("redact masks signatures, tokens and credentials in URLs and Authorization values", () => {
+  const url = "http://h/b/k?x-oss-signature=abcd&x-oss-security-token=tok123&x-oss-credential=AK%2F2024&a=1";
+  expect(redact(url)).toBe(
+    "http://h/b/k?x-oss-signature=***&x-oss-security-token=***&x-oss-credential=***&a=1",
+  );
+  expect(redact("X-Amz-Signature=ff00&X-Amz-Security-Token=zz")).toBe(
+    "X-Amz-Signature=***&X-Amz-Security-Token=***",
+  );
+  expect(redact("OSS4-HMAC-SHA256 Credential=AK/20240101/cn/oss/aliyun_v4_request,Signature=deadbeef"))
+    .toBe("OSS4-HMAC-SHA256 Credential=***,Signature=***");
+  expect(redact('{"AccessKeyId": "id", "AccessKeySecret": "s3cr3t!"}')).toBe(
+    '{"AccessKeyId": "id", "AccessKeySecret": "***"}',
+  );
+  expect(redact("the secret is hunter22", ["hunter22"])).toBe("the secret is ***");
+});
+
+Deno.test("Logger drops records below its level and masks secret fields and registered secrets", async () => {
+  const recs: LogRecord[] = [];
+  const log = new Logger({ level: 1, sink: (r) => recs.push(r), secrets: ["TOPSECRETVALUE"] });
+  log.debug("not shown");
+  log.info("signed TOPSECRETVALUE", {
+    accessKeySecret: "TOPSECRETVALUE",
+    headers: { authorization: "OSS4 x" },
+    n: 3,
+  });
+  log.error("failed", { url: "http://h/k?x-oss-signature=ab" });
+  await log.flush();
+  expect(recs.map((r) => r.level)).toEqual(["info", "error"]);
+  expect(recs[0].msg).toBe("signed ***");
+  expect(recs[0].accessKeySecret).toBe("***");
+  expect(recs[0].headers).toEqual({ authorization: "***" });
+  expect(recs[0].n).toBe(3);
+  expect(recs[1].url).toBe("http://h/k?x-oss-signature=***");
+  expect(JSON.stringify(recs)).not.toContain("TOPSECRETVALUE");
+  expect(() => new Logger({ level: 7 })).toThrow(
+    "Logger: level must be 0..3 or one of debug, info, warn, error, got 7",
+  );
+});
+
+Deno.test("Logger appends JSON lines to its file in order", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const log = new Logger({ level: "debug", path });
+    for (let i = 0; i < 50; i++) log.debug(`line ${i}`, { i });
+    await log.flush();
+    const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(lines[0]).toMatchObject({ level: "debug", msg: "line 0" });
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("AuditLog keeps only requests slower than 100 ms and writes them to auditPath", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const seen: AuditRecord[] = [];
+    const audit = new AuditLog({ path, sink: (r) => seen.push(r) });
+    expect(audit.record({ method: "GET", bucket: "b", key: "fast", status: 200, bytes: 1, ms: 99 })).toBe(
+      false,
+    );
+    expect(audit.record({ method: "GET", bucket: "b", key: "exactly", status: 200, bytes: 1, ms: 100 })).toBe(
+      false,
+    );
+    expect(audit.record({ method: "PUT", bucket: "b", key: "slow", status: 503, bytes: 7, ms: 250.44 })).toBe(
+      true,
+    );
+    await audit.flush();
+    const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      method: "PUT",
+      bucket: "b",
+      key: "slow",
+      status: 503,
+      bytes: 7,
+      ms: 250.4,
+    });
+    expect(Object.keys(lines[0]).sort()).toEqual([
+      "bucket",
+      "bytes",
+      "key",
+      "method",
+      "ms",
+      "status",
+      "time",
+    ]);
+    expect(seen).toHaveLength(1);
+    expect(audit.count).toBe(1);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("bucketAndKey reads path-style and virtual-hosted URLs", () => {
+  expect(bucketAndKey(new URL("http://127.0.0.1:9000/bkt/a/b%20c.bin?x=1"))).toEqual({
+    bucket: "bkt",
+    key: "a/b c.bin",
+  });
+  expect(bucketAndKey(new URL("https://bkt.oss-cn-hangzhou.aliyuncs.com/a/b.bin"))).toEqual({
+    bucket: "bkt",
+    key: "a/b.bin",
+  });
+  expect(bucketAndKey(new URL("https://oss-cn-hangzhou.aliyuncs.com/"))).toEqual({ bucket: "", key: "" });
+  expect(bucketAndKey(new URL("http://localhost:1/bkt"))).toEqual({ bucket: "bkt", key: "" });
+});
+
+Deno.test("auditedFetch records a slow request over real HTTP with body bytes and never the signed URL", async () => {
+  const body = new Uint8Array(5000).fill(7);
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    if (new URL(req.url).pathname.endsWith("/slow.bin")) await new Promise((r) => setTimeout(r, 130));
+    return new Response(body);
+  });
+  try {
+    const seen: AuditRecord[] = [];
+    const f = auditedFetch(new AuditLog({ sink: (r) => seen.push(r) }));
+    const base = `http://127.0.0.1:${server.addr.port}/bkt`;
+    expect((await (await f(`${base}/fast.bin`)).arrayBuffer()).byteLength).toBe(5000);
+    const res = await f(`${base}/dir/slow.bin?x-oss-signature=SECRETSIG`, { method: "GET" });
+    expect((await res.bytes()).byteLength).toBe(5000);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      method: "GET",
+      bucket: "bkt",
+      key: "dir/slow.bin",
+      status: 200,
+      bytes: 5000,
+    });
+    expect(seen[0].ms).toBeGreaterThan(100);
+    expect(JSON.stringify(seen)).not.toContain("SECRETSIG");
+  } finally {
+    await server.shutdown();
+  }
+});
