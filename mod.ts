@@ -7,7 +7,7 @@
  * import { OssIterableDataset } from "./mod.ts";
  * const dataset = OssIterableDataset.fromPrefix("oss://my-bucket/train/", {
  *   endpoint: "oss-cn-hangzhou.aliyuncs.com",
- *   transform: (item) => item.bytes().length,
+ *   transform: async (item) => (await item.bytes()).length,
  * });
  * for await (const size of dataset) console.log(size);
  * ```
