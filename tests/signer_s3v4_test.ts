@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { ConfigError } from "../src/errors.ts";
 import { presignS3v4, signS3v4 } from "../src/signer/s3v4.ts";
-import { WebCryptoSha256 } from "../src/signer/webcrypto_sha256.ts";
+import { Sha256Checksum } from "../src/signer/sha256_checksum.ts";
 import { verifyRequest } from "../src/signer/verify.ts";
 
 // The documented examples of "Authenticating Requests: Using the Authorization Header (AWS Signature
@@ -80,20 +80,20 @@ Deno.test("presignS3v4 reproduces the AWS documented presigned GET example and v
   });
 });
 
-Deno.test("WebCryptoSha256 computes SHA-256 and, with a key, HMAC-SHA256 (RFC 4231 case 2) over several chunks", async () => {
+Deno.test("Sha256Checksum computes SHA-256 and, with a key, HMAC-SHA256 (RFC 4231 case 2) over several chunks", async () => {
   const enc = new TextEncoder();
-  const hash = new WebCryptoSha256();
+  const hash = new Sha256Checksum();
   hash.update(enc.encode("a"));
   hash.update(enc.encode("bc"));
   const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
   expect(hex(await hash.digest())).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   hash.reset();
   expect(hex(await hash.digest())).toBe(EMPTY_SHA256);
-  const mac = new WebCryptoSha256("Jefe");
+  const mac = new Sha256Checksum("Jefe");
   mac.update(enc.encode("what do ya want "));
   mac.update(enc.encode("for nothing?"));
   expect(hex(await mac.digest())).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  const keyed = new WebCryptoSha256(enc.encode("Jefe"));
+  const keyed = new Sha256Checksum(enc.encode("Jefe"));
   keyed.update(enc.encode("what do ya want for nothing?"));
   expect(hex(await keyed.digest())).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 });

