@@ -4,12 +4,18 @@
  *
  * @example
  * ```ts
- * import { OssIterableDataset } from "./mod.ts";
- * const dataset = OssIterableDataset.fromPrefix("oss://my-bucket/train/", {
- *   endpoint: "oss-cn-hangzhou.aliyuncs.com",
- *   transform: async (item) => (await item.bytes()).length,
+ * import { OssClient, OssIterableDataset } from "./mod.ts";
+ * import { serveEmulator } from "./src/server/mod.ts";
+ *
+ * const server = await serveEmulator({ buckets: ["demo"] }); // or a real endpoint: "oss-cn-hangzhou.aliyuncs.com"
+ * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+ * for (let i = 0; i < 3; i++) await client.put("demo", `train/${i}.bin`, new Uint8Array(i + 1));
+ * const dataset = OssIterableDataset.fromPrefix("oss://demo/train/", {
+ *   client,
+ *   transform: async (item) => `${item.key}: ${(await item.bytes()).length} bytes`,
  * });
- * for await (const size of dataset) console.log(size);
+ * for await (const line of dataset) console.log(line); // train/0.bin: 1 bytes ...
+ * await server.close();
  * ```
  *
  * The OSS-compatible local server lives in the `./server` export (`src/server/mod.ts`).
@@ -36,17 +42,19 @@ export {
   chainCredentials,
   type Credentials,
   type CredentialsProvider,
-  defaultCredentials,
-  type DefaultCredentialsOptions,
   envCredentials,
-  fileCredentials,
-  type FileCredentialsOptions,
-  loadCredentialFile,
-  parseCredentialFile,
   SafeCredentials,
   staticCredentials,
   toCredentialsProvider,
 } from "./src/credentials.ts";
+export {
+  defaultCredentials,
+  type DefaultCredentialsOptions,
+  fileCredentials,
+  type FileCredentialsOptions,
+  loadCredentialFile,
+  parseCredentialFile,
+} from "./src/credential_file.ts";
 export {
   type CheckpointConfig,
   configSchema,

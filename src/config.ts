@@ -16,7 +16,7 @@
  * `logPath` and `auditPath` stay undefined unless set: the connector's defaults under `/var/log` are not
  * written to by a library that was not asked to.
  *
- * The credential file's parser lives in `credentials.ts` and is re-exported here.
+ * The credential file's parser lives in `credential_file.ts` and is re-exported here.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { parseJsonText, readTextFile } from "./fs.ts";
 
-export { loadCredentialFile, parseCredentialFile } from "./credentials.ts";
+export { loadCredentialFile, parseCredentialFile } from "./credential_file.ts";
 
 /** Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error. */
 export type LogLevel = 0 | 1 | 2 | 3;

@@ -1,7 +1,7 @@
 /**
  * Access credentials and where they come from: a static pair, the environment (`OSS_ACCESS_KEY_ID`,
  * `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`), the JSON credential file of OSS Connector for AI/ML
- * (re-read before its `Expiration`), or a chain of these.
+ * (re-read before its `Expiration`, in `credential_file.ts`), or a chain of these.
  *
  * Every provider returns {@link SafeCredentials}: the secret and the token are non-enumerable and redacted
  * in `JSON.stringify`, `String()`, `Deno.inspect`/`console.log` and Node's `util.inspect`. No error message
@@ -11,7 +11,6 @@
  */
 
 import { ConfigError } from "./errors.ts";
-import { parseJsonText, readTextFile } from "./fs.ts";
 
 /**
  * An access key pair, optionally with an STS security token and its expiry.
@@ -129,7 +128,8 @@ export class SafeCredentials implements Credentials {
   }
 }
 
-function describeType(v: unknown): string {
+/** How a value is named in error messages (`an object`, `a number`, `null`). @internal */
+export function describeType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (v instanceof Date) return "a Date";
@@ -271,176 +271,6 @@ export function envCredentials(env?: Record<string, string | undefined>): Creden
   };
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
-
-/**
- * Validates the JSON credential file of OSS Connector for AI/ML:
- * `{"AccessKeyId": "…", "AccessKeySecret": "…", "SecurityToken": "…", "Expiration": "2024-08-02T15:04:05Z"}`.
- * `SecurityToken` and `Expiration` are optional (an empty string or null counts as absent); other keys are
- * ignored. Expired credentials are returned as they are: the caller decides (see {@link fileCredentials}).
- *
- * @param json The parsed JSON.
- * @param source The file name, for messages.
- * @throws {ConfigError} like `creds.json: AccessKeySecret: expected a non-empty string, got a number` (never
- *   quoting a value of AccessKeyId, AccessKeySecret or SecurityToken).
- * @example
- * ```ts
- * import { parseCredentialFile } from "./credentials.ts";
- * const creds = parseCredentialFile(
- *   { AccessKeyId: "STS.example", AccessKeySecret: "s3cr3t", SecurityToken: "t0ken", Expiration: "2030-01-01T00:00:00Z" },
- *   "/root/.alibabacloud/credentials",
- * );
- * console.log(creds.expiration?.toISOString()); // "2030-01-01T00:00:00.000Z"
- * ```
- */
-export function parseCredentialFile(json: unknown, source: string): SafeCredentials {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new ConfigError(
-      `${source}: expected a JSON object with AccessKeyId and AccessKeySecret, got ${describeType(json)}`,
-    );
-  }
-  const obj = json as Record<string, unknown>;
-  const required = (field: string): string => {
-    const v = obj[field];
-    if (typeof v === "string" && v.trim() !== "") return v;
-    let got = v === undefined ? "it is missing" : typeof v === "string" ? "an empty string" : describeType(v);
-    if (v === undefined) {
-      const near = Object.keys(obj).find((k) => k.replace(/[_-]/g, "").toLowerCase() === field.toLowerCase());
-      if (near) got += ` (found "${near}"; the names are case-sensitive: ${field})`;
-    }
-    throw new ConfigError(`${source}: ${field}: expected a non-empty string, got ${got}`);
-  };
-  const optional = (field: string): string | undefined => {
-    const v = obj[field];
-    if (v === undefined || v === null || v === "") return undefined;
-    if (typeof v === "string") return v;
-    throw new ConfigError(`${source}: ${field}: expected a string or nothing, got ${describeType(v)}`);
-  };
-  const accessKeyId = required("AccessKeyId");
-  const accessKeySecret = required("AccessKeySecret");
-  const securityToken = optional("SecurityToken");
-  const exp = optional("Expiration");
-  let expiration: Date | undefined;
-  if (exp !== undefined) {
-    expiration = new Date(exp);
-    if (!ISO_TIME.test(exp) || Number.isNaN(expiration.getTime())) {
-      throw new ConfigError(
-        `${source}: Expiration: expected an ISO 8601 time with a zone, like "2024-08-02T15:04:05Z", got ` +
-          JSON.stringify(exp.length > 40 ? exp.slice(0, 40) + "…" : exp),
-      );
-    }
-  }
-  return new SafeCredentials({ accessKeyId, accessKeySecret, securityToken, expiration }, source);
-}
-
-/**
- * Reads and validates a credential file (see {@link parseCredentialFile}).
- *
- * @throws {ConfigError} naming the file: unreadable, invalid JSON (line and column), missing or wrong fields.
- * @example
- * ```ts
- * import { loadCredentialFile } from "./credentials.ts";
- * const path = await Deno.makeTempFile();
- * await Deno.writeTextFile(path, JSON.stringify({ AccessKeyId: "LTAI5tExample", AccessKeySecret: "s3cr3t" }));
- * console.log((await loadCredentialFile(path)).accessKeyId); // "LTAI5tExample"
- * ```
- */
-export async function loadCredentialFile(path: string): Promise<SafeCredentials> {
-  return parseCredentialFile(parseJsonText(await readTextFile(path), path), path);
-}
-
-/** Options of {@link fileCredentials}. */
-export interface FileCredentialsOptions {
-  /** Re-read the file when the cached credentials expire within this many ms. Default 300_000 (5 min). */
-  refreshWindowMs?: number;
-  /**
-   * Inside the refresh window, re-read at most this often while the cached credentials still work, so that a
-   * file that is not updated yet is not read on every request. Default 10_000.
-   */
-  rereadIntervalMs?: number;
-  /** Clock in ms since the epoch (tests). Default `Date.now`. */
-  now?: () => number;
-}
-
-/**
- * Credentials from the JSON credential file of OSS Connector for AI/ML (default location
- * `~/.alibabacloud/credentials`). The file is read on first use and cached; when the cached credentials have
- * an `Expiration` within `refreshWindowMs`, the file is read again (whoever rotates the STS token is expected
- * to rewrite it before then). A file without `Expiration` is read once.
- *
- * While the cached credentials still work, a failed re-read (a file caught mid-rewrite) keeps them; once they
- * have expired, the error is thrown, and a re-read file that is itself expired is an error naming the file.
- *
- * @example
- * ```ts
- * import { fileCredentials } from "./credentials.ts";
- * const path = await Deno.makeTempFile();
- * await Deno.writeTextFile(path, JSON.stringify({ AccessKeyId: "LTAI5tExample", AccessKeySecret: "s3cr3t" }));
- * const provider = fileCredentials(path);
- * console.log((await provider.getCredentials()).accessKeyId); // "LTAI5tExample"
- * ```
- */
-export function fileCredentials(path: string, opts: FileCredentialsOptions = {}): CredentialsProvider {
-  if (typeof path !== "string" || path === "") {
-    throw new ConfigError(
-      `fileCredentials: expected the path of a credential file, got ${describeType(path)}`,
-    );
-  }
-  const refreshWindowMs = opts.refreshWindowMs ?? 300_000;
-  const rereadIntervalMs = opts.rereadIntervalMs ?? 10_000;
-  const now = opts.now ?? Date.now;
-  let cached: SafeCredentials | undefined;
-  let lastReadAt = -Infinity;
-  let reading: Promise<SafeCredentials> | undefined;
-
-  const works = (c: SafeCredentials | undefined, t: number): boolean =>
-    c !== undefined && (c.expiration === undefined || c.expiration.getTime() > t);
-
-  const reread = (t: number): Promise<SafeCredentials> => {
-    reading ??= (async () => {
-      try {
-        let fresh: SafeCredentials;
-        try {
-          fresh = await loadCredentialFile(path);
-        } catch (err) {
-          if (works(cached, now())) return cached!;
-          throw err;
-        } finally {
-          lastReadAt = t;
-        }
-        if (!works(fresh, now())) {
-          if (works(cached, now())) return cached!;
-          throw new ConfigError(
-            `${path}: the credentials expired at ${fresh.expiration!.toISOString()} (file read at ` +
-              `${new Date(now()).toISOString()}); update the file with new credentials before its Expiration`,
-          );
-        }
-        cached = fresh;
-        return fresh;
-      } finally {
-        reading = undefined;
-      }
-    })();
-    return reading;
-  };
-
-  return {
-    name: `file ${path}`,
-    async getCredentials(signal?: AbortSignal): Promise<Credentials> {
-      signal?.throwIfAborted();
-      const t = now();
-      if (cached !== undefined) {
-        const exp = cached.expiration?.getTime();
-        if (exp === undefined || exp - t > refreshWindowMs) return cached;
-        if (exp > t && t - lastReadAt < rereadIntervalMs) return cached;
-      }
-      const creds = await reread(t);
-      signal?.throwIfAborted();
-      return creds;
-    },
-  };
-}
-
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return (signal?.aborted ?? false) ||
     (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError"));
@@ -535,48 +365,4 @@ export function toCredentialsProvider(c: Credentials | CredentialsProvider): Cre
       describeType(c)
     }`,
   );
-}
-
-/** Options of {@link defaultCredentials}. */
-export interface DefaultCredentialsOptions {
-  /** Credential file to fall back to. Default `$HOME/.alibabacloud/credentials` when HOME is known. */
-  credPath?: string;
-  /** Environment to read instead of the process environment. */
-  env?: Record<string, string | undefined>;
-  /** Options for the file provider. */
-  file?: FileCredentialsOptions;
-}
-
-/**
- * The usual lookup: the environment first, then the credential file (`credPath`, or
- * `$HOME/.alibabacloud/credentials`, the location the OSS connector docs use).
- *
- * @example
- * ```ts
- * import { defaultCredentials } from "./credentials.ts";
- * const provider = defaultCredentials({ env: { OSS_ACCESS_KEY_ID: "id", OSS_ACCESS_KEY_SECRET: "secret" } });
- * console.log((await provider.getCredentials()).accessKeyId); // "id"
- * ```
- */
-export function defaultCredentials(opts: DefaultCredentialsOptions = {}): CredentialsProvider {
-  const providers = [envCredentials(opts.env)];
-  let path = opts.credPath;
-  if (path === undefined) {
-    const home = opts.env ? opts.env.HOME : homeDir();
-    if (home) path = `${home.replace(/\/+$/, "")}/.alibabacloud/credentials`;
-  }
-  if (path !== undefined) providers.push(fileCredentials(path, opts.file));
-  return chainCredentials(...providers);
-}
-
-function homeDir(): string | undefined {
-  const g = globalThis as {
-    Deno?: { env: { get(name: string): string | undefined } };
-    process?: { env?: Record<string, string | undefined> };
-  };
-  try {
-    return g.Deno ? g.Deno.env.get("HOME") : g.process?.env?.HOME;
-  } catch {
-    return undefined; // no --allow-env: no default file
-  }
 }

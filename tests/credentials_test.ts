@@ -4,15 +4,17 @@ import {
   chainCredentials,
   type Credentials,
   type CredentialsProvider,
-  defaultCredentials,
   envCredentials,
-  fileCredentials,
-  loadCredentialFile,
-  parseCredentialFile,
   SafeCredentials,
   staticCredentials,
   toCredentialsProvider,
 } from "../src/credentials.ts";
+import {
+  defaultCredentials,
+  fileCredentials,
+  loadCredentialFile,
+  parseCredentialFile,
+} from "../src/credential_file.ts";
 import { parseCredentialFile as parseCredentialFileFromConfig } from "../src/config.ts";
 
 const SECRET = "Sup3rS3cretValue-do-not-log";

@@ -8,12 +8,8 @@
 import { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
 import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
-import {
-  type Credentials,
-  type CredentialsProvider,
-  defaultCredentials,
-  fileCredentials,
-} from "../credentials.ts";
+import { type Credentials, type CredentialsProvider } from "../credentials.ts";
+import { defaultCredentials, fileCredentials } from "../credential_file.ts";
 import { type Endpoint, parseEndpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
 import { auditedFetch, AuditLog } from "../log.ts";
