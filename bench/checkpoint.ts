@@ -13,7 +13,6 @@
  */
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
 import { OssClient } from "../src/client.ts";
-import { serveEmulator } from "../src/server/emulator.ts";
 
 const MiB = 1024 * 1024;
 const BUCKET = "bench";
@@ -25,6 +24,8 @@ function flag(name: string, fallback: string): string {
 }
 
 if (Deno.args.includes("--serve")) {
+  // Imported here only: the level processes, whose RSS is measured, never load the server's code.
+  const { serveEmulator } = await import("../src/server/emulator.ts");
   const server = await serveEmulator({
     port: 0,
     buckets: [BUCKET],

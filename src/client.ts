@@ -118,7 +118,13 @@ export class OssClient {
   /** Metadata of an object. A missing object rejects with an OssError of status 404. */
   async head(bucket: string, key: string, opts: RequestOptions = {}): Promise<ObjectMeta> {
     checkObject("head", bucket, key);
-    const { res } = await this.#t.send({ method: "HEAD", bucket, key, signal: opts.signal }, "none");
+    const { res } = await this.#t.send({
+      method: "HEAD",
+      bucket,
+      key,
+      signal: opts.signal,
+      onRetry: opts.onRetry,
+    }, "none");
     return metaOf(res.headers);
   }
 
@@ -136,6 +142,7 @@ export class OssClient {
       headers,
       body: data,
       signal: opts.signal,
+      onRetry: opts.onRetry,
     }, "none");
     return putResult(res.headers);
   }
@@ -172,6 +179,7 @@ export class OssClient {
       headers,
       body: data,
       signal: opts.signal,
+      onRetry: opts.onRetry,
     };
     const { res } = await this.#t.send(spec, "none");
     const h = res.headers;
@@ -193,7 +201,7 @@ export class OssClient {
   /** Deletes an object; deleting a missing object succeeds (as on OSS and S3). */
   async delete(bucket: string, key: string, opts: RequestOptions = {}): Promise<void> {
     checkObject("delete", bucket, key);
-    await this.#t.send({ method: "DELETE", bucket, key, signal: opts.signal }, "none");
+    await this.#t.send({ method: "DELETE", bucket, key, signal: opts.signal, onRetry: opts.onRetry }, "none");
   }
 
   /**
@@ -215,12 +223,18 @@ export class OssClient {
     if (opts.delimiter) base.set("delimiter", opts.delimiter);
     if (maxKeys !== undefined) base.set("max-keys", String(maxKeys));
     if (opts.startAfter && !opts.continuationToken) base.set("start-after", opts.startAfter);
-    let next: Promise<ListPage> | undefined = this.#listPage(bucket, base, opts.continuationToken, signal);
+    let next: Promise<ListPage> | undefined = this.#listPage(
+      bucket,
+      base,
+      opts.continuationToken,
+      signal,
+      opts.onRetry,
+    );
     try {
       while (next !== undefined) {
         const page: ListPage = await next;
         next = page.isTruncated
-          ? this.#listPage(bucket, base, page.nextContinuationToken, signal)
+          ? this.#listPage(bucket, base, page.nextContinuationToken, signal, opts.onRetry)
           : undefined;
         next?.catch(() => {}); // if the caller stops before awaiting it
         yield page;
@@ -231,10 +245,19 @@ export class OssClient {
     }
   }
 
-  async #listPage(bucket: string, base: URLSearchParams, token: string | undefined, signal: AbortSignal) {
+  async #listPage(
+    bucket: string,
+    base: URLSearchParams,
+    token: string | undefined,
+    signal: AbortSignal,
+    onRetry: RequestOptions["onRetry"],
+  ) {
     const query = new URLSearchParams(base);
     if (token) query.set("continuation-token", token);
-    const { text } = await this.#t.send({ method: "GET", bucket, query, signal }, "text");
+    const { text } = await this.#t.send(
+      { method: "GET", bucket, query, signal, onRetry },
+      "text",
+    );
     return parseListObjectsV2(text);
   }
 
@@ -253,7 +276,7 @@ export class OssClient {
     const headers = { "content-type": opts.contentType ?? OCTET_STREAM };
     const query = new URLSearchParams({ uploads: "" });
     const { text } = await this.#t.send(
-      { method: "POST", bucket, key, query, headers, signal: opts.signal },
+      { method: "POST", bucket, key, query, headers, signal: opts.signal, onRetry: opts.onRetry },
       "text",
     );
     return parseInitiateMultipart(text);
@@ -274,10 +297,23 @@ export class OssClient {
     const data = await toBody("uploadPart", body, opts.stream, opts.signal);
     const query = new URLSearchParams({ partNumber: String(partNumber), uploadId });
     const { res } = await this.#t.send(
-      { method: "PUT", bucket, key, query, body: data, signal: opts.signal },
+      { method: "PUT", bucket, key, query, body: data, signal: opts.signal, onRetry: opts.onRetry },
       "none",
     );
-    return { partNumber, ...putResult(res.headers) };
+    const result = putResult(res.headers);
+    if (result.etag === "") {
+      // Without it the part cannot be completed; say so here, not later as a caller error in completeMultipart.
+      throw new OssError({
+        code: "InvalidResponse",
+        status: res.status,
+        message: `UploadPart ${partNumber} response lacks an ETag header (a proxy that strips headers?)`,
+        requestId: result.requestId,
+        bucket,
+        key,
+        method: "PUT",
+      });
+    }
+    return { partNumber, ...result };
   }
 
   /** Assembles the parts (sorted by number) into the object. */
@@ -306,7 +342,16 @@ export class OssClient {
     const body = new TextEncoder().encode(buildCompleteMultipart(parts));
     const query = new URLSearchParams({ uploadId });
     const headers = { "content-type": "application/xml" };
-    const spec: RequestSpec = { method: "POST", bucket, key, query, headers, body, signal: opts.signal };
+    const spec: RequestSpec = {
+      method: "POST",
+      bucket,
+      key,
+      query,
+      headers,
+      body,
+      signal: opts.signal,
+      onRetry: opts.onRetry,
+    };
     const { res, text } = await this.#t.send(spec, "text");
     this.#throwIfErrorDocument(spec, res, text);
     const etag = parseETagResult(text, "CompleteMultipartUploadResult");
@@ -323,7 +368,10 @@ export class OssClient {
     checkObject("abortMultipart", bucket, key);
     checkUploadId("abortMultipart", uploadId);
     const query = new URLSearchParams({ uploadId });
-    await this.#t.send({ method: "DELETE", bucket, key, query, signal: opts.signal }, "none");
+    await this.#t.send(
+      { method: "DELETE", bucket, key, query, signal: opts.signal, onRetry: opts.onRetry },
+      "none",
+    );
   }
 
   /** All parts uploaded so far, in part order (follows the pages of ListParts). */
@@ -340,7 +388,14 @@ export class OssClient {
     for (;;) {
       const query = new URLSearchParams({ uploadId });
       if (marker) query.set("part-number-marker", marker);
-      const { text } = await this.#t.send({ method: "GET", bucket, key, query, signal: opts.signal }, "text");
+      const { text } = await this.#t.send({
+        method: "GET",
+        bucket,
+        key,
+        query,
+        signal: opts.signal,
+        onRetry: opts.onRetry,
+      }, "text");
       const page = parseListParts(text);
       parts.push(...page.parts);
       if (!page.isTruncated || !page.nextMarker || page.nextMarker === marker) return parts;
@@ -360,7 +415,13 @@ export class OssClient {
       if (opts.prefix) query.set("prefix", opts.prefix);
       if (keyMarker !== undefined) query.set("key-marker", keyMarker);
       if (idMarker !== undefined) query.set("upload-id-marker", idMarker);
-      const { text } = await this.#t.send({ method: "GET", bucket, query, signal: opts.signal }, "text");
+      const { text } = await this.#t.send({
+        method: "GET",
+        bucket,
+        query,
+        signal: opts.signal,
+        onRetry: opts.onRetry,
+      }, "text");
       const page = parseListUploads(text);
       uploads.push(...page.uploads);
       if (!page.isTruncated || (page.nextKeyMarker === keyMarker && page.nextUploadIdMarker === idMarker)) {
@@ -382,7 +443,14 @@ export class OssClient {
     checkObject("copy", srcBucket, srcKey, "srcKey");
     checkObject("copy", dstBucket, dstKey, "dstKey");
     const headers = { [this.#h("copy-source")]: copySource(srcBucket, srcKey) };
-    const spec: RequestSpec = { method: "PUT", bucket: dstBucket, key: dstKey, headers, signal: opts.signal };
+    const spec: RequestSpec = {
+      method: "PUT",
+      bucket: dstBucket,
+      key: dstKey,
+      headers,
+      signal: opts.signal,
+      onRetry: opts.onRetry,
+    };
     const { res, text } = await this.#t.send(spec, "text");
     this.#throwIfErrorDocument(spec, res, text);
     return { etag: parseETagResult(text, "CopyObjectResult"), requestId: requestIdOf(res.headers) };

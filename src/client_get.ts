@@ -18,7 +18,7 @@ function getSpec(t: Transport, op: string, bucket: string, key: string, opts: Ge
     // Without it OSS answers an unsatisfiable range with the whole object instead of 416.
     if (!t.s3) headers["x-oss-range-behavior"] = "standard";
   }
-  return { method: "GET", bucket, key, headers, signal: opts.signal };
+  return { method: "GET", bucket, key, headers, signal: opts.signal, onRetry: opts.onRetry };
 }
 
 /** The metadata of a GET reply, and the absolute byte positions its body covers (`end` undefined: unknown). */
@@ -44,6 +44,19 @@ function describe(
         {
           key: spec.key,
         },
+      );
+    }
+    const asked = spec.headers?.range;
+    const want = asked ? /^bytes=(\d+)-(\d*)$/.exec(asked) : null;
+    if (want && (cr.start !== Number(want[1]) || (want[2] !== "" && cr.end > Number(want[2])))) {
+      // A proxy or cache that answers another range: never hand those bytes out as the ones asked for.
+      reply.attempt?.done();
+      res.body?.cancel().catch(() => {});
+      throw new IntegrityError(
+        `GET ${spec.bucket}/${spec.key}: asked for ${asked}, the server sent Content-Range ${
+          h.get("content-range")
+        }`,
+        { key: spec.key, expected: asked, actual: h.get("content-range") ?? undefined },
       );
     }
     start = cr.start;

@@ -5,7 +5,7 @@
  */
 import type { Credentials, CredentialsProvider } from "./credentials.ts";
 import type { Endpoint } from "./endpoint.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { RetryEvent, RetryOptions } from "./retry.ts";
 
 /**
  * How an {@linkcode OssClient} reaches its store.
@@ -46,6 +46,11 @@ export interface OssClientOptions {
 export interface RequestOptions {
   /** Aborts the request, its retries and backoff sleeps, and (for `get`) the body stream. */
   signal?: AbortSignal;
+  /**
+   * Called before each retry of this request (after the client-wide `RetryOptions.onRetry`): tells, e.g., that
+   * a non-idempotent request such as InitiateMultipartUpload may have taken effect more than once.
+   */
+  onRetry?: (event: RetryEvent) => void;
 }
 
 /**

@@ -59,10 +59,14 @@ export class Crc64 {
  * ```
  */
 export async function crc64(bytes: Uint8Array): Promise<string> {
-  const crc = await Crc64.create();
-  crc.update(bytes);
-  return crc.digest();
+  // One shared hasher: init → update → digest runs without a pause, so calls cannot interleave, and a new
+  // WebAssembly instance per call (~110 KiB each until collected) would swell a checkpoint writer's RSS.
+  const hasher = shared ??= await createCRC64(ECMA_POLY_REFLECTED);
+  hasher.init();
+  hasher.update(bytes);
+  return BigInt(`0x${hasher.digest("hex")}`).toString(10);
 }
+let shared: IHasher | undefined;
 
 /**
  * A pass-through stream that computes CRC-64/XZ of the bytes flowing through it.

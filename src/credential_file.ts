@@ -71,11 +71,20 @@ export function parseCredentialFile(json: unknown, source: string): SafeCredenti
     if (!ISO_TIME.test(exp) || Number.isNaN(expiration.getTime())) {
       throw new ConfigError(
         `${source}: Expiration: expected an ISO 8601 time with a zone, like "2024-08-02T15:04:05Z", got ` +
-          JSON.stringify(exp.length > 40 ? exp.slice(0, 40) + "…" : exp),
+          shownExpiration(exp),
       );
     }
   }
   return new SafeCredentials({ accessKeyId, accessKeySecret, securityToken, expiration }, source);
+}
+
+/**
+ * A bad Expiration as it may appear in a message. Values are shown only when they look like a time or are too
+ * short to be a key: a long opaque string is likely a secret or token written into the wrong field.
+ */
+function shownExpiration(exp: string): string {
+  if (exp.length <= 16 || /^[\d\-:.tz+ ]{1,40}$/i.test(exp)) return JSON.stringify(exp);
+  return `a string of ${exp.length} characters that is not a time (not quoted: it may be a secret)`;
 }
 
 /**

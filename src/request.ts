@@ -13,6 +13,7 @@ import {
   isRetryableStatus,
   resolveRetryOptions,
   retryAfterMs,
+  type RetryEvent,
   type RetryPolicy,
   sleep,
 } from "./retry.ts";
@@ -31,6 +32,8 @@ export interface RequestSpec {
   /** Bytes and Blobs are replayable; a ReadableStream is sent once and never retried. */
   body?: Uint8Array | Blob | ReadableStream<Uint8Array>;
   signal?: AbortSignal;
+  /** Called before each retry of this request, after the client-wide `RetryOptions.onRetry`. */
+  onRetry?: (event: RetryEvent) => void;
 }
 
 /**
@@ -309,7 +312,9 @@ export class Transport {
   ) {
     const delayMs = backoffDelay(attempt, this.retry, Math.random, afterMs);
     const { method, bucket, key } = spec;
-    this.retry.onRetry?.({ kind: "request", attempt, delayMs, method, bucket, key, status, error });
+    const event: RetryEvent = { kind: "request", attempt, delayMs, method, bucket, key, status, error };
+    this.retry.onRetry?.(event);
+    spec.onRetry?.(event);
     await sleep(delayMs, spec.signal);
   }
 

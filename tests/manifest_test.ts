@@ -5,6 +5,7 @@ import {
   jsonLinesParser,
   keyLabelParser,
   LineSplitStream,
+  LineTooLongError,
   ManifestError,
   openManifest,
   readManifest,
@@ -167,4 +168,15 @@ Deno.test("a manifest is read from a file:// URL and from an http URL", async ()
 
 Deno.test("a missing local manifest fails naming the path", async () => {
   await expect(openManifest("/nonexistent/manifest.txt")).rejects.toThrow(/\/nonexistent\/manifest\.txt/);
+});
+
+Deno.test("LineSplitStream enforces maxLineLength (a CRLF's \\r not counted) and names the offending line", async () => {
+  const split = (chunks: string[]) =>
+    Array.fromAsync(ReadableStream.from(chunks).pipeThrough(new LineSplitStream({ maxLineLength: 4 })));
+  expect(await split(["abcd\r", "\nefgh\r\n", "ij"])).toEqual(["abcd", "efgh", "ij"]);
+  const err = await split(["ok\nabc", "de", "fgh\n"]).catch((e) => e);
+  expect(err).toBeInstanceOf(LineTooLongError);
+  expect([err.lineNumber, err.limit]).toEqual([2, 4]);
+  const last = await split(["a\nb\nabcdefgh"]).catch((e) => e);
+  expect(last.lineNumber).toBe(3);
 });

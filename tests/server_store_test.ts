@@ -1,6 +1,6 @@
 import { expect } from "expect";
 import { crc64 } from "../src/crc64.ts";
-import { crc64Combine } from "../src/server/crc64_combine.ts";
+import { crc64Combine } from "../src/crc64.ts";
 import {
   DirectoryStore,
   EmulatorError,

@@ -8,7 +8,7 @@
 import { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
 import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
-import { type Credentials, type CredentialsProvider } from "../credentials.ts";
+import type { Credentials, CredentialsProvider } from "../credentials.ts";
 import { defaultCredentials, fileCredentials } from "../credential_file.ts";
 import { type Endpoint, parseEndpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";

@@ -8,14 +8,9 @@
 import type { OssClient } from "../client.ts";
 import { crc64, crc64Combine } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
-import {
-  backoffDelay,
-  isRetryableStatus,
-  resolveRetryOptions,
-  type RetryOptions,
-  type RetryPolicy,
-  sleep,
-} from "../retry.ts";
+import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
+import { PartPool } from "./part_pool.ts";
+import { sendPart, type SendPartOptions } from "./part_send.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 
 /** Default number of parts uploaded at once (`checkpointConfig.uploadConcurrency` of the OSS connector). */
@@ -23,11 +18,6 @@ export const DEFAULT_UPLOAD_CONCURRENCY = 64;
 
 /** How often a part is re-sent when the server's CRC-64 of it differs from ours before the upload fails. */
 const PART_CRC_ATTEMPTS = 3;
-
-/** Bodies above this size go to OSS as streams (see {@linkcode bodyStream}); smaller ones as bytes. */
-const STREAM_ABOVE = 1024 * 1024;
-/** Slice size of a streamed body. */
-const STREAM_SLICE = 1024 * 1024;
 
 /** What an {@linkcode OssCheckpointWriter} writes to and how. */
 export interface CheckpointWriterInit {
@@ -97,10 +87,8 @@ interface UploadedPart {
  * parts remain and an object already at the key is untouched.
  *
  * Bodies over 1 MiB are sent to OSS as streams over the part buffer (chunked transfer encoding, which OSS
- * accepts) and retried by the writer on 5xx, 429 and network errors with the client's backoff rules: runtimes
- * copy a `Uint8Array` request body into their own buffers (Deno: about 2-3 copies per request in flight),
- * which would multiply memory by the upload concurrency. S3-form clients (`s3v4`) send bytes instead, since
- * S3 refuses bodies without a Content-Length.
+ * accepts) and retried by the writer with the client's backoff rules (see {@linkcode sendPart}). S3-form
+ * clients (`s3v4`) send bytes instead, since S3 refuses bodies without a Content-Length.
  *
  * @example
  * ```ts
@@ -145,8 +133,7 @@ class MultipartSink {
 
   #init!: CheckpointWriterInit;
   #client!: OssClient;
-  #retry!: RetryPolicy;
-  #stream = false;
+  #send!: SendPartOptions;
   #label = "";
   #schedule!: PartSchedule;
   #concurrency = 1;
@@ -156,12 +143,15 @@ class MultipartSink {
   #detach: () => void = () => {};
 
   #initiating?: Promise<string>;
+  /** Set when InitiateMultipartUpload was retried: an earlier attempt may have created an upload too. */
+  #initiateRetried = false;
+  #initiateStartedAt = 0;
   #uploadId?: string;
   #completed = false;
   #cur?: Uint8Array;
   #curLen = 0;
   #nextPart = 1;
-  #free: Uint8Array[] = [];
+  readonly #pool = new PartPool(this.stats);
   readonly #inflight = new Set<Promise<void>>();
   readonly #parts: UploadedPart[] = [];
 
@@ -191,8 +181,13 @@ class MultipartSink {
       this.#init.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
       "uploadConcurrency",
     );
-    this.#retry = resolveRetryOptions(this.#init.retry);
-    this.#stream = client.signatureVersion !== "s3v4";
+    this.#send = {
+      stream: client.signatureVersion !== "s3v4",
+      retry: resolveRetryOptions(this.#init.retry),
+      signal: this.#ac.signal,
+      bucket,
+      key,
+    };
     this.stats.partSize = this.#schedule.base;
     signal?.throwIfAborted();
     // controller.signal fires on abort() at once, even while a write() waits for a free upload slot.
@@ -218,7 +213,7 @@ class MultipartSink {
         // A full part goes out only once more bytes follow: the last part is never empty, and an object of
         // at most one part needs no multipart upload at all.
         if (this.#cur !== undefined && this.#curLen === this.#cur.length) await this.#dispatch();
-        this.#cur ??= this.#acquire(this.#schedule.sizeOf(this.#nextPart));
+        this.#cur ??= this.#pool.acquire(this.#schedule.sizeOf(this.#nextPart));
         const n = Math.min(chunk.length - offset, this.#cur.length - this.#curLen);
         this.#cur.set(chunk.subarray(offset, offset + n), this.#curLen);
         this.#curLen += n;
@@ -234,8 +229,9 @@ class MultipartSink {
       if (this.#initiating === undefined) {
         const body = this.#cur?.subarray(0, this.#curLen) ?? new Uint8Array(0);
         const expected = await crc64(body);
-        const put = await this.#send(
+        const put = await sendPart(
           body,
+          this.#send,
           (b, stream) => this.#client.put(bucket, key, b, { signal, stream }),
         );
         this.#completed = true;
@@ -267,11 +263,15 @@ class MultipartSink {
         );
         reported = done.crc64;
       } catch (err) {
-        // A retried Complete whose first attempt succeeded finds the upload gone: the object is there.
-        if (!(err instanceof OssError && err.code === "NoSuchUpload")) throw err;
+        // A retried Complete whose first attempt succeeded finds the upload gone: the object is there. When
+        // every answer was lost, the object may still hold exactly these bytes: only then is the save done.
+        const completedUnseen = (err instanceof OssError && err.code === "NoSuchUpload") ||
+          await this.#storedObjectIs(expected, size);
+        if (!completedUnseen) throw err;
       }
       this.#completed = true;
       this.#releaseAll();
+      await this.#sweepDuplicateUploads(uploadId);
       await this.#verify(expected, reported, size);
     });
   }
@@ -311,7 +311,12 @@ class MultipartSink {
     this.#throwIfFailed();
     if (this.#initiating === undefined) {
       // Not abortable on purpose: an upload created on the server must be known so that it can be aborted.
-      this.#initiating = this.#client.initiateMultipart(this.#init.bucket, this.#init.key);
+      this.#initiateStartedAt = Date.now();
+      this.#initiating = this.#client.initiateMultipart(this.#init.bucket, this.#init.key, {
+        onRetry: () => {
+          this.#initiateRetried = true;
+        },
+      });
       this.#initiating.catch(() => {});
     }
     const uploadId = this.#uploadId = await this.#initiating;
@@ -325,7 +330,7 @@ class MultipartSink {
     const task: Promise<void> = this.#uploadPart(uploadId, partNumber, body)
       .catch((err) => this.#fail(err))
       .finally(() => {
-        this.#release(buf);
+        this.#pool.release(buf);
         this.#inflight.delete(task);
         this.stats.uploadsInFlight = this.#inflight.size;
       });
@@ -339,8 +344,9 @@ class MultipartSink {
     const crc = await crc64(body);
     for (let attempt = 1;; attempt++) {
       const signal = this.#ac.signal;
-      const res = await this.#send(
+      const res = await sendPart(
         body,
+        this.#send,
         (b, stream) => this.#client.uploadPart(bucket, key, uploadId, partNumber, b, { signal, stream }),
       );
       if (res.crc64 !== undefined && res.crc64 !== crc) {
@@ -356,34 +362,34 @@ class MultipartSink {
     }
   }
 
+  /** Whether the stored object has exactly `size` bytes with CRC-64 `crc` (false when that cannot be told). */
+  async #storedObjectIs(crc: string, size: number): Promise<boolean> {
+    try {
+      const meta = await this.#client.head(this.#init.bucket, this.#init.key, { signal: this.#ac.signal });
+      return meta.size === size && meta.crc64 === crc;
+    } catch {
+      return false;
+    }
+  }
+
   /**
-   * Sends `bytes` with `op`: as a stream (retried here) when it is large and the store takes chunked bodies,
-   * else as bytes (retried by the client).
+   * After a retried InitiateMultipartUpload, aborts other uploads of this key that started since this writer
+   * initiated (one minute of clock skew allowed): the lost first attempt created one, and nobody else knows
+   * its id. An attempt that reaches the server after this sweep still leaves an upload behind; a bucket
+   * lifecycle rule that aborts incomplete uploads is the backstop for that.
    */
-  async #send<T>(
-    bytes: Uint8Array,
-    op: (body: Uint8Array | ReadableStream<Uint8Array>, stream: boolean) => Promise<T>,
-  ): Promise<T> {
-    if (!this.#stream || bytes.length <= STREAM_ABOVE) return await op(bytes, false);
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await op(bodyStream(bytes), true);
-      } catch (err) {
-        const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
-        if (!retryable || attempt >= this.#retry.maxAttempts || this.#ac.signal.aborted) throw err;
-        const delayMs = backoffDelay(attempt, this.#retry);
-        const { bucket, key } = this.#init;
-        this.#retry.onRetry?.({
-          kind: "request",
-          attempt,
-          delayMs,
-          method: "PUT",
-          bucket,
-          key,
-          status: err.status,
-        });
-        await sleep(delayMs, this.#ac.signal);
+  async #sweepDuplicateUploads(ownUploadId: string | undefined): Promise<void> {
+    if (!this.#initiateRetried) return;
+    const { bucket, key } = this.#init;
+    const since = this.#initiateStartedAt - 60_000;
+    try {
+      for (const u of await this.#client.listUploads(bucket, { prefix: key })) {
+        if (u.key !== key || u.uploadId === ownUploadId) continue;
+        if (u.initiated !== undefined && u.initiated.getTime() < since) continue;
+        await this.#client.abortMultipart(bucket, key, u.uploadId).catch(() => {});
       }
+    } catch {
+      // Best effort: the save itself is unaffected.
     }
   }
 
@@ -431,6 +437,7 @@ class MultipartSink {
     this.#cleanup = (async () => {
       await Promise.allSettled([...this.#inflight, this.#initiating]);
       const uploadId = this.#uploadId ?? await this.#initiating?.catch(() => undefined);
+      await this.#sweepDuplicateUploads(uploadId);
       if (uploadId !== undefined && !this.#completed) {
         try {
           await this.#client.abortMultipart(this.#init.bucket, this.#init.key, uploadId);
@@ -453,46 +460,13 @@ class MultipartSink {
     })();
   }
 
-  #acquire(size: number): Uint8Array {
-    while (this.#free.length > 0) {
-      const buf = this.#free.pop()!;
-      if (buf.length === size) return buf;
-      this.#account(-buf.length); // parts grew: drop the smaller buffer
-    }
-    this.#account(size);
-    return new Uint8Array(size);
-  }
-
-  #release(buf: Uint8Array): void {
-    if (this.#failed || this.#completed) this.#account(-buf.length);
-    else this.#free.push(buf);
-  }
-
+  /** Drops every part buffer; buffers of uploads still settling are dropped as they come back. */
   #releaseAll(): void {
-    for (const buf of this.#free) this.#account(-buf.length);
-    this.#free = [];
-    if (this.#cur !== undefined) this.#account(-this.#cur.length);
+    this.#pool.close();
+    if (this.#cur !== undefined) this.#pool.drop(this.#cur);
     this.#cur = undefined;
     this.#curLen = 0;
   }
-
-  #account(delta: number): void {
-    this.stats.bufferedBytes += delta;
-    this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
-  }
-}
-
-/** A one-shot stream over `bytes` in 1 MiB slices, pulled by the runtime as it sends (no copy up front). */
-function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      const end = Math.min(bytes.length, offset + STREAM_SLICE);
-      controller.enqueue(bytes.subarray(offset, end));
-      offset = end;
-    },
-  }, { highWaterMark: 0 });
 }
 
 function describe(value: unknown): string {

@@ -192,9 +192,18 @@ export async function createLoader<R>(
         return fetched ? fetchedBytes / fetched : 0;
       },
       async load(ref, signal) {
-        const res = await client.get(ref.bucket, ref.key, { signal });
-        const bytes = counted(await readBody(res.body, res.size, ref));
-        return await finish(new DataObject({ ...ref, bytes, etag: res.etag || ref.etag, reader }));
+        let bytes: Uint8Array, etag: string;
+        if (client.getBytes) {
+          // One read into memory, without a resumable stream per object (a broken body is fetched again).
+          const res = await client.getBytes(ref.bucket, ref.key, { signal });
+          bytes = counted(res.bytes);
+          etag = res.etag;
+        } else {
+          const res = await client.get(ref.bucket, ref.key, { signal });
+          bytes = counted(await readBody(res.body, res.size, ref));
+          etag = res.etag;
+        }
+        return await finish(new DataObject({ ...ref, bytes, etag: etag || ref.etag, reader }));
       },
       close() {},
     };

@@ -59,7 +59,41 @@ export class ManifestError extends Error {
 }
 
 /**
- * Splits a text stream into lines (without `\n` or `\r\n`), like Deno std's `TextLineStream`.
+ * The longest manifest line read by default, in UTF-16 code units (bytes, for ASCII): 1 MiB. A real entry is a
+ * few hundred bytes; an index-format line holding a whole shard may reach tens of KiB. The limit keeps a file
+ * that is not a manifest (or has no newlines at all) from being buffered whole: it fails fast with a
+ * {@linkcode ManifestError} naming the line instead.
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/**
+ * A line longer than the limit of a {@linkcode LineSplitStream}.
+ *
+ * @example
+ * ```ts
+ * import { LineTooLongError } from "./manifest.ts";
+ * const e = new LineTooLongError(3, 1024);
+ * console.log(e.lineNumber, e.message); // 3 "line 3 is longer than 1024 characters"
+ * ```
+ */
+export class LineTooLongError extends RangeError {
+  /** 1-based number of the offending line. */
+  readonly lineNumber: number;
+  /** The limit that was exceeded. */
+  readonly limit: number;
+
+  constructor(lineNumber: number, limit: number) {
+    super(`line ${lineNumber} is longer than ${limit} characters`);
+    this.name = "LineTooLongError";
+    this.lineNumber = lineNumber;
+    this.limit = limit;
+  }
+}
+
+/**
+ * Splits a text stream into lines (without `\n` or `\r\n`), like Deno std's `TextLineStream`. A line longer
+ * than `maxLineLength` (default {@linkcode DEFAULT_MAX_LINE_LENGTH}) errors the stream with a
+ * {@linkcode LineTooLongError} as soon as that many characters are buffered.
  *
  * @example
  * ```ts
@@ -69,10 +103,16 @@ export class ManifestError extends Error {
  * ```
  */
 export class LineSplitStream extends TransformStream<string, string> {
-  constructor() {
+  constructor(opts: { maxLineLength?: number } = {}) {
+    const max = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     let rest = "";
-    const emit = (line: string, ctl: TransformStreamDefaultController<string>) =>
-      ctl.enqueue(line.endsWith("\r") ? line.slice(0, -1) : line);
+    let n = 0;
+    const emit = (line: string, ctl: TransformStreamDefaultController<string>) => {
+      n++;
+      const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+      if (text.length > max) throw new LineTooLongError(n, max);
+      ctl.enqueue(text);
+    };
     super({
       transform(chunk, ctl) {
         const text = rest + chunk;
@@ -82,6 +122,8 @@ export class LineSplitStream extends TransformStream<string, string> {
           from = nl + 1;
         }
         rest = text.slice(from);
+        // +1: a trailing "\r" of a CRLF may still be in `rest`.
+        if (rest.length > max + 1) throw new LineTooLongError(n + 1, max);
       },
       flush(ctl) {
         if (rest.length > 0) emit(rest, ctl);
@@ -205,6 +247,8 @@ export interface ReadManifestOptions {
   parser?: ManifestParser | ManifestFormat;
   /** The manifest's name in errors. */
   source?: string;
+  /** Longest line accepted, in characters. Default {@linkcode DEFAULT_MAX_LINE_LENGTH} (1 MiB). */
+  maxLineLength?: number;
 }
 
 /**
@@ -236,7 +280,7 @@ export async function* readManifest(
     }
   }
   const lines = stream.pipeThrough(new TextDecoderStream("utf-8", { fatal: true }))
-    .pipeThrough(new LineSplitStream());
+    .pipeThrough(new LineSplitStream({ maxLineLength: opts.maxLineLength }));
   const reader = lines.getReader();
   let n = 0;
   try {
@@ -245,6 +289,14 @@ export async function* readManifest(
       try {
         r = await reader.read();
       } catch (e) {
+        if (e instanceof LineTooLongError) {
+          throw new ManifestError(
+            source,
+            e.lineNumber,
+            `line longer than ${e.limit} characters: not a manifest, or raise maxLineLength`,
+            { cause: e },
+          );
+        }
         throw new ManifestError(source, n + 1, `cannot read: ${(e as Error)?.message ?? e}`, { cause: e });
       }
       if (r.done) return;

@@ -18,11 +18,13 @@ export { DataObject, type DataObjectInit, type ObjectRef, TransformError } from 
 export { type IterateOptions, OssIterableDataset } from "./iterable.ts";
 export { OssMapDataset } from "./map.ts";
 export {
+  DEFAULT_MAX_LINE_LENGTH,
   detectManifestFormat,
   indexParser,
   jsonLinesParser,
   keyLabelParser,
   LineSplitStream,
+  LineTooLongError,
   type ManifestEntry,
   ManifestError,
   type ManifestFormat,

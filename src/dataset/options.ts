@@ -76,6 +76,8 @@ export interface DatasetOptions<R = DataObject> {
   signal?: AbortSignal;
   /** Receives slow-request audit records (besides `auditPath` from the config). */
   auditSink?: (record: AuditRecord) => void;
+  /** Requests slower than this many milliseconds are audited (`auditPath`, `auditSink`). Default 100; 0: all. */
+  auditThresholdMs?: number;
   /** A logger; default from the config's `logLevel`/`logPath`. */
   logger?: Logger;
 }
@@ -175,7 +177,7 @@ export async function resolveDatasetOptions<R>(
 
   const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
   const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
-    ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink })
+    ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink, thresholdMs: opts.auditThresholdMs })
     : undefined;
 
   let client: OssClient | DatasetClient;

@@ -22,13 +22,30 @@ export interface DatasetClient {
     key: string,
     opts?: { range?: { start: number; end?: number }; signal?: AbortSignal },
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number; etag: string }>;
-  /** Lists objects under a prefix, page by page. */
-  list(bucket: string, opts?: { prefix?: string; signal?: AbortSignal }): AsyncIterable<{
+  /**
+   * Fetches a whole object into memory, byte-complete (optional; `get` is used without it). Inline prefetch
+   * prefers it: no stream per object, which matters with millions of small objects.
+   */
+  getBytes?(
+    bucket: string,
+    key: string,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ bytes: Uint8Array; etag: string }>;
+  /** Lists objects under a prefix, page by page (`maxKeys`: entries per page, at most 1000). */
+  list(bucket: string, opts?: { prefix?: string; maxKeys?: number; signal?: AbortSignal }): AsyncIterable<{
     key: string;
     size: number;
     etag: string;
   }>;
 }
+
+/**
+ * Keys per listing page a prefix source asks for (OSS's default is 100, its most 1000). The listing is a chain of
+ * round trips, one page ahead, that must outrun the prefetch: at 100 keys a page it could not (about 100 keys per
+ * 20-30 ms round trip, below 3,200 objects/s), at 1000 the first page costs tens of ms more to build and parse
+ * (time to first item). 250 keeps the listing about twice as fast as 64 fetches at 20 ms consume it.
+ */
+const LIST_PAGE_KEYS = 250;
 
 /** A recipe for a stream of object references. */
 export interface DatasetSource {
@@ -56,7 +73,7 @@ export function prefixSource(uri: string): DatasetSource {
     kind: "prefix",
     description: uri,
     async *refs(client, signal) {
-      for await (const o of client.list(u.bucket, { prefix: u.key, signal })) {
+      for await (const o of client.list(u.bucket, { prefix: u.key, maxKeys: LIST_PAGE_KEYS, signal })) {
         if (o.key.endsWith("/")) continue;
         yield { scheme: u.scheme, bucket: u.bucket, key: o.key, size: o.size, etag: o.etag, label: "" };
       }

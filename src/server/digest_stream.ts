@@ -1,6 +1,6 @@
 /**
- * Pass-through stream computing the MD5 and CRC-64 of an uploaded body, plus small stream helpers the
- * stores share.
+ * The MD5 and CRC-64 of an uploaded body, computed as the store consumes it, plus small stream helpers
+ * the stores share.
  *
  * @module
  */
@@ -55,44 +55,58 @@ function crcDecimal(h: IHasher): string {
 }
 
 /**
- * Counts and hashes the bytes flowing through; `digest()` is valid once the stream has closed.
+ * Counts and hashes a body once on its way to a store: `pass()` yields the chunks it is given, each fed to
+ * MD5 and CRC-64 as it goes by (no stream stage in between, no copy), and `digest()` is valid once the body
+ * has been read to its end.
  *
  * @example
  * ```ts
- * import { DigestStream } from "./digest_stream.ts";
- * const d = new DigestStream();
- * await new Blob(["hello"]).stream().pipeThrough(d).pipeTo(new WritableStream());
- * console.log(d.digest().md5); // "5d41402abc4b2a76b9719d911017c592"
+ * import { BodyDigester } from "./digest_stream.ts";
+ * const d = await BodyDigester.create();
+ * let stored = 0;
+ * for await (const chunk of d.pass(new Blob(["hello"]).stream())) stored += chunk.length;
+ * console.log(stored, d.digest().md5); // 5 "5d41402abc4b2a76b9719d911017c592"
  * ```
  */
-export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
+export class BodyDigester {
   #size = 0;
-  #md5?: IHasher;
-  #crc?: IHasher;
+  #md5: IHasher;
+  #crc: IHasher;
   #result?: BodyDigest;
+  #released = false;
 
-  constructor() {
-    super({
-      start: async () => {
-        [this.#md5, this.#crc] = await Promise.all([acquireHasher("md5"), acquireHasher("crc64")]);
-      },
-      transform: (chunk, controller) => {
-        this.#size += chunk.byteLength;
-        this.#md5!.update(chunk);
-        this.#crc!.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush: () => {
-        this.#result = { size: this.#size, md5: this.#md5!.digest("hex"), crc64: crcDecimal(this.#crc!) };
-        releaseHasher("md5", this.#md5!);
-        releaseHasher("crc64", this.#crc!);
-      },
-    });
+  private constructor(md5: IHasher, crc: IHasher) {
+    this.#md5 = md5;
+    this.#crc = crc;
   }
 
-  /** Size, MD5 hex and CRC-64 of everything that passed; throws before the stream has closed. */
+  /** A digester with pooled hashers (given back when `pass()` ends, however it ends). */
+  static async create(): Promise<BodyDigester> {
+    const [md5, crc] = await Promise.all([acquireHasher("md5"), acquireHasher("crc64")]);
+    return new BodyDigester(md5, crc);
+  }
+
+  /** Yields the chunks of `body`, hashing each once. Use it once. */
+  async *pass(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+    if (this.#released) throw new Error("BodyDigester.pass: the digester was already used");
+    try {
+      for await (const chunk of body) {
+        this.#size += chunk.byteLength;
+        this.#md5.update(chunk);
+        this.#crc.update(chunk);
+        yield chunk;
+      }
+      this.#result = { size: this.#size, md5: this.#md5.digest("hex"), crc64: crcDecimal(this.#crc) };
+    } finally {
+      this.#released = true;
+      releaseHasher("md5", this.#md5);
+      releaseHasher("crc64", this.#crc);
+    }
+  }
+
+  /** Size, MD5 hex and CRC-64 of the whole body; throws before `pass()` has reached its end. */
   digest(): BodyDigest {
-    if (!this.#result) throw new Error("DigestStream.digest: the stream has not closed yet");
+    if (!this.#result) throw new Error("BodyDigester.digest: the body has not been read to its end");
     return this.#result;
   }
 }

@@ -94,7 +94,7 @@ export class DirectoryStore extends BlobObjectStore {
   }
 
   /** Writes the body to staging/, then renames it into blobs/. */
-  protected async blobWrite(body: ReadableStream<Uint8Array>): Promise<Segment> {
+  protected async blobWrite(body: AsyncIterable<Uint8Array>): Promise<Segment> {
     await this.state();
     const id = randomHex(16);
     const tmp = this.#path("staging", `${id}.tmp`);
@@ -116,7 +116,7 @@ export class DirectoryStore extends BlobObjectStore {
   }
 
   /** Appends in place after the committed size, truncating leftovers of a failed append first. */
-  protected async blobAppend(seg: Segment, body: ReadableStream<Uint8Array>): Promise<number> {
+  protected async blobAppend(seg: Segment, body: AsyncIterable<Uint8Array>): Promise<number> {
     const file = await Deno.open(this.#blobPath(seg.id), { write: true });
     let size = seg.size;
     try {
@@ -273,7 +273,7 @@ export class DirectoryStore extends BlobObjectStore {
 }
 
 /** Writes every chunk of `body` at the file's position; returns the byte count. */
-async function writeAll(file: Deno.FsFile, body: ReadableStream<Uint8Array>): Promise<number> {
+async function writeAll(file: Deno.FsFile, body: AsyncIterable<Uint8Array>): Promise<number> {
   let size = 0;
   for await (const chunk of body) {
     for (let off = 0; off < chunk.byteLength;) off += await file.write(chunk.subarray(off));

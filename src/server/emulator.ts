@@ -132,10 +132,10 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     const body = errorXml({
       code: e.code,
       message: e.message,
-      requestId: c.var.rid,
-      hostId: (c.var.url ?? new URL(c.req.url)).host,
-      bucket: e.bucket ?? (e.code === "NoSuchBucket" ? c.var.bucket : undefined),
-      key: e.key ?? (e.code === "NoSuchKey" ? c.var.key : undefined),
+      requestId: c.get("rid"),
+      hostId: c.get("url")?.host ?? hostOf(c.req.url),
+      bucket: e.bucket ?? (e.code === "NoSuchBucket" ? c.get("bucket") : undefined),
+      key: e.key ?? (e.code === "NoSuchKey" ? c.get("key") : undefined),
     });
     return xml(body, e.status, headers);
   };
@@ -152,7 +152,11 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     try {
       if (ready) await ready;
       checkHeaderSize(c, opts.maxHeaderBytes);
-      const url = new URL(c.req.url);
+      // A Host header that is not a host name ("a b") makes the request URL unparsable: a client error.
+      const url = URL.parse(c.req.url);
+      if (!url) {
+        throw new EmulatorError("InvalidURI", "Couldn't parse the specified URI (check the Host header).");
+      }
       c.set("url", url);
       const a = resolveAddress(c.req.method, url, c.req.raw.headers, rt.virtualHosts);
       c.set("form", a.form);
@@ -178,11 +182,11 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
       c.res = renderError(err, c);
     }
     const res = c.res;
-    res.headers.set("x-oss-request-id", c.var.rid);
-    res.headers.set("x-amz-request-id", c.var.rid);
+    res.headers.set("x-oss-request-id", c.get("rid"));
+    res.headers.set("x-amz-request-id", c.get("rid"));
     res.headers.set("server", "ossflow-emulator");
     addCors(c, res.headers);
-    const bytesPerSec = c.var.plan?.bytesPerSec;
+    const bytesPerSec = c.get("plan")?.bytesPerSec;
     if (BUFFERED.has(res) && !bytesPerSec && fault !== "truncate") {
       // Sent natively by the HTTP server: count it now rather than re-streaming it through JavaScript.
       rt.stats.bytesSent += c.req.method === "HEAD" ? 0 : Number(res.headers.get("content-length") ?? 0);
@@ -214,16 +218,16 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
   });
 
   app.use(async (c, next) => {
-    if (rt.lookupSecret && c.var.op !== "Options") {
+    if (rt.lookupSecret && c.get("op") !== "Options") {
       let who;
       try {
         who = await verifyRequest(
           {
             method: c.req.method,
-            url: c.var.url,
+            url: c.get("url"),
             headers: c.req.raw.headers,
-            bucket: c.var.bucket,
-            key: c.var.key,
+            bucket: c.get("bucket"),
+            key: c.get("key"),
           },
           {
             lookupSecret: rt.lookupSecret,
@@ -251,9 +255,9 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
   });
 
   app.all("*", (c) => {
-    const route = routes[c.var.op];
+    const route = routes[c.get("op")];
     if (route) return route(c);
-    if (c.var.op === "NotImplemented") {
+    if (c.get("op") === "NotImplemented") {
       throw new EmulatorError("NotImplemented", "The emulator does not implement this sub-resource.");
     }
     throw new EmulatorError(
@@ -265,6 +269,11 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     );
   });
   return app;
+}
+
+/** The host of a request URL for error documents; never throws (the URL may be unparsable). */
+function hostOf(url: string): string {
+  return URL.parse(url)?.host ?? "";
 }
 
 function checkHeaderSize(c: EmulatorContext, max: number | undefined): void {

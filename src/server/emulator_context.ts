@@ -113,12 +113,12 @@ export function empty(status = 200, headers?: HeadersInit): Response {
 
 /** The addressed bucket; routes only run when it is present. */
 export function bucketOf(c: EmulatorContext): string {
-  return c.var.bucket!;
+  return c.get("bucket")!;
 }
 
 /** The addressed key; object routes only run when it is present. */
 export function keyOf(c: EmulatorContext): string {
-  return c.var.key!;
+  return c.get("key")!;
 }
 
 /** A query parameter, or undefined when absent. */

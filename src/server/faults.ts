@@ -35,8 +35,21 @@ export interface FaultOptions {
   errorKinds?: FaultKind[];
   /** PRNG seed: the same seed and request sequence give the same faults. Default 1. */
   seed?: number;
+  /**
+   * Extra latency of `ms` for a share `rate` in [0, 1] of the (matching) requests, seeded like the errors.
+   * Default none.
+   */
+  latencySpike?: LatencySpike;
   /** Limits every injected behaviour (latency, bandwidth cap, errors) to requests for which this returns true. */
   match?: (method: string, key: string, operation: string) => boolean;
+}
+
+/** A latency spike: `ms` more latency for a share `rate` of requests. */
+export interface LatencySpike {
+  /** Probability in [0, 1] that a (matching) request is delayed. */
+  rate: number;
+  /** Extra delay, ms. */
+  ms: number;
 }
 
 /**
@@ -73,6 +86,22 @@ function check(opts: FaultOptions): void {
   if (opts.errorRate !== undefined && !(opts.errorRate >= 0 && opts.errorRate <= 1)) {
     throw new ConfigError(`faults.errorRate: expected a number in [0, 1], got ${String(opts.errorRate)}`);
   }
+  const spike = opts.latencySpike;
+  if (spike !== undefined) {
+    if (spike === null || typeof spike !== "object") {
+      throw new ConfigError(`faults.latencySpike: expected { rate, ms }, got ${String(spike)}`);
+    }
+    if (!(typeof spike.rate === "number" && spike.rate >= 0 && spike.rate <= 1)) {
+      throw new ConfigError(
+        `faults.latencySpike.rate: expected a number in [0, 1], got ${String(spike.rate)}`,
+      );
+    }
+    if (!(typeof spike.ms === "number" && Number.isFinite(spike.ms) && spike.ms >= 0)) {
+      throw new ConfigError(
+        `faults.latencySpike.ms: expected a finite number >= 0, got ${String(spike.ms)}`,
+      );
+    }
+  }
   if (opts.bandwidthBytesPerSec === 0) {
     throw new ConfigError(
       "faults.bandwidthBytesPerSec: expected a positive number (omit it for no cap), got 0",
@@ -103,6 +132,12 @@ function check(opts: FaultOptions): void {
 export class FaultInjector {
   #opts: FaultOptions = {};
   #rng: () => number = mulberry32(1);
+  #spikes = 0;
+
+  /** Latency spikes planned so far (see {@linkcode FaultOptions.latencySpike}). */
+  get latencySpikes(): number {
+    return this.#spikes;
+  }
 
   /** Validates `opts` (throws ConfigError) and seeds the PRNG. */
   constructor(opts: FaultOptions = {}) {
@@ -134,11 +169,18 @@ export class FaultInjector {
 
   /**
    * What to inject into one request: latency, bandwidth cap and fault kind; nothing unless `match` accepts
-   * the request. The PRNG is drawn from only when an error rate is set and the request matches.
+   * the request. The PRNG is drawn from only when an error rate (or a latency spike) is set and the request
+   * matches.
    */
   plan(method: string, key: string, operation: string): FaultPlan {
     const o = this.#opts;
     if (o.match && !o.match(method, key, operation)) return NO_FAULTS;
+    let latencyMs = o.latencyMs ?? 0;
+    const spike = o.latencySpike;
+    if (spike && spike.rate > 0 && this.#rng() < spike.rate) {
+      latencyMs += spike.ms;
+      this.#spikes++;
+    }
     let fault: FaultKind | undefined;
     const rate = o.errorRate ?? 0;
     if (rate > 0) {
@@ -147,7 +189,7 @@ export class FaultInjector {
       const pick = kinds[Math.floor(this.#rng() * kinds.length)];
       if (roll < rate) fault = pick;
     }
-    return { latencyMs: o.latencyMs ?? 0, bytesPerSec: o.bandwidthBytesPerSec, fault };
+    return { latencyMs, bytesPerSec: o.bandwidthBytesPerSec, fault };
   }
 
   /** The fault kind for a request (see {@linkcode FaultInjector.plan}). */

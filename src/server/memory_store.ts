@@ -30,7 +30,7 @@ export class MemoryStore extends BlobObjectStore {
   #blobs = new Map<string, Uint8Array<ArrayBuffer>[]>();
 
   /** Collects the body into ~1 MiB blocks. */
-  protected async blobWrite(body: ReadableStream<Uint8Array>): Promise<Segment> {
+  protected async blobWrite(body: AsyncIterable<Uint8Array>): Promise<Segment> {
     const chunks: Uint8Array<ArrayBuffer>[] = [];
     const size = await collect(body, chunks);
     const id = randomHex(12);
@@ -39,7 +39,7 @@ export class MemoryStore extends BlobObjectStore {
   }
 
   /** Adds blocks after the committed size. */
-  protected async blobAppend(seg: Segment, body: ReadableStream<Uint8Array>): Promise<number> {
+  protected async blobAppend(seg: Segment, body: AsyncIterable<Uint8Array>): Promise<number> {
     const chunks = this.#blobs.get(seg.id);
     if (!chunks) throw new Error(`MemoryStore: blob ${seg.id} is missing`);
     // Chunks beyond seg.size are leftovers of a failed append: drop them (readers never see them).
@@ -111,7 +111,7 @@ export class MemoryStore extends BlobObjectStore {
 const BLOCK = 1024 * 1024;
 
 /** Copies `body` into `out` as blocks of about 1 MiB (fewer, larger chunks stream faster); returns its size. */
-async function collect(body: ReadableStream<Uint8Array>, out: Uint8Array<ArrayBuffer>[]): Promise<number> {
+async function collect(body: AsyncIterable<Uint8Array>, out: Uint8Array<ArrayBuffer>[]): Promise<number> {
   let pending: Uint8Array[] = [];
   let pendingSize = 0;
   let size = 0;

@@ -20,10 +20,10 @@ import { deleteResultXml, listBucketsXml, listObjectsXml, locationXml } from "./
 
 function maxKeysOf(c: EmulatorContext): number {
   const raw = query(c, "max-keys");
-  const fallback = c.var.form === "s3" ? 1000 : 100;
+  const fallback = c.get("form") === "s3" ? 1000 : 100;
   if (raw === undefined || raw === "") return fallback;
   const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (Number.isNaN(n) || (n > 1000 && c.var.form === "oss")) {
+  if (Number.isNaN(n) || (n > 1000 && c.get("form") === "oss")) {
     throw new EmulatorError("InvalidArgument", `max-keys must be an integer from 0 to 1000, got "${raw}".`);
   }
   return Math.min(n, 1000);
@@ -83,7 +83,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
   };
   return {
     async ListBuckets(c) {
-      return xml(listBucketsXml(c.var.form, location, await rt.store.listBuckets()));
+      return xml(listBucketsXml(c.get("form"), location, await rt.store.listBuckets()));
     },
 
     async PutBucket(c) {
@@ -103,7 +103,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
 
     async GetBucketLocation(c) {
       await requireBucket(bucketOf(c));
-      return xml(locationXml(c.var.form, location));
+      return xml(locationXml(c.get("form"), location));
     },
 
     async ListObjects(c) {
@@ -115,7 +115,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const encodeUrl = encodeUrlOf(c);
       const r = await rt.store.list(bucket, { prefix, startAfter: marker, delimiter, maxKeys });
       return xml(
-        listObjectsXml(c.var.form, 1, {
+        listObjectsXml(c.get("form"), 1, {
           bucket,
           prefix,
           delimiter,
@@ -137,7 +137,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const startAfter = query(c, "start-after") || undefined;
       const from = continuationToken !== undefined ? decodeToken(continuationToken) : startAfter;
       const r = await rt.store.list(bucket, { prefix, startAfter: from, delimiter, maxKeys });
-      return xml(listObjectsXml(c.var.form, 2, {
+      return xml(listObjectsXml(c.get("form"), 2, {
         bucket,
         prefix,
         delimiter,
@@ -169,7 +169,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
           errors.push({ key, code: err.code, message: err.message });
         }
       }
-      return xml(deleteResultXml(c.var.form, deleted, errors, encodeUrl));
+      return xml(deleteResultXml(c.get("form"), deleted, errors, encodeUrl));
     },
   };
 }

@@ -64,7 +64,7 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
         contentType: h.get("content-type") ?? undefined,
         userMeta: userMetaFrom(h),
       });
-      return xml(initiateXml(c.var.form, bucket, key, upload.uploadId));
+      return xml(initiateXml(c.get("form"), bucket, key, upload.uploadId));
     },
 
     async UploadPart(c) {
@@ -80,7 +80,7 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const h = c.req.raw.headers;
       const partNumber = partNumberOf(c);
       const src = parseCopySource(copySourceHeader(h)!);
-      const rangeHeader = formHeader(h, c.var.form, "copy-source-range");
+      const rangeHeader = formHeader(h, c.get("form"), "copy-source-range");
       const range = parseRange(rangeHeader);
       if (rangeHeader !== null && (!range || "suffix" in range || range.end === undefined)) {
         throw new EmulatorError(
@@ -92,7 +92,7 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const source = await rt.store.get(src.bucket, src.key, { range });
       const part = await rt.store.uploadPart(bucketOf(c), keyOf(c), uploadIdOf(c), partNumber, source.body);
       return xml(
-        copyResultXml(c.var.form, "CopyPartResult", part.etag, part.lastModified),
+        copyResultXml(c.get("form"), "CopyPartResult", part.etag, part.lastModified),
         200,
         writeHeaders(part),
       );
@@ -100,7 +100,7 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
 
     async CompleteMultipartUpload(c) {
       const bucket = bucketOf(c), key = keyOf(c), uploadId = uploadIdOf(c);
-      const all = formHeader(c.req.raw.headers, c.var.form, "complete-all") === "yes";
+      const all = formHeader(c.req.raw.headers, c.get("form"), "complete-all") === "yes";
       const parts = all
         ? (await rt.store.listParts(bucket, key, uploadId)).map((p) => ({
           partNumber: p.partNumber,
@@ -110,8 +110,8 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const meta = await rt.store.completeUpload(bucket, key, uploadId, parts, {
         minPartSize: rt.minPartSize,
       });
-      const location = `${c.var.url.origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-      return xml(completeXml(c.var.form, location, bucket, key, meta.etag), 200, {
+      const location = `${c.get("url").origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+      return xml(completeXml(c.get("form"), location, bucket, key, meta.etag), 200, {
         "etag": `"${meta.etag}"`,
         "x-oss-hash-crc64ecma": meta.crc64,
       });
@@ -129,7 +129,12 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const all = (await rt.store.listParts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
       const page = all.slice(0, maxParts);
       return xml(
-        listPartsXml(c.var.form, { bucket, key, uploadId, marker, maxParts }, page, all.length > page.length),
+        listPartsXml(
+          c.get("form"),
+          { bucket, key, uploadId, marker, maxParts },
+          page,
+          all.length > page.length,
+        ),
       );
     },
 
@@ -149,7 +154,7 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const page = all.slice(0, maxUploads);
       return xml(
         listUploadsXml(
-          c.var.form,
+          c.get("form"),
           { bucket, prefix, maxUploads, keyMarker, uploadIdMarker },
           page,
           all.length > page.length,

@@ -85,7 +85,7 @@ export async function ensureBucket(rt: EmulatorRuntime, bucket: string): Promise
 export function bodyOf(rt: EmulatorRuntime, c: EmulatorContext): ReturnType<typeof requestBody> {
   return requestBody(c.req.raw, {
     maxBodyBytes: rt.maxBodyBytes,
-    bytesPerSec: c.var.plan?.bytesPerSec,
+    bytesPerSec: c.get("plan")?.bytesPerSec,
     onBytes: (n) => (rt.stats.bytesReceived += n),
     signal: rt.signal,
   });
@@ -119,8 +119,8 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
         range: parseRange(h.get("range")),
         check: (meta) => checkConditions(meta, h),
       });
-      const headers = objectHeaders(c.var.form, r.meta);
-      if (c.var.url.search.length > 1) {
+      const headers = objectHeaders(c.get("form"), r.meta);
+      if (c.get("url").search.length > 1) {
         for (const name of RESPONSE_OVERRIDES) {
           const v = query(c, `response-${name}`);
           if (v !== undefined) headers.set(name, v);
@@ -150,7 +150,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
         });
       }
       checkConditions(meta, c.req.raw.headers);
-      const headers = objectHeaders(c.var.form, meta);
+      const headers = objectHeaders(c.get("form"), meta);
       headers.set("content-length", String(meta.size));
       return buffered(new Response(null, { status: 200, headers }));
     },
@@ -158,7 +158,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
     async PutObject(c) {
       const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
       await ensureBucket(rt, bucket);
-      const noOverwrite = formHeader(h, c.var.form, "forbid-overwrite") === "true";
+      const noOverwrite = formHeader(h, c.get("form"), "forbid-overwrite") === "true";
       if ((noOverwrite || h.get("if-none-match") === "*") && await rt.store.head(bucket, key)) {
         if (noOverwrite) {
           throw new EmulatorError("FileAlreadyExists", "The object you specified already exists.");
@@ -181,7 +181,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const h = c.req.raw.headers;
       const src = parseCopySource(copySourceHeader(h)!);
       await ensureBucket(rt, bucketOf(c));
-      const directive = (formHeader(h, c.var.form, "metadata-directive") ?? "COPY").toUpperCase();
+      const directive = (formHeader(h, c.get("form"), "metadata-directive") ?? "COPY").toUpperCase();
       if (directive !== "COPY" && directive !== "REPLACE") {
         throw new EmulatorError(
           "InvalidArgument",
@@ -193,7 +193,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
         : undefined;
       const meta = await rt.store.copy(src, { bucket: bucketOf(c), key: keyOf(c) }, replace);
       return xml(
-        copyResultXml(c.var.form, "CopyObjectResult", meta.etag, meta.lastModified),
+        copyResultXml(c.get("form"), "CopyObjectResult", meta.etag, meta.lastModified),
         200,
         writeHeaders(meta),
       );

@@ -6,7 +6,7 @@
  * @module
  */
 import { EmulatorError } from "./emulator_error.ts";
-import { crc64Combine } from "./crc64_combine.ts";
+import { crc64Combine } from "../crc64.ts";
 import { md5OfMd5s } from "./digest_stream.ts";
 import type { ByteRange, CompletePart, ObjectMeta, PartInfo, UploadInfo } from "./store_types.ts";
 

@@ -1,0 +1,294 @@
+/**
+ * What the bench processes share: settings and their flags, the peer interface, the object layout on the
+ * server, and small measuring helpers (statistics, bounded pools, process CPU time and peak RSS).
+ *
+ * @module
+ */
+import process from "node:process";
+
+/** The key pair the bench server verifies every request against. */
+export const CREDS = { accessKeyId: "LTAIossflowbench", accessKeySecret: "ossflow-bench-secret-0123456789" };
+/** The one bucket of the bench. */
+export const BUCKET = "bench";
+/** Region of the server; ali-oss wants it as `oss-<region>`. */
+export const REGION = "cn-hangzhou";
+/** Prefixes of the seeded data sets. */
+export const PREFIX = {
+  small: "small/",
+  medium: "medium/",
+  list: "list/",
+  ckpt: "ckpt/",
+  warm: "warm/",
+} as const;
+/** Objects under `warm/` (16 KiB each): the untimed warm-up pass of every client process. */
+export const WARM_COUNT = 1000;
+export const MiB = 1024 * 1024;
+
+/** Every knob of a run; `--quick` shrinks the sizes. */
+export interface Settings {
+  quick: boolean;
+  /** Injected first-byte latency of every request, ms. */
+  latencyMs: number;
+  /** Bandwidth cap of every request and response body (one at a time per HTTP/1.1 connection), MiB/s. */
+  bandwidthMiB: number;
+  /** Requests in flight, small objects (scenario 1) and every client. */
+  concurrency: number;
+  /** Requests in flight for medium objects and checkpoint parts/ranges (scenarios 2 and 3). */
+  streamConcurrency: number;
+  smallCount: number;
+  smallKiB: number;
+  mediumCount: number;
+  mediumMiB: number;
+  ckptMiB: number;
+  partMiB: number;
+  listKeys: number;
+  /** Most timed repetitions of scenarios 1, 2, 4 and 5 (after one untimed warm-up pass). */
+  reps: number;
+  /** Most timed repetitions of scenario 3 (fresh processes, no warm-up: a checkpoint is a cold job). */
+  ckptReps: number;
+  /** Time per signer and repetition in scenario 5, ms. */
+  signMs: number;
+  scenarios: number[];
+  clients: string[];
+  /** ossflow dataset: prefetch workers (0 = inline fetches). */
+  ossflowWorkers: number;
+  /**
+   * Target duration of the whole run, s. Each scenario gets a share; a scenario stops starting new rounds
+   * (one repetition of every client) when the next would overrun its share. The first round always runs.
+   */
+  budgetS: number;
+}
+
+/** Shares of {@linkcode Settings.budgetS} per scenario (the rest: start-up, seeding, warm-up, signing). */
+export const BUDGET_SHARE: Record<number, number> = { 1: 0.21, 2: 0.23, 3: 0.33, 4: 0.14 };
+
+/** The clients compared, in table order. */
+export const CLIENTS = ["ossflow", "ali-oss", "aws-sdk", "fetch"] as const;
+
+const DEFAULTS: Settings = {
+  quick: false,
+  latencyMs: 15,
+  bandwidthMiB: 100,
+  concurrency: 64,
+  streamConcurrency: 16,
+  smallCount: 10_000,
+  smallKiB: 16,
+  mediumCount: 500,
+  mediumMiB: 4,
+  ckptMiB: 1024,
+  partMiB: 8,
+  listKeys: 100_000,
+  reps: 3,
+  ckptReps: 3,
+  signMs: 400,
+  scenarios: [1, 2, 3, 4, 5],
+  clients: [...CLIENTS],
+  ossflowWorkers: 0,
+  budgetS: 300,
+};
+
+const QUICK: Partial<Settings> = {
+  smallCount: 1_000,
+  mediumCount: 24,
+  ckptMiB: 64,
+  listKeys: 5_000,
+  reps: 2,
+  ckptReps: 1,
+  signMs: 100,
+};
+
+const FLAGS: Record<string, keyof Settings> = {
+  "latency": "latencyMs",
+  "bandwidth-mib": "bandwidthMiB",
+  "concurrency": "concurrency",
+  "stream-concurrency": "streamConcurrency",
+  "small-count": "smallCount",
+  "small-kib": "smallKiB",
+  "medium-count": "mediumCount",
+  "medium-mib": "mediumMiB",
+  "ckpt-mib": "ckptMiB",
+  "part-mib": "partMiB",
+  "list-keys": "listKeys",
+  "reps": "reps",
+  "ckpt-reps": "ckptReps",
+  "sign-ms": "signMs",
+  "ossflow-workers": "ossflowWorkers",
+  "budget-s": "budgetS",
+};
+
+/** The usage text of `deno task bench`. */
+export const USAGE = `deno task bench [--quick] [--scenarios 1,2,3,4,5] [--clients ${CLIENTS.join(",")}]
+  [--latency 15] [--bandwidth-mib 100] [--concurrency 64] [--stream-concurrency 16]
+  [--small-count 10000] [--small-kib 16] [--medium-count 500] [--medium-mib 4]
+  [--ckpt-mib 1024] [--part-mib 8] [--list-keys 100000] [--reps 3] [--ckpt-reps 3] [--sign-ms 400]
+  [--ossflow-workers 0] [--budget-s 300] [--out bench/results/latest.json] [--no-readme]`;
+
+/** Parses `--name value` / `--name=value` flags over the defaults (and `--quick`'s smaller sizes). */
+export function parseSettings(
+  args: readonly string[],
+): { settings: Settings; out?: string; readme: boolean } {
+  const pairs = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}\n${USAGE}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) pairs.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (["--quick", "--no-readme", "--help"].includes(a)) pairs.set(a.slice(2), "");
+    else pairs.set(a.slice(2), args[++i] ?? "");
+  }
+  if (pairs.has("help")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const quick = pairs.has("quick");
+  const s: Settings = { ...DEFAULTS, ...(quick ? QUICK : {}), quick };
+  for (const [flag, value] of pairs) {
+    const key = FLAGS[flag];
+    if (key) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: expected a number >= 0, got "${value}"`);
+      (s as unknown as Record<string, number>)[key] = n;
+    } else if (flag === "scenarios") {
+      s.scenarios = value.split(",").map(Number).filter((n) => n >= 1 && n <= 5);
+    } else if (flag === "clients") {
+      const names = value.split(",");
+      const bad = names.filter((n) => !(CLIENTS as readonly string[]).includes(n));
+      if (bad.length > 0) {
+        throw new Error(`--clients: unknown ${bad.join(", ")} (known: ${CLIENTS.join(", ")})`);
+      }
+      s.clients = CLIENTS.filter((c) => names.includes(c));
+    } else if (!["quick", "out", "no-readme"].includes(flag)) {
+      throw new Error(`unknown flag --${flag}\n${USAGE}`);
+    }
+  }
+  if (s.reps < 1 || s.ckptReps < 1) throw new Error("--reps and --ckpt-reps must be >= 1");
+  return { settings: s, out: pairs.get("out"), readme: !pairs.has("no-readme") && !quick };
+}
+
+/** The key of object `i` of a seeded prefix: fixed width, so listing order is numeric order. */
+export function seededKey(prefix: string, i: number): string {
+  return `${prefix}${String(i).padStart(7, "0")}.bin`;
+}
+
+/** What a peer must do; every method runs at the concurrency given, with the peer's own API. */
+export interface Peer {
+  /** Lists `prefix` and reads every object in it, `concurrency` GETs in flight. */
+  readPrefix(prefix: string, concurrency: number): Promise<{ objects: number; bytes: number }>;
+  /** Lists every key under `prefix`; `firstKeyMs` is the time until the first key is in hand. */
+  listAll(prefix: string): Promise<{ keys: number; firstKeyMs: number }>;
+  /** Uploads `file` (`size` bytes) as `key` with `concurrency` parts of `partSize` in flight. */
+  writeCheckpoint(
+    key: string,
+    file: string,
+    size: number,
+    partSize: number,
+    concurrency: number,
+  ): Promise<void>;
+  /** Reads `key` (`size` bytes) front to back, `concurrency` ranges in flight; resolves with the byte count. */
+  readCheckpoint(key: string, size: number, partSize: number, concurrency: number): Promise<number>;
+  /** How the peer was set up, for the report. */
+  readonly notes: string;
+}
+
+/** What a peer module exports. */
+export type PeerFactory = (url: string, settings: Settings) => Promise<Peer>;
+
+/** Runs `fn` over every item of `items` with at most `concurrency` calls in flight (completion order). */
+export async function pool<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const it = Symbol.asyncIterator in items
+    ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
+    : (items as Iterable<T>)[Symbol.iterator]();
+  let failed = false;
+  const worker = async () => {
+    while (!failed) {
+      const { done, value } = await it.next();
+      if (done) return;
+      try {
+        await fn(value);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+}
+
+/**
+ * Reads `size` bytes as ranges of `partSize`, `concurrency` in flight, consumed in order (a sliding window,
+ * what ossflow's checkpoint reader does): the hand-written parallel download the peers' docs recommend.
+ */
+export async function orderedRanges(
+  size: number,
+  partSize: number,
+  concurrency: number,
+  fetchRange: (start: number, end: number) => Promise<{ byteLength: number }>,
+): Promise<number> {
+  const window: Promise<{ byteLength: number }>[] = [];
+  let next = 0, total = 0;
+  const fill = () => {
+    while (window.length < concurrency && next < size) {
+      const start = next, end = Math.min(size, next + partSize) - 1;
+      next = end + 1;
+      const p = fetchRange(start, end);
+      p.catch(() => {});
+      window.push(p);
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    total += (await window.shift()!).byteLength;
+    fill();
+  }
+  return total;
+}
+
+/** Median, min and max of a list of numbers. */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1] };
+}
+
+/** User + system CPU time of this process (every thread: JS, fetch's I/O threads, GC), µs. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** Peak resident set size of this process so far (Linux `VmHWM`), MiB; current RSS elsewhere. */
+export function peakRssMiB(): number {
+  try {
+    const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+)\s+kB/);
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return Deno.memoryUsage().rss / MiB;
+}
+
+/** User + system CPU time of another process so far (Linux `/proc/<pid>/stat`, 10 ms ticks), µs; NaN elsewhere. */
+export function processCpuMicros(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000; // utime + stime, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
+/** Current resident set size, MiB. */
+export function rssMiB(): number {
+  return Deno.memoryUsage().rss / MiB;
+}
+
+/** Rounds to 3 significant digits (and integers above 1000), for JSON and tables. */
+export function round(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  if (Math.abs(x) >= 1000) return Math.round(x);
+  return Number(x.toPrecision(3));
+}

@@ -1,0 +1,526 @@
+/**
+ * `deno task bench`: ossflow against the clients users would pick instead (ali-oss, the AWS SDK v3 with
+ * lib-storage, a plain fetch loop), on one local server process with injected latency and bandwidth. See
+ * bench/README.md for the scenarios, the method and how to read the results.
+ *
+ * Writes bench/results/latest.json and latest.svg (bench/results/quick.* with `--quick`) and, for a full run,
+ * regenerates the benchmark table of README.md.
+ *
+ * @module
+ */
+import { OssClient } from "../src/client.ts";
+import {
+  BUCKET,
+  BUDGET_SHARE,
+  CREDS,
+  MiB,
+  parseSettings,
+  PREFIX,
+  processCpuMicros,
+  REGION,
+  round,
+  type Settings,
+  spread,
+  WARM_COUNT,
+} from "./common.ts";
+import type { JobResult } from "./peer_process.ts";
+import {
+  type BenchResults,
+  type Metric,
+  renderSvg,
+  renderTable,
+  type Scenario,
+  type Stat,
+  updateReadme,
+} from "./report.ts";
+
+const here = (p: string) => new URL(p, import.meta.url);
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const log = (msg: string) => console.error(`[${elapsed().padStart(5)}] ${msg}`);
+
+/** Lines of a child's stdout, one at a time. */
+class Lines {
+  #reader: ReadableStreamDefaultReader<string>;
+  #buf = "";
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+  async next(): Promise<string> {
+    for (;;) {
+      const nl = this.#buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.#buf.slice(0, nl);
+        this.#buf = this.#buf.slice(nl + 1);
+        if (line.trim() !== "") return line;
+        continue;
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("child process ended early (see its stderr above)");
+      this.#buf += value;
+    }
+  }
+}
+
+/** The server process: started once, seeded, stopped by closing its stdin. */
+interface Server {
+  url: string;
+  seededMs: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(s: Settings): Promise<Server> {
+  const seeds: string[] = ["--seed", `${PREFIX.warm}:${WARM_COUNT}:16384`];
+  if (s.scenarios.includes(1)) seeds.push("--seed", `${PREFIX.small}:${s.smallCount}:${s.smallKiB * 1024}`);
+  if (s.scenarios.includes(2)) seeds.push("--seed", `${PREFIX.medium}:${s.mediumCount}:${s.mediumMiB * MiB}`);
+  if (s.scenarios.includes(4)) seeds.push("--seed", `${PREFIX.list}:${s.listKeys}:0`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      here("./server.ts").pathname,
+      "--latency",
+      String(s.latencyMs),
+      "--bandwidth-mib",
+      String(s.bandwidthMiB),
+      ...seeds,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const info = JSON.parse(await new Lines(child.stdout).next());
+  const stdin = child.stdin.getWriter();
+  return {
+    ...info,
+    pid: child.pid,
+    async stop() {
+      await stdin.close().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+function peerArgs(peer: string, url: string, s: Settings, extra: string[] = []): string[] {
+  return [
+    "run",
+    "-A",
+    here("./peer_process.ts").pathname,
+    "--peer",
+    peer,
+    "--url",
+    url,
+    "--settings",
+    JSON.stringify(s),
+    ...extra,
+  ];
+}
+
+/** Longest a single job may take before its client is killed and left out. */
+const JOB_TIMEOUT_MS = 240_000;
+
+/** A long-lived client process for scenarios 1, 2 and 4. */
+class PeerProcess {
+  readonly name: string;
+  #child: Deno.ChildProcess;
+  #lines: Lines;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  notes = "";
+
+  constructor(name: string, url: string, s: Settings) {
+    this.name = name;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: peerArgs(name, url, s),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#lines = new Lines(this.#child.stdout);
+    this.#stdin = this.#child.stdin.getWriter();
+  }
+
+  async ready(): Promise<void> {
+    this.notes = JSON.parse(await this.#lines.next()).notes;
+  }
+
+  async run(op: string): Promise<JobResult> {
+    await this.#stdin.write(new TextEncoder().encode(JSON.stringify({ op }) + "\n"));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        try {
+          this.#child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        reject(new Error(`${this.name} ${op}: no answer within ${JOB_TIMEOUT_MS / 1000} s, killed`));
+      }, JOB_TIMEOUT_MS);
+    });
+    try {
+      const r = JSON.parse(await Promise.race([this.#lines.next(), timeout]));
+      if (r.error) throw new Error(`${this.name} ${op}: ${r.error}`);
+      return r;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(`{"op":"exit"}\n`)).catch(() => {});
+    await this.#stdin.close().catch(() => {});
+    await this.#child.status;
+  }
+}
+
+/**
+ * Runs rounds (one repetition of each client, the order rotating between rounds) until `reps` rounds are done
+ * or the next round would overrun `budgetMs`; the first round always runs. Returns the results and the
+ * number of rounds.
+ */
+async function rounds(
+  clients: string[],
+  reps: number,
+  budgetMs: number,
+  label: string,
+  job: (client: string, round: number) => Promise<JobResult>,
+): Promise<{ runs: Map<string, JobResult[]>; reps: number }> {
+  const runs = new Map<string, JobResult[]>(clients.map((c) => [c, []]));
+  const t0 = performance.now();
+  let r = 0;
+  for (; r < reps; r++) {
+    const spent = performance.now() - t0;
+    if (r > 0 && spent + spent / r > budgetMs) {
+      log(
+        `  ${label}: stopping after ${r} round(s): the next would overrun the ${
+          Math.round(budgetMs / 1000)
+        } s budget`,
+      );
+      break;
+    }
+    for (let i = 0; i < clients.length; i++) {
+      const c = clients[(i + r) % clients.length];
+      if (failures.has(c)) continue;
+      try {
+        runs.get(c)!.push(await job(c, r));
+      } catch (err) {
+        // One client failing must not cost the whole run: drop it from here on and report why.
+        failures.set(c, `${label}: ${String((err as Error)?.message ?? err).slice(0, 500)}`);
+        runs.delete(c);
+        log(`  ${label}: ${c} FAILED, left out from here on: ${failures.get(c)}`);
+      }
+    }
+  }
+  return { runs, reps: r };
+}
+
+/** Clients that failed a job, with the reason; they are left out of later jobs and the results. */
+const failures = new Map<string, string>();
+
+/** Runs `op` in the long-lived client processes, in budgeted rounds, with the server's CPU time per job. */
+function interleaved(
+  procs: PeerProcess[],
+  server: Server,
+  op: string,
+  reps: number,
+  budgetMs: number,
+): Promise<{ runs: Map<string, JobResult[]>; reps: number }> {
+  const byName = new Map(procs.map((p) => [p.name, p]));
+  return rounds(procs.map((p) => p.name), reps, budgetMs, op, async (name, r) => {
+    const c0 = processCpuMicros(server.pid);
+    const res = await byName.get(name)!.run(op);
+    res.serverCpuUs = processCpuMicros(server.pid) - c0;
+    log(`  ${op} round ${r + 1} ${name}: ${(res.ms / 1000).toFixed(2)} s`);
+    return res;
+  });
+}
+
+function stat(values: number[]): Stat {
+  const { median, min, max } = spread(values);
+  return { runs: values.map(round), median: round(median), min: round(min), max: round(max) };
+}
+
+function metricOf(
+  runs: Map<string, JobResult[]>,
+  m: Omit<Metric, "results">,
+  value: (r: JobResult) => number,
+): Metric {
+  const results: Record<string, Stat> = {};
+  for (const [name, rs] of runs) if (rs.length > 0) results[name] = stat(rs.map(value));
+  return { ...m, results };
+}
+
+/** A 1 GiB (`--ckpt-mib`) file of random 4 MiB blocks, the source every client uploads. */
+async function checkpointFile(sizeMiB: number): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "ossflow-bench-ckpt-", suffix: ".bin" });
+  const block = new Uint8Array(4 * MiB);
+  for (let i = 0; i < block.length; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
+  using f = await Deno.open(path, { write: true });
+  for (let off = 0; off < sizeMiB * MiB; off += block.length) {
+    const n = Math.min(block.length, sizeMiB * MiB - off);
+    let w = 0;
+    while (w < n) w += await f.write(block.subarray(w, n));
+  }
+  return path;
+}
+
+async function checkpointJob(
+  peer: string,
+  url: string,
+  s: Settings,
+  job: string,
+  key: string,
+  file: string,
+): Promise<JobResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: peerArgs(peer, url, s, ["--job", job, "--key", key, "--file", file]),
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`${peer} ${job} failed`);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+}
+
+async function scenario3(url: string, s: Settings): Promise<Scenario> {
+  const file = await checkpointFile(s.ckptMiB);
+  const admin = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
+  const reads = new Map<string, JobResult[]>(s.clients.map((c) => [c, []]));
+  let done;
+  try {
+    done = await rounds(
+      s.clients,
+      s.ckptReps,
+      BUDGET_SHARE[3] * s.budgetS * 1000,
+      "checkpoint",
+      async (peer, r) => {
+        const key = `${PREFIX.ckpt}${peer}-${r}.bin`;
+        const w = await checkpointJob(peer, url, s, "ckpt-write", key, file);
+        const head = await admin.head(BUCKET, key);
+        if (head.size !== s.ckptMiB * MiB) throw new Error(`${peer} wrote ${head.size} bytes`);
+        const rd = await checkpointJob(peer, url, s, "ckpt-read", key, file);
+        reads.get(peer)!.push(rd);
+        await admin.delete(BUCKET, key); // frees the server's memory
+        log(
+          `  checkpoint round ${r + 1} ${peer}: write ${(w.ms / 1000).toFixed(1)} s, read ${
+            (rd.ms / 1000).toFixed(1)
+          } s`,
+        );
+        return w;
+      },
+    );
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+  const writes = done.runs;
+  for (const c of reads.keys()) if (!writes.has(c)) reads.delete(c); // a client that failed later on
+  const mibps = (r: JobResult) => s.ckptMiB / (r.ms / 1000);
+  const conc = s.streamConcurrency;
+  return {
+    id: 3,
+    title: `Checkpoint write and read, ${s.ckptMiB} MiB`,
+    setup: `parts/ranges of ${s.partMiB} MiB, ${conc} in flight (fetch: one streamed PUT / GET); ` +
+      `each job in a fresh process`,
+    reps: done.reps,
+    metrics: [
+      metricOf(writes, { name: "write", unit: "MiB/s", better: "higher", chart: true }, mibps),
+      metricOf(reads, { name: "read", unit: "MiB/s", better: "higher", chart: true }, mibps),
+      metricOf(
+        writes,
+        { name: "write peak RSS", unit: "MiB", better: "lower", chart: true },
+        (r) => r.peakRssMiB!,
+      ),
+      metricOf(
+        reads,
+        { name: "read peak RSS", unit: "MiB", better: "lower", chart: true },
+        (r) => r.peakRssMiB!,
+      ),
+      metricOf(
+        writes,
+        { name: "RSS before the job", unit: "MiB", better: "lower" },
+        (r) => r.baselineRssMiB!,
+      ),
+    ],
+  };
+}
+
+async function signingRuns(s: Settings): Promise<Record<string, number[]>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", here("./signing.ts").pathname, "--ms", String(s.signMs), "--reps", String(s.reps)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("signing bench failed");
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+}
+
+async function main(): Promise<void> {
+  const { settings: s, out: outArg, readme } = parseSettings(Deno.args);
+  const out = outArg ?? here(`./results/${s.quick ? "quick" : "latest"}.json`).pathname;
+  log(
+    `settings: ${JSON.stringify(s)}\n  ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, ` +
+      `results to ${out}`,
+  );
+  const server = await startServer(s);
+  log(`server ${server.url}: seeded in ${server.seededMs} ms`);
+  const scenarios: Scenario[] = [];
+  const notes: Record<string, string> = {};
+  let cpuRuns: Map<string, JobResult[]> | undefined;
+  try {
+    const streaming = s.scenarios.filter((n) => n === 1 || n === 2 || n === 4);
+    if (streaming.length > 0) {
+      const procs = s.clients.map((c) => new PeerProcess(c, server.url, s));
+      await Promise.all(procs.map((p) => p.ready()));
+      for (const p of procs) notes[p.name] = p.notes;
+      try {
+        // One untimed pass warms up JIT and connection pools (ops share their code paths: list, GET, parse).
+        for (const p of procs) {
+          await p.run("warm").catch((err) => {
+            failures.set(p.name, `warm-up: ${String(err?.message ?? err).slice(0, 500)}`);
+            log(`  warm-up: ${p.name} FAILED, left out: ${failures.get(p.name)}`);
+          });
+        }
+        log(`warm-up done (${WARM_COUNT} small objects per client)`);
+        const budget = (n: number) => BUDGET_SHARE[n] * s.budgetS * 1000;
+        if (s.scenarios.includes(1)) {
+          const { runs, reps } = await interleaved(procs, server, "small", s.reps, budget(1));
+          cpuRuns = runs;
+          const ideal = s.concurrency / (s.latencyMs / 1000);
+          const ops = (r: JobResult) => r.objects! / (r.ms / 1000);
+          scenarios.push({
+            id: 1,
+            title: `Small objects: ${
+              s.smallCount.toLocaleString("en")
+            } × ${s.smallKiB} KiB by prefix listing`,
+            setup: `${s.concurrency} GETs in flight; ideal = concurrency / latency = ${
+              Math.round(ideal)
+            } objects/s`,
+            reps,
+            metrics: [
+              metricOf(runs, { name: "throughput", unit: "objects/s", better: "higher", chart: true }, ops),
+              metricOf(
+                runs,
+                { name: "share of ideal", unit: "%", better: "higher" },
+                (r) => 100 * ops(r) / ideal,
+              ),
+              metricOf(
+                runs,
+                { name: "server CPU per object (not the client's)", unit: "µs", better: "lower" },
+                (r) => r.serverCpuUs! / r.objects!,
+              ),
+            ],
+          });
+        }
+        if (s.scenarios.includes(2)) {
+          const { runs, reps } = await interleaved(procs, server, "medium", s.reps, budget(2));
+          scenarios.push({
+            id: 2,
+            title: `Medium objects: ${s.mediumCount} × ${s.mediumMiB} MiB by prefix listing`,
+            setup: `${s.streamConcurrency} GETs in flight`,
+            reps,
+            metrics: [
+              metricOf(
+                runs,
+                { name: "throughput", unit: "MiB/s", better: "higher", chart: true },
+                (r) => r.bytes! / MiB / (r.ms / 1000),
+              ),
+            ],
+          });
+        }
+        if (s.scenarios.includes(4)) {
+          const { runs, reps } = await interleaved(procs, server, "list", s.reps, budget(4));
+          scenarios.push({
+            id: 4,
+            title: `Listing ${s.listKeys.toLocaleString("en")} keys`,
+            setup: "ListObjectsV2 pages of 1,000, each client's paginator",
+            reps,
+            metrics: [
+              metricOf(
+                runs,
+                { name: "keys/s", unit: "keys/s", better: "higher", chart: true },
+                (r) => r.keys! / (r.ms / 1000),
+              ),
+              metricOf(
+                runs,
+                { name: "time to first key", unit: "ms", better: "lower", chart: true },
+                (r) => r.firstKeyMs!,
+              ),
+            ],
+          });
+        }
+      } finally {
+        await Promise.all(procs.map((p) => p.close()));
+      }
+    }
+    if (s.scenarios.includes(3)) scenarios.push(await scenario3(server.url, s));
+    if (s.scenarios.includes(5)) {
+      const sig = await signingRuns(s);
+      const metrics: Metric[] = [
+        {
+          name: "OSS4 signatures/s",
+          unit: "1/s",
+          better: "higher",
+          chart: true,
+          results: { "ossflow": stat(sig["ossflow OSS4"]), "ali-oss": stat(sig["ali-oss V4"]) },
+        },
+        {
+          name: "SigV4 signatures/s",
+          unit: "1/s",
+          better: "higher",
+          chart: true,
+          results: { "ossflow": stat(sig["ossflow SigV4"]), "aws-sdk": stat(sig["@smithy/signature-v4"]) },
+        },
+      ];
+      if (cpuRuns) {
+        metrics.push(metricOf(
+          cpuRuns,
+          { name: "client CPU per small object", unit: "µs", better: "lower", chart: true },
+          (r) => r.cpuUs / r.objects!,
+        ));
+      }
+      scenarios.push({
+        id: 5,
+        title: "Signing and per-request CPU",
+        setup:
+          "signers in one process, one fresh GET signed per call; CPU = user+system time of the client " +
+          "process over scenario 1 (listing included) / objects",
+        reps: s.reps,
+        metrics,
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+  scenarios.sort((a, b) => a.id - b.id);
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    source: await sourceVersion(),
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    durationS: Math.round((performance.now() - started) / 1000),
+    settings: s,
+    seededMs: server.seededMs,
+    clients: s.clients,
+    notes,
+    failures: Object.fromEntries(failures),
+    scenarios,
+  };
+  await Deno.mkdir(here("./results/"), { recursive: true });
+  await Deno.writeTextFile(out, JSON.stringify(results, null, 2) + "\n");
+  await Deno.writeTextFile(out.replace(/\.json$/, ".svg"), renderSvg(results));
+  console.log(renderTable(results));
+  if (readme) await updateReadme(here("../README.md"), results);
+  log(`done: ${out} and ${out.replace(/\.json$/, ".svg")}${readme ? ", README.md table" : ""}`);
+}
+
+/** The commit measured, and whether src/ had uncommitted changes (then the figures are of the working tree). */
+async function sourceVersion(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args, cwd: here("../").pathname, stderr: "null" }).output()
+      .catch(() => undefined);
+    return out?.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  if (commit === undefined) return "unknown";
+  const dirty = await git("status", "--porcelain", "--", "src/", "mod.ts");
+  return dirty ? `${commit} + uncommitted changes in src/` : commit;
+}
+
+if (import.meta.main) await main();

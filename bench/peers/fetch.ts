@@ -1,0 +1,81 @@
+/**
+ * A plain `fetch` loop: what a user writes without an SDK. Every request is signed with ossflow's public
+ * `signOss4` (OSS4-HMAC-SHA256 in the Authorization header, `UNSIGNED-PAYLOAD`), so this row measures
+ * ossflow's client layers (retries, timeouts, dataset plumbing, integrity checks) against no layers at all.
+ * Listing pages are parsed with two regular expressions; objects are read with `res.bytes()`; checkpoints are
+ * one streamed PUT (chunked) and one streamed GET.
+ *
+ * @module
+ */
+import { signOss4 } from "../../src/signer/oss4.ts";
+import { BUCKET, CREDS, type Peer, type PeerFactory, pool, REGION } from "../common.ts";
+
+const create: PeerFactory = (url) => {
+  const base = new URL(url);
+  const signed = async (method: string, key: string | undefined, query = "", body?: BodyInit) => {
+    const path = key === undefined
+      ? `/${BUCKET}/`
+      : `/${BUCKET}/${key.split("/").map(encodeURIComponent).join("/")}`;
+    const u = new URL(path + query, base);
+    const headers = new Headers();
+    await signOss4({ method, url: u, headers, bucket: BUCKET, key }, {
+      credentials: CREDS,
+      region: REGION,
+    });
+    const res = await fetch(u, { method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
+    if (!res.ok) throw new Error(`${method} ${u.pathname}: HTTP ${res.status}: ${await res.text()}`);
+    return res;
+  };
+
+  async function* keys(prefix: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      let q = `?list-type=2&max-keys=1000&prefix=${encodeURIComponent(prefix)}`;
+      if (token) q += `&continuation-token=${encodeURIComponent(token)}`;
+      const xml = await (await signed("GET", undefined, q)).text();
+      for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) yield unescapeXml(m[1]);
+      token = /<NextContinuationToken>([^<]*)</.exec(xml)?.[1];
+      if (token) token = unescapeXml(token);
+    } while (token);
+  }
+
+  const peer: Peer = {
+    notes: "global fetch, each request signed with ossflow's signOss4; regex-parsed ListObjectsV2 pages; " +
+      "one streamed PUT / GET per checkpoint",
+    async readPrefix(prefix, concurrency) {
+      let objects = 0, bytes = 0;
+      await pool(keys(prefix), concurrency, async (key) => {
+        const body = await (await signed("GET", key)).bytes(); // (not `bytes += await …`: a lost update)
+        bytes += body.byteLength;
+        objects++;
+      });
+      return { objects, bytes };
+    },
+    async listAll(prefix) {
+      const t0 = performance.now();
+      let n = 0, firstKeyMs = -1;
+      for await (const _ of keys(prefix)) {
+        if (n++ === 0) firstKeyMs = performance.now() - t0;
+      }
+      return { keys: n, firstKeyMs };
+    },
+    async writeCheckpoint(key, file) {
+      const f = await Deno.open(file); // its readable closes it
+      await (await signed("PUT", key, "", f.readable)).body?.cancel();
+    },
+    async readCheckpoint(key) {
+      let n = 0;
+      for await (const chunk of (await signed("GET", key)).body!) n += chunk.byteLength;
+      return n;
+    },
+  };
+  return Promise.resolve(peer);
+};
+export default create;
+
+function unescapeXml(s: string): string {
+  return s.includes("&")
+    ? s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'")
+      .replace(/&amp;/g, "&")
+    : s;
+}

@@ -1,0 +1,72 @@
+/**
+ * ossflow as users are told to use it: `OssIterableDataset.fromPrefix` for scenarios 1 and 2 (prefetch
+ * concurrency as given, completion order like the peers' pools), `OssClient.list` for listing, and
+ * `OssCheckpoint` writer/reader for checkpoints (`file.readable.pipeTo(writer)`).
+ *
+ * @module
+ */
+import { OssCheckpoint } from "../../src/checkpoint/mod.ts";
+import { OssClient } from "../../src/client.ts";
+import { OssIterableDataset } from "../../src/dataset/iterable.ts";
+import { BUCKET, CREDS, type Peer, type PeerFactory, REGION } from "../common.ts";
+
+const create: PeerFactory = (url, settings) => {
+  const client = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
+  const workers = settings.ossflowWorkers;
+  const peer: Peer = {
+    notes: `OssIterableDataset.fromPrefix (prefetchWorker ${workers}, ordered: false), ` +
+      `OssClient.list (maxKeys 1000), OssCheckpoint writer/reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
+    async readPrefix(prefix, concurrency) {
+      const ds = OssIterableDataset.fromPrefix(`oss://${BUCKET}/${prefix}`, {
+        endpoint: url,
+        region: REGION,
+        credentials: CREDS,
+        prefetchConcurrency: concurrency,
+        prefetchWorker: workers,
+        ordered: false,
+      });
+      let objects = 0, bytes = 0;
+      for await (const item of ds) {
+        bytes += (await item.bytes()).byteLength;
+        objects++;
+      }
+      return { objects, bytes };
+    },
+    async listAll(prefix) {
+      const t0 = performance.now();
+      let keys = 0, firstKeyMs = -1;
+      // 1,000 per page like every peer here. ListOptions documents 1000 as the default, but OssClient sends no
+      // max-keys when it is omitted, so the server's default (100, as on OSS) applies: pass it explicitly.
+      for await (const o of client.list(BUCKET, { prefix, maxKeys: 1000 })) {
+        if (keys === 0) firstKeyMs = performance.now() - t0;
+        if (o.key) keys++;
+      }
+      return { keys, firstKeyMs };
+    },
+    async writeCheckpoint(key, file, size, partSize, concurrency) {
+      const ckpt = new OssCheckpoint({
+        endpoint: url,
+        region: REGION,
+        credentials: CREDS,
+        partSize,
+        uploadConcurrency: concurrency,
+      });
+      const f = await Deno.open(file); // its readable closes it
+      await f.readable.pipeTo(ckpt.writer(`oss://${BUCKET}/${key}`, { sizeHint: size }));
+    },
+    async readCheckpoint(key, _size, partSize, concurrency) {
+      const ckpt = new OssCheckpoint({
+        endpoint: url,
+        region: REGION,
+        credentials: CREDS,
+        partSize,
+        prefetchConcurrency: concurrency,
+      });
+      let n = 0;
+      for await (const chunk of ckpt.reader(`oss://${BUCKET}/${key}`)) n += chunk.byteLength;
+      return n;
+    },
+  };
+  return Promise.resolve(peer);
+};
+export default create;
