@@ -213,15 +213,16 @@ export class OssClient {
     for (const name of ["prefix", "delimiter", "startAfter", "continuationToken"] as const) {
       checkOptionalString("listPages", name, opts[name]);
     }
+    // Sent explicitly: OSS's own default is 100 keys a page, ten times the requests of the documented 1000.
     const maxKeys = opts.maxKeys === undefined
-      ? undefined
+      ? 1000
       : checkInt("listPages", "maxKeys", opts.maxKeys, 1, 1000);
     const stop = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
     const base = new URLSearchParams({ "list-type": "2", "encoding-type": "url" });
     if (opts.prefix) base.set("prefix", opts.prefix);
     if (opts.delimiter) base.set("delimiter", opts.delimiter);
-    if (maxKeys !== undefined) base.set("max-keys", String(maxKeys));
+    base.set("max-keys", String(maxKeys));
     if (opts.startAfter && !opts.continuationToken) base.set("start-after", opts.startAfter);
     let next: Promise<ListPage> | undefined = this.#listPage(
       bucket,

@@ -111,3 +111,14 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
 }
+
+Deno.test("oss4: listPages without maxKeys asks for 1000 keys a page, not OSS's default of 100", async () => {
+  await withServer(async (server) => {
+    const client = clientFor(server, "oss4");
+    const body = new Uint8Array(1);
+    for (let i = 0; i < 1050; i++) await server.store.put("bkt", `many/${String(i).padStart(4, "0")}`, body);
+    const pages = await collect(client.listPages("bkt", { prefix: "many/" }));
+    expect(pages.map((p) => p.objects.length)).toEqual([1000, 50]);
+    expect(server.stats.byOperation.ListObjectsV2).toBe(2);
+  });
+});
