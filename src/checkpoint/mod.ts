@@ -7,7 +7,7 @@
  */
 import { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
-import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
+import type { OssflowConfig } from "../config.ts";
 import type { Credentials, CredentialsProvider } from "../credentials.ts";
 import { defaultCredentials, fileCredentials } from "../credential_file.ts";
 import { type Endpoint, parseEndpoint } from "../endpoint.ts";
@@ -185,10 +185,11 @@ export class OssCheckpoint {
   #resolve(): Promise<Settings> {
     this.#settings ??= (async () => {
       const o = this.#opts;
+      // config.ts (and zod with it) loads only when a config is given: a checkpoint process stays lean.
       const config = o.configPath !== undefined
-        ? await loadConfig(o.configPath)
+        ? await (await import("../config.ts")).loadConfig(o.configPath)
         : o.config !== undefined
-        ? parseConfig(o.config, "config")
+        ? (await import("../config.ts")).parseConfig(o.config, "config")
         : undefined;
       const cc = config?.checkpointConfig;
       return {
