@@ -218,6 +218,33 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
 }
 
+/** Reads every object `keys` yields with `getBytes`, `concurrency` at once; counts objects and bytes. */
+export async function readEach(
+  keys: AsyncIterable<string>,
+  concurrency: number,
+  getBytes: (key: string) => Promise<Uint8Array>,
+): Promise<{ objects: number; bytes: number }> {
+  let objects = 0, bytes = 0;
+  await pool(keys, concurrency, async (key) => {
+    const body = await getBytes(key); // (not `bytes += await …`: that reads `bytes` before awaiting)
+    bytes += body.byteLength;
+    objects++;
+  });
+  return { objects, bytes };
+}
+
+/** Drains a key listing; counts keys and the time to the first one. */
+export async function timeListing(
+  keys: AsyncIterable<unknown>,
+): Promise<{ keys: number; firstKeyMs: number }> {
+  const t0 = performance.now();
+  let n = 0, firstKeyMs = -1;
+  for await (const _ of keys) {
+    if (n++ === 0) firstKeyMs = performance.now() - t0;
+  }
+  return { keys: n, firstKeyMs };
+}
+
 /**
  * Reads `size` bytes as ranges of `partSize`, `concurrency` in flight, consumed in order (a sliding window,
  * what ossflow's checkpoint reader does): the hand-written parallel download the peers' docs recommend.

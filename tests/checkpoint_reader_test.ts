@@ -1,4 +1,5 @@
 import { expect } from "expect";
+import { bytesOf as randomBytes } from "./client_fixtures.ts";
 import { OssClient } from "../src/client.ts";
 import { IntegrityError, OssError } from "../src/errors.ts";
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
@@ -11,18 +12,6 @@ const MiB = 1024 * KiB;
 const PART = 256 * KiB;
 const BUCKET = "ckpt";
 const CREDS = { accessKeyId: "reader-key-id", accessKeySecret: "reader-key-secret" };
-
-function randomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 async function setup(opts: { faults?: FaultOptions; dir?: string; prefetchConcurrency?: number } = {}) {
   const store = opts.dir ? new DirectoryStore(opts.dir) : undefined;

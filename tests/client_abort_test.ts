@@ -82,6 +82,21 @@ Deno.test("aborting a put while its body uploads rejects with AbortError; nothin
   });
 });
 
+Deno.test("aborting a put of in-memory bytes rejects promptly with AbortError; the object never appears", async () => {
+  await withServer(async (server) => {
+    const client = clientFor(server, "oss4");
+    server.faults.update({ bandwidthBytesPerSec: 1024 * 1024 });
+    const signal = abortAfter(100);
+    const err = await client.put("bkt", "bytes.bin", bytesOf(4 * 1024 * 1024, 3), { signal }).catch((e) => e);
+    expect(err).toMatchObject({ name: "AbortError" });
+    expect(performance.now() - signal.abortedAt()).toBeLessThan(PROMPT_MS);
+    // Socket buffers may still hold up to the whole body, drained at 1 MiB/s before the server sees the close.
+    expect(await eventually(() => server.stats.inFlight === 0, 10_000)).toBe(true);
+    server.faults.update({ bandwidthBytesPerSec: undefined });
+    await expect(client.head("bkt", "bytes.bin")).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 Deno.test("aborting a listing mid-way rejects the loop with AbortError; nothing stays in flight", async () => {
   await withServer(async (server) => {
     const client = clientFor(server, "oss4");

@@ -7,7 +7,16 @@
  * @module
  */
 import OSS from "ali-oss";
-import { BUCKET, CREDS, orderedRanges, type Peer, type PeerFactory, pool, REGION } from "../common.ts";
+import {
+  BUCKET,
+  CREDS,
+  orderedRanges,
+  type Peer,
+  type PeerFactory,
+  readEach,
+  REGION,
+  timeListing,
+} from "../common.ts";
 
 // deno-lint-ignore no-explicit-any
 type Client = any;
@@ -36,22 +45,11 @@ const create: PeerFactory = (url, settings) => {
   const peer: Peer = {
     notes: "OSS client (authorizationV4, default agentkeepalive agent, maxSockets = concurrency): listV2 + " +
       "get; multipartUpload(file path, { parallel, partSize }); ranged get window for reads",
-    async readPrefix(prefix, concurrency) {
-      let objects = 0, bytes = 0;
-      await pool(keys(prefix), concurrency, async (key) => {
-        const r = await client.get(key);
-        bytes += r.content.byteLength;
-        objects++;
-      });
-      return { objects, bytes };
+    readPrefix(prefix, concurrency) {
+      return readEach(keys(prefix), concurrency, async (key) => (await client.get(key)).content);
     },
-    async listAll(prefix) {
-      const t0 = performance.now();
-      let n = 0, firstKeyMs = -1;
-      for await (const _ of keys(prefix)) {
-        if (n++ === 0) firstKeyMs = performance.now() - t0;
-      }
-      return { keys: n, firstKeyMs };
+    listAll(prefix) {
+      return timeListing(keys(prefix));
     },
     async writeCheckpoint(key, file, _size, partSize, concurrency) {
       await client.multipartUpload(key, file, { parallel: concurrency, partSize });

@@ -13,7 +13,16 @@ import { createReadStream } from "node:fs";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { BUCKET, CREDS, orderedRanges, type Peer, type PeerFactory, pool, REGION } from "../common.ts";
+import {
+  BUCKET,
+  CREDS,
+  orderedRanges,
+  type Peer,
+  type PeerFactory,
+  readEach,
+  REGION,
+  timeListing,
+} from "../common.ts";
 
 const create: PeerFactory = (url, settings) => {
   const maxSockets = Math.max(settings.concurrency, settings.streamConcurrency);
@@ -44,22 +53,11 @@ const create: PeerFactory = (url, settings) => {
   const peer: Peer = {
     notes: "S3Client (forcePathStyle, NodeHttpHandler + keep-alive http.Agent, maxSockets = concurrency): " +
       "paginateListObjectsV2 + GetObject; lib-storage Upload { queueSize, partSize }; ranged GetObject window",
-    async readPrefix(prefix, concurrency) {
-      let objects = 0, bytes = 0;
-      await pool(keys(prefix), concurrency, async (key) => {
-        const body = await getBytes(key); // (not `bytes += await …`: that reads `bytes` before awaiting)
-        bytes += body.byteLength;
-        objects++;
-      });
-      return { objects, bytes };
+    readPrefix(prefix, concurrency) {
+      return readEach(keys(prefix), concurrency, getBytes);
     },
-    async listAll(prefix) {
-      const t0 = performance.now();
-      let n = 0, firstKeyMs = -1;
-      for await (const _ of keys(prefix)) {
-        if (n++ === 0) firstKeyMs = performance.now() - t0;
-      }
-      return { keys: n, firstKeyMs };
+    listAll(prefix) {
+      return timeListing(keys(prefix));
     },
     async writeCheckpoint(key, file, _size, partSize, concurrency) {
       const upload = new Upload({

@@ -8,7 +8,7 @@
  * @module
  */
 import { signOss4 } from "../../src/signer/oss4.ts";
-import { BUCKET, CREDS, type Peer, type PeerFactory, pool, REGION } from "../common.ts";
+import { BUCKET, CREDS, type Peer, type PeerFactory, readEach, REGION, timeListing } from "../common.ts";
 
 const create: PeerFactory = (url) => {
   const base = new URL(url);
@@ -42,22 +42,11 @@ const create: PeerFactory = (url) => {
   const peer: Peer = {
     notes: "global fetch, each request signed with ossflow's signOss4; regex-parsed ListObjectsV2 pages; " +
       "one streamed PUT / GET per checkpoint",
-    async readPrefix(prefix, concurrency) {
-      let objects = 0, bytes = 0;
-      await pool(keys(prefix), concurrency, async (key) => {
-        const body = await (await signed("GET", key)).bytes(); // (not `bytes += await …`: a lost update)
-        bytes += body.byteLength;
-        objects++;
-      });
-      return { objects, bytes };
+    readPrefix(prefix, concurrency) {
+      return readEach(keys(prefix), concurrency, async (key) => await (await signed("GET", key)).bytes());
     },
-    async listAll(prefix) {
-      const t0 = performance.now();
-      let n = 0, firstKeyMs = -1;
-      for await (const _ of keys(prefix)) {
-        if (n++ === 0) firstKeyMs = performance.now() - t0;
-      }
-      return { keys: n, firstKeyMs };
+    listAll(prefix) {
+      return timeListing(keys(prefix));
     },
     async writeCheckpoint(key, file) {
       const f = await Deno.open(file); // its readable closes it

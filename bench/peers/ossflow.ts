@@ -8,7 +8,7 @@
 import { OssCheckpoint } from "../../src/checkpoint/mod.ts";
 import { OssClient } from "../../src/client.ts";
 import { OssIterableDataset } from "../../src/dataset/iterable.ts";
-import { BUCKET, CREDS, type Peer, type PeerFactory, REGION } from "../common.ts";
+import { BUCKET, CREDS, type Peer, type PeerFactory, REGION, timeListing } from "../common.ts";
 
 const create: PeerFactory = (url, settings) => {
   const client = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
@@ -32,16 +32,8 @@ const create: PeerFactory = (url, settings) => {
       }
       return { objects, bytes };
     },
-    async listAll(prefix) {
-      const t0 = performance.now();
-      let keys = 0, firstKeyMs = -1;
-      // 1,000 per page like every peer here. ListOptions documents 1000 as the default, but OssClient sends no
-      // max-keys when it is omitted, so the server's default (100, as on OSS) applies: pass it explicitly.
-      for await (const o of client.list(BUCKET, { prefix, maxKeys: 1000 })) {
-        if (keys === 0) firstKeyMs = performance.now() - t0;
-        if (o.key) keys++;
-      }
-      return { keys, firstKeyMs };
+    listAll(prefix) {
+      return timeListing(client.list(BUCKET, { prefix })); // 1,000 keys a page, like every peer here
     },
     async writeCheckpoint(key, file, size, partSize, concurrency) {
       const ckpt = new OssCheckpoint({

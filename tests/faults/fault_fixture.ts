@@ -293,18 +293,8 @@ export function startCheckpointServer(): Promise<RunningEmulator> {
   });
 }
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-export function randomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** Deterministic pseudo-random bytes (xorshift32), shared with the client tests. */
+export { bytesOf as randomBytes } from "../client_fixtures.ts";
 
 /** Writes `data` to `ws` in chunks of varied sizes (1 B to 300 KiB), the way serializers emit them. */
 export async function writeChunked(ws: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
