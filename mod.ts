@@ -75,6 +75,13 @@ export {
 } from "./src/signer/oss4.ts";
 export { presignS3v4, type S3v4PresignOptions, type S3v4SignOptions, signS3v4 } from "./src/signer/s3v4.ts";
 export { OssClient } from "./src/client.ts";
+export {
+  DEFAULT_PRESIGN_EXPIRES,
+  type Presigner,
+  type PresignOptions,
+  presignUrl,
+  resolvePresignOptions,
+} from "./src/presign.ts";
 export type {
   AppendResult,
   ByteRange,
@@ -125,6 +132,9 @@ export {
   OssMapDataset,
   type ShuffleOptions,
   TransformError,
+  UrlFetchClient,
+  type UrlFetchOptions,
+  type UrlList,
 } from "./src/dataset/mod.ts";
 export {
   type CheckpointReaderOptions,

@@ -42,6 +42,7 @@ import {
   toBody,
 } from "./client_util.ts";
 import { ConfigError, OssError } from "./errors.ts";
+import { type PresignOptions, resolvePresignOptions } from "./presign.ts";
 import { type RequestSpec, Transport } from "./request.ts";
 import {
   buildCompleteMultipart,
@@ -51,6 +52,7 @@ import {
   parseListObjectsV2,
   parseListParts,
   parseListUploads,
+  peekContinuationToken,
 } from "./xml.ts";
 
 const OCTET_STREAM = "application/octet-stream";
@@ -92,6 +94,18 @@ export class OssClient {
   /** The signing region. */
   get region(): string {
     return this.#t.region;
+  }
+
+  /**
+   * A presigned URL for one request on `bucket`/`key` (GET unless `opts.method` says otherwise), signed with this
+   * client's credentials and signature version, good for `opts.expires` seconds (default 900). Headers in
+   * `opts.headers` are signed and must be sent with the URL. Whoever holds the URL needs no credentials.
+   *
+   * @throws {ConfigError} when the client has no credentials, or on a bad bucket, key or option.
+   */
+  async presignUrl(bucket: string, key: string, opts: PresignOptions = {}): Promise<string> {
+    checkObject("presignUrl", bucket, key);
+    return (await this.#t.presign(bucket, key, resolvePresignOptions(opts))).href;
   }
 
   /** `x-oss-` or `x-amz-`. */
@@ -209,57 +223,80 @@ export class OssClient {
    * is requested while the caller works on the current one; leaving the loop early aborts that request.
    */
   async *listPages(bucket: string, opts: ListOptions = {}): AsyncGenerator<ListPage> {
-    checkBucket("listPages", bucket);
-    for (const name of ["prefix", "delimiter", "startAfter", "continuationToken"] as const) {
-      checkOptionalString("listPages", name, opts[name]);
-    }
-    // Sent explicitly: OSS's own default is 100 keys a page, ten times the requests of the documented 1000.
-    const maxKeys = opts.maxKeys === undefined
-      ? 1000
-      : checkInt("listPages", "maxKeys", opts.maxKeys, 1, 1000);
+    const base = this.#listQuery("listPages", bucket, opts);
     const stop = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const fetchPage = (token: string | undefined) => {
+      const pageStop = new AbortController();
+      const text = this.#listText(
+        bucket,
+        base,
+        token,
+        AbortSignal.any([signal, pageStop.signal]),
+        opts.onRetry,
+      );
+      text.catch(() => {}); // if the caller stops before awaiting it
+      return { token, text, stop: pageStop };
+    };
+    let next: ReturnType<typeof fetchPage> | undefined = fetchPage(opts.continuationToken);
+    try {
+      while (next !== undefined) {
+        const text: string = await next.text;
+        // Ask for the following page before parsing this one, so its round trip overlaps the parse.
+        const guess = peekContinuationToken(text);
+        next = guess === undefined ? undefined : fetchPage(guess);
+        const page = parseListObjectsV2(text);
+        const token = page.isTruncated ? page.nextContinuationToken : undefined;
+        if (token !== next?.token) {
+          next?.stop.abort();
+          next = token === undefined ? undefined : fetchPage(token);
+        }
+        yield page;
+      }
+    } finally {
+      stop.abort();
+      await next?.text.catch(() => {});
+    }
+  }
+
+  /**
+   * One page of a listing (ListObjectsV2), nothing fetched ahead: for paging driven by someone else, such as a
+   * web page asking for the next page with `continuationToken` = the previous page's `nextContinuationToken`.
+   */
+  async listPage(bucket: string, opts: ListOptions = {}): Promise<ListPage> {
+    const base = this.#listQuery("listPage", bucket, opts);
+    return parseListObjectsV2(
+      await this.#listText(bucket, base, opts.continuationToken, opts.signal, opts.onRetry),
+    );
+  }
+
+  /** The query every page of a listing shares; checks the options. */
+  #listQuery(op: string, bucket: string, opts: ListOptions): URLSearchParams {
+    checkBucket(op, bucket);
+    for (const name of ["prefix", "delimiter", "startAfter", "continuationToken"] as const) {
+      checkOptionalString(op, name, opts[name]);
+    }
+    // Sent explicitly: OSS's own default is 100 keys a page, ten times the requests of the documented 1000.
+    const maxKeys = opts.maxKeys === undefined ? 1000 : checkInt(op, "maxKeys", opts.maxKeys, 1, 1000);
     const base = new URLSearchParams({ "list-type": "2", "encoding-type": "url" });
     if (opts.prefix) base.set("prefix", opts.prefix);
     if (opts.delimiter) base.set("delimiter", opts.delimiter);
     base.set("max-keys", String(maxKeys));
     if (opts.startAfter && !opts.continuationToken) base.set("start-after", opts.startAfter);
-    let next: Promise<ListPage> | undefined = this.#listPage(
-      bucket,
-      base,
-      opts.continuationToken,
-      signal,
-      opts.onRetry,
-    );
-    try {
-      while (next !== undefined) {
-        const page: ListPage = await next;
-        next = page.isTruncated
-          ? this.#listPage(bucket, base, page.nextContinuationToken, signal, opts.onRetry)
-          : undefined;
-        next?.catch(() => {}); // if the caller stops before awaiting it
-        yield page;
-      }
-    } finally {
-      stop.abort();
-      await next?.catch(() => {});
-    }
+    return base;
   }
 
-  async #listPage(
+  async #listText(
     bucket: string,
     base: URLSearchParams,
     token: string | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     onRetry: RequestOptions["onRetry"],
-  ) {
+  ): Promise<string> {
     const query = new URLSearchParams(base);
     if (token) query.set("continuation-token", token);
-    const { text } = await this.#t.send(
-      { method: "GET", bucket, query, signal, onRetry },
-      "text",
-    );
-    return parseListObjectsV2(text);
+    const { text } = await this.#t.send({ method: "GET", bucket, query, signal, onRetry }, "text");
+    return text;
   }
 
   /** Every object of a listing, page after page (common prefixes are in {@linkcode listPages}). */

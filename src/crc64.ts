@@ -1,13 +1,54 @@
 /**
  * CRC-64/XZ — the checksum OSS reports as `x-oss-hash-crc64ecma` (a decimal unsigned 64-bit integer) —
- * computed by `hash-wasm`'s WebAssembly implementation.
+ * computed by `hash-wasm`'s WebAssembly implementation, or by a plain JavaScript one ({@linkcode Crc64Js})
+ * where WebAssembly cannot be compiled at run time (Cloudflare workerd, pages with a strict CSP).
  *
  * @module
  */
-import { createCRC64, type IHasher } from "hash-wasm";
+import { createCRC64 } from "hash-wasm";
+import { Crc64Js } from "./crc64_js.ts";
 
 /** The reflected ECMA-182 polynomial: with it `hash-wasm` computes CRC-64/XZ. */
 const ECMA_POLY_REFLECTED = "c96c5795d7870f42";
+
+/** What this module needs of a hasher: `hash-wasm`'s and {@linkcode Crc64Js} both have it. */
+interface Hasher {
+  init(): unknown;
+  update(bytes: Uint8Array): unknown;
+  digest(format: "hex"): string;
+}
+
+/** Whether `hash-wasm` could be instantiated: undefined until first tried. */
+let wasmWorks: boolean | undefined;
+
+/** A fresh hasher: WebAssembly where it can be compiled, else plain JavaScript (decided once, on first use). */
+async function newHasher(): Promise<Hasher> {
+  if (wasmWorks !== false) {
+    try {
+      const hasher = await createCRC64(ECMA_POLY_REFLECTED);
+      wasmWorks = true;
+      return hasher;
+    } catch {
+      // e.g. workerd: "WebAssembly.compile(): Wasm code generation disallowed by embedder"
+      wasmWorks = false;
+    }
+  }
+  return new Crc64Js();
+}
+
+/**
+ * Which implementation computes CRC-64 in this runtime: `"wasm"` (`hash-wasm`) or `"js"` (the fallback).
+ *
+ * @example
+ * ```ts
+ * import { crc64Implementation } from "./crc64.ts";
+ * console.log(await crc64Implementation()); // "wasm" in Deno, "js" in Cloudflare workerd
+ * ```
+ */
+export async function crc64Implementation(): Promise<"wasm" | "js"> {
+  if (wasmWorks === undefined) await newHasher();
+  return wasmWorks ? "wasm" : "js";
+}
 
 /**
  * An incremental CRC-64/XZ hasher.
@@ -22,16 +63,16 @@ const ECMA_POLY_REFLECTED = "c96c5795d7870f42";
  * ```
  */
 export class Crc64 {
-  #hasher: IHasher;
+  #hasher: Hasher;
   #digest?: string;
 
-  private constructor(hasher: IHasher) {
+  private constructor(hasher: Hasher) {
     this.#hasher = hasher;
   }
 
-  /** Creates a hasher (instantiates the WebAssembly module on first use). */
+  /** Creates a hasher (instantiates the WebAssembly module, or falls back to JavaScript). */
   static async create(): Promise<Crc64> {
-    const hasher = await createCRC64(ECMA_POLY_REFLECTED);
+    const hasher = await newHasher();
     hasher.init();
     return new Crc64(hasher);
   }
@@ -61,12 +102,12 @@ export class Crc64 {
 export async function crc64(bytes: Uint8Array): Promise<string> {
   // One shared hasher: init → update → digest runs without a pause, so calls cannot interleave, and a new
   // WebAssembly instance per call (~110 KiB each until collected) would swell a checkpoint writer's RSS.
-  const hasher = shared ??= await createCRC64(ECMA_POLY_REFLECTED);
+  const hasher = shared ??= await newHasher();
   hasher.init();
   hasher.update(bytes);
   return BigInt(`0x${hasher.digest("hex")}`).toString(10);
 }
-let shared: IHasher | undefined;
+let shared: Hasher | undefined;
 
 /**
  * A pass-through stream that computes CRC-64/XZ of the bytes flowing through it.

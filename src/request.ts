@@ -17,8 +17,8 @@ import {
   type RetryPolicy,
   sleep,
 } from "./retry.ts";
-import { signOss4 } from "./signer/oss4.ts";
-import { signS3v4 } from "./signer/s3v4.ts";
+import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
+import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
 import { parseErrorResponse } from "./xml.ts";
 import type { OssClientOptions } from "./client_types.ts";
 
@@ -338,6 +338,36 @@ export class Transport {
 
   async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<void> {
     if (this.#provider === undefined) return;
+    const signOpts = await this.#currentSignOptions();
+    const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
+    if (this.s3) await signS3v4(req, signOpts);
+    else await signOss4(req, signOpts);
+  }
+
+  /**
+   * A presigned URL for one request (see `presign.ts`): the headers given are signed and must be sent with it.
+   *
+   * @throws {ConfigError} when the client has no credentials, or on a bad bucket, key or lifetime.
+   */
+  async presign(
+    bucket: string,
+    key: string,
+    p: { method: string; expires: number; headers: Headers; query: [string, string][]; date: Date },
+  ): Promise<URL> {
+    if (this.#provider === undefined) {
+      throw new ConfigError("presignUrl: this client has no credentials to sign with; pass { credentials }");
+    }
+    const query = new URLSearchParams(p.query);
+    const url = objectUrl(this.endpoint, bucket, key, p.query.length > 0 ? query : undefined);
+    const { credentials, region } = await this.#currentSignOptions();
+    const opts = { credentials, region, date: p.date, expires: p.expires };
+    const req = { method: p.method, url, headers: p.headers, bucket, key };
+    if (this.s3) return await presignS3v4(req, opts);
+    const additionalHeaders = [...p.headers.keys()].filter((name) => !isDefaultSignedHeaderOss4(name));
+    return await presignOss4(req, { ...opts, additionalHeaders });
+  }
+
+  async #currentSignOptions(): Promise<{ credentials: Credentials; region: string }> {
     if (this.#signOpts === undefined || performance.now() >= this.#signOptsUntil) {
       const p = this.#refreshing ??= this.#refreshCredentials();
       try {
@@ -346,9 +376,7 @@ export class Transport {
         if (this.#refreshing === p) this.#refreshing = undefined;
       }
     }
-    const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
-    if (this.s3) await signS3v4(req, this.#signOpts!);
-    else await signOss4(req, this.#signOpts!);
+    return this.#signOpts!;
   }
 
   async #refreshCredentials(): Promise<void> {

@@ -1,41 +1,67 @@
 /**
- * XML of the OSS / S3 REST API over `fast-xml-parser`: response documents to typed values, the one request
+ * XML of the OSS / S3 REST API over `@rgrove/parse-xml` (a strict, well-formedness-checking parser): response documents to typed values, the one request
  * document (CompleteMultipartUpload), and error bodies — including the ones that are not XML at all (HTML pages
  * of proxies, empty bodies of HEAD responses) — to the fields of an {@linkcode OssError}.
  *
  * @module
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { parseXml as parseXmlDocument, type XmlElement, XmlNode as RgNode } from "@rgrove/parse-xml";
 import type { CompletedPart, ListPage, ObjectSummary, PartInfo, UploadInfo } from "./client_types.ts";
 
 /** Elements that may repeat and so are always parsed as arrays. */
 const REPEATED = new Set(["Contents", "CommonPrefixes", "Part", "Upload"]);
 
-/** One parser for the process: building it is the expensive part, parsing with it is not. */
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false, // keys like "007" and ETags stay strings
-  trimValues: false, // keys may begin or end with spaces
-  processEntities: false, // decodeEntities below: one pass, numeric references included
-  ignoreDeclaration: true,
-  isArray: (name: string) => REPEATED.has(name),
-  tagValueProcessor: (_name: string, value: string) => value.includes("&") ? decodeEntities(value) : value,
-});
-
-const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-const ENTITY = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g;
-
-function decodeEntities(s: string): string {
-  return s.replace(ENTITY, (m, hex?: string, dec?: string, name?: string) => {
-    if (name) return NAMED[name];
-    const cp = hex ? parseInt(hex, 16) : Number(dec);
-    return cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-  });
-}
-
 /** A parsed XML element: child element names to text, child elements or arrays of them. */
 export type XmlNode = Record<string, unknown>;
 type Node = XmlNode;
+
+/**
+ * An element as a plain object: a child with child elements becomes a nested object, any other child its text
+ * (entities decoded, whitespace kept: keys may begin or end with spaces); `REPEATED` names always collect into
+ * arrays. Attributes are ignored: no OSS or S3 response carries data in them.
+ */
+function toNode(el: XmlElement): Node {
+  const out: Node = {};
+  for (const child of el.children) {
+    if (child.type !== RgNode.TYPE_ELEMENT) continue;
+    const c = child as XmlElement;
+    const value = c.children.some((n) => n.type === RgNode.TYPE_ELEMENT) ? toNode(c) : c.text;
+    if (REPEATED.has(c.name)) ((out[c.name] ??= []) as unknown[]).push(value);
+    else out[c.name] = value;
+  }
+  return out;
+}
+
+/** The first line of a parser error (`XmlError` messages go on with an excerpt and a caret). */
+function reason(err: unknown): string {
+  return String((err as Error)?.message ?? err).split("\n")[0].trim();
+}
+
+/** Parses a well-formed document (throws `XmlError` otherwise) and returns its root element. */
+function rootOf(text: string): XmlElement {
+  const root = parseXmlDocument(text).root;
+  if (root === null) throw new SyntaxError("the document has no root element");
+  return root;
+}
+
+/** Characters XML 1.0 does not allow, not even as character references. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const NOT_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
+/**
+ * {@linkcode rootOf}, but a document whose only fault is characters XML does not allow (a key with a control
+ * character quoted in an error message, as servers do) is read with those characters as U+FFFD: the error code
+ * matters more than the message's exact text.
+ */
+function rootOfLenient(text: string): XmlElement {
+  try {
+    return rootOf(text);
+  } catch (err) {
+    NOT_XML_CHARS.lastIndex = 0;
+    if (!NOT_XML_CHARS.test(text)) throw err;
+    return rootOf(text.replace(NOT_XML_CHARS, "\uFFFD"));
+  }
+}
 
 /**
  * Parses a response document and returns its root element `root`; throws a `SyntaxError` naming the document
@@ -50,32 +76,24 @@ type Node = XmlNode;
  * ```
  */
 export function parseXml(text: string, root: string): XmlNode {
-  let doc: Node;
+  let el: XmlElement;
   try {
-    doc = parser.parse(text, true) as Node;
+    el = rootOf(text);
   } catch (err) {
-    throw new SyntaxError(`${root}: the response is not well-formed XML (${(err as Error).message})`, {
+    if (text.trim() === "") throw new SyntaxError(`${root}: expected a <${root}> document, got none`);
+    throw new SyntaxError(`${root}: the response is not well-formed XML (${reason(err)})`, {
       cause: err,
     });
   }
-  const node = doc[root];
-  if (node === undefined) {
-    const found = Object.keys(doc).filter((k) => k !== "#text");
-    throw new SyntaxError(
-      `${root}: expected a <${root}> document, got ${found.length ? `<${found[0]}>` : "none"}`,
-    );
-  }
-  return typeof node === "object" && node !== null ? node as Node : {};
+  if (el.name !== root) throw new SyntaxError(`${root}: expected a <${root}> document, got <${el.name}>`);
+  return toNode(el);
 }
 
 /** The text of child `name` of `node`, or undefined. */
 function text(node: Node, name: string): string | undefined {
   const v = node[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v === "object") {
-    return typeof (v as Node)["#text"] === "string" ? (v as Node)["#text"] as string : "";
-  }
-  return String(v);
+  return typeof v === "string" ? v : "";
 }
 
 function int(node: Node, name: string, where: string): number {
@@ -142,6 +160,24 @@ export function parseListObjectsV2(xml: string): ListPage {
     throw new SyntaxError(`${where}: <IsTruncated> is true but <NextContinuationToken> is missing`);
   }
   return page;
+}
+
+/**
+ * The continuation token of a truncated ListObjectsV2 page, found by a cheap scan before the page is parsed (so
+ * the next request can go out first); undefined when the page is not truncated or the token is not plain text.
+ * {@linkcode parseListObjectsV2} stays the authority: callers compare its token with this guess.
+ *
+ * @example
+ * ```ts
+ * import { peekContinuationToken } from "./xml.ts";
+ * const xml = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t1</NextContinuationToken>";
+ * console.log(peekContinuationToken(xml)); // "t1"
+ * ```
+ */
+export function peekContinuationToken(xml: string): string | undefined {
+  if (!/<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml)) return undefined;
+  const token = /<NextContinuationToken>([^<&]+)<\/NextContinuationToken>/.exec(xml)?.[1];
+  return token;
 }
 
 /**
@@ -338,23 +374,24 @@ export function parseErrorResponse(status: number, headers: Headers, body: strin
       requestId,
     };
   }
-  const valid = XMLValidator.validate(doc);
-  if (valid !== true) {
+  let root: XmlElement;
+  try {
+    root = rootOfLenient(doc);
+  } catch (err) {
     return {
       code: fallback,
-      message: `HTTP ${status} with malformed XML in the ${source} (${valid.err.msg}): ${excerpt(doc)}`,
+      message: `HTTP ${status} with malformed XML in the ${source} (${reason(err)}): ${excerpt(doc)}`,
       requestId,
     };
   }
-  const e = (parser.parse(doc) as Node).Error;
-  if (typeof e !== "object" || e === null) {
+  if (root.name !== "Error") {
     return {
       code: fallback,
       message: `HTTP ${status} with XML that is not an <Error> document: ${excerpt(doc)}`,
       requestId,
     };
   }
-  const err = e as Node;
+  const err = toNode(root);
   let message = text(err, "Message")?.trim() || `HTTP ${status}`;
   const ec = text(err, "EC");
   if (ec) message += ` [EC ${ec}]`;

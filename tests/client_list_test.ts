@@ -122,3 +122,25 @@ Deno.test("oss4: listPages without maxKeys asks for 1000 keys a page, not OSS's 
     expect(server.stats.byOperation.ListObjectsV2).toBe(2);
   });
 });
+
+Deno.test("listPage fetches exactly one page and continues from a token, with nothing fetched ahead", async () => {
+  await withServer(async (server) => {
+    const client = clientFor(server, "oss4");
+    const body = new Uint8Array(1);
+    for (let i = 0; i < 25; i++) await server.store.put("bkt", `one/${String(i).padStart(2, "0")}`, body);
+    const first = await client.listPage("bkt", { prefix: "one/", maxKeys: 10 });
+    expect(first.objects.map((o) => o.key)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `one/${String(i).padStart(2, "0")}`),
+    );
+    expect(first.isTruncated).toBe(true);
+    expect(server.stats.byOperation.ListObjectsV2).toBe(1);
+    const second = await client.listPage("bkt", {
+      prefix: "one/",
+      maxKeys: 10,
+      continuationToken: first.nextContinuationToken,
+    });
+    expect(second.objects[0].key).toBe("one/10");
+    expect(server.stats.byOperation.ListObjectsV2).toBe(2);
+    await expect(client.listPage("bkt", { maxKeys: 0 })).rejects.toThrow(/maxKeys/);
+  });
+});

@@ -173,7 +173,7 @@ Deno.test("server: unsupported methods and sub-resources answer 405 MethodNotAll
   });
 });
 
-Deno.test("server: CORS preflight is answered and responses expose OSS headers", async () => {
+Deno.test("server: with cors on, a preflight is answered and responses expose OSS headers", async () => {
   await withServer(new MemoryStore(), async (s) => {
     const pre = await fetch(`${s.url}/data/k`, {
       method: "OPTIONS",
@@ -190,7 +190,7 @@ Deno.test("server: CORS preflight is answered and responses expose OSS headers",
     const get = await fetch(`${s.url}/data/none`, { headers: { origin: "http://app.test" } });
     await get.body?.cancel();
     expect(get.headers.get("access-control-expose-headers")).toContain("x-oss-hash-crc64ecma");
-  });
+  }, { cors: { origins: ["http://app.test"] } });
 });
 
 Deno.test("server: autoCreateBuckets creates a bucket on first write", async () => {

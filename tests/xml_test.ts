@@ -9,6 +9,7 @@ import {
   parseListParts,
   parseListUploads,
   parseXml,
+  peekContinuationToken,
 } from "../src/xml.ts";
 
 const ossHeaders = new Headers({
@@ -225,4 +226,29 @@ Deno.test("multipart documents parse and the complete document is built sorted a
 
 Deno.test("parseXml names the expected root when the document is empty", () => {
   expect(() => parseXml("", "ListPartsResult")).toThrow(/ListPartsResult: /);
+});
+
+Deno.test("peekContinuationToken finds a plain token of a truncated page and nothing otherwise", () => {
+  const page = (truncated: boolean, token: string) =>
+    `<ListBucketResult><IsTruncated>${truncated}</IsTruncated><NextContinuationToken>${token}</NextContinuationToken></ListBucketResult>`;
+  expect(peekContinuationToken(page(true, "CgJhYg--"))).toBe("CgJhYg--");
+  expect(peekContinuationToken(page(false, "CgJhYg--"))).toBeUndefined();
+  // An escaped token is left to the real parser (the guess would be wrong), which decodes it.
+  expect(peekContinuationToken(page(true, "a&amp;b"))).toBeUndefined();
+  expect(parseListObjectsV2(page(true, "a&amp;b")).nextContinuationToken).toBe("a&b");
+});
+
+Deno.test("parseXml rejects undefined entities and mismatched tags with the parser's reason on one line", () => {
+  expect(() => parseXml("<A><B>&bogus;</B></A>", "A")).toThrow(
+    /^A: the response is not well-formed XML \([^\n]+\)$/,
+  );
+  expect(() => parseXml("<A><B></A>", "A")).toThrow(/not well-formed/);
+  expect(() => parseXml("<B/>", "A")).toThrow("A: expected a <A> document, got <B>");
+});
+
+Deno.test("parseErrorResponse keeps the code of an error whose message quotes a key with a control character", () => {
+  const body = "<Error><Code>InvalidObjectName</Code><Message>bad key a\u0000b</Message></Error>";
+  const e = parseErrorResponse(400, ossHeaders, body);
+  expect(e.code).toBe("InvalidObjectName");
+  expect(e.message).toBe("bad key a\uFFFDb");
 });

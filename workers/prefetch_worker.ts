@@ -11,22 +11,20 @@
  */
 import { DataObject } from "../src/dataset/item.ts";
 import type { WorkerReply, WorkerRequest, WorkerRetry } from "../src/dataset/fetcher.ts";
+import { redactQuery } from "../src/dataset/url_source.ts";
 
 // Loaded in the background (CRC-64) or only on an error response (XML): a worker is ready in ~50 ms.
-type Hasher = { init(): unknown; update(b: Uint8Array): unknown; digest(f: "hex"): string };
-let crcHasher: Promise<Hasher> | undefined;
+let crcModule: Promise<typeof import("../src/crc64.ts")> | undefined;
 const xmlModule = () => import("../src/xml.ts");
 
 /**
- * CRC-64/XZ (OSS's "crc64ecma") of `bytes` as a decimal string. One hasher is reused (init() per object): creating
- * one per object, as `Crc64.create()` does, costs ~10x more than hashing 16 KiB.
+ * CRC-64/XZ (OSS's "crc64ecma") of `bytes` as a decimal string, through `src/crc64.ts` (one shared hasher, and the
+ * JavaScript fallback where WebAssembly cannot be compiled). Imported lazily so that a worker starts fast; a
+ * static name import also lets bundlers keep only hash-wasm's CRC-64.
  */
 async function crc64Of(bytes: Uint8Array): Promise<string> {
-  crcHasher ??= import("hash-wasm").then((m) => m.createCRC64("c96c5795d7870f42") as Promise<Hasher>);
-  const h = await crcHasher;
-  h.init();
-  h.update(bytes);
-  return BigInt(`0x${h.digest("hex")}`).toString(10);
+  crcModule ??= import("../src/crc64.ts");
+  return (await crcModule).crc64(bytes);
 }
 
 interface WorkerScope {
@@ -80,7 +78,7 @@ async function attemptOnce(
         kind: "http",
         status: res.status,
         code: e.code,
-        message: e.message,
+        message: redactQuery(e.message, m.req.url),
         requestId: e.requestId,
       };
       const retryable = res.status >= 500 || res.status === 429;
@@ -91,7 +89,7 @@ async function attemptOnce(
     const bytes = new Uint8Array(await res.arrayBuffer());
     received = bytes.byteLength;
     const length = res.headers.get("content-length");
-    const what = `GET ${ref.bucket}/${ref.key}`;
+    const what = `GET ${ref.uri ?? `${ref.bucket}/${ref.key}`}`;
     if (length !== null && Number(length) !== bytes.byteLength) {
       const message = `${what}: got ${bytes.byteLength} of ${length} bytes`;
       return { retry: { type: "error", id, kind: "integrity", message }, audit: { status, bytes: received } };
@@ -104,7 +102,8 @@ async function attemptOnce(
     const etag = res.headers.get("etag") ?? ref.etag ?? "";
     return { done: { ok: true, bytes, etag }, audit: { status, bytes: received } };
   } catch (e) {
-    const message = `network error: ${(e as Error)?.message ?? e}`;
+    // Runtimes put the URL in fetch errors; a presigned URL's query is its signature.
+    const message = redactQuery(`network error: ${(e as Error)?.message ?? e}`, m.req.url);
     return { retry: { type: "error", id, kind: "network", message }, audit: { status, bytes: received } };
   }
 }
@@ -199,7 +198,7 @@ scope.onmessage = (ev: MessageEvent<WorkerRequest>) => {
         type: "error",
         id: m.id,
         kind: "network",
-        message: String((e as Error)?.message ?? e),
+        message: redactQuery(String((e as Error)?.message ?? e), m.req.url),
       })
     );
   } else if (m.type === "cancel") {

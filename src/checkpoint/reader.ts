@@ -109,8 +109,18 @@ class RangedSource {
   #ranges!: AsyncGenerator<Uint8Array, void, undefined>;
   #remaining = 0;
   #detach: () => void = () => {};
+  #started?: Promise<void>;
 
-  async start(
+  start(
+    init: CheckpointReaderInit | Promise<CheckpointReaderInit>,
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<void> {
+    // Cloudflare workerd calls pull() while an async start() still runs if a read is already waiting (the
+    // Streams spec says it must not), so pull() waits for it.
+    return this.#started = this.#start(init, controller);
+  }
+
+  async #start(
     init: CheckpointReaderInit | Promise<CheckpointReaderInit>,
     controller: ReadableStreamDefaultController<Uint8Array>,
   ): Promise<void> {
@@ -161,6 +171,7 @@ class RangedSource {
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     try {
+      await this.#started;
       if (this.#remaining === 0) {
         this.#finish();
         controller.close();

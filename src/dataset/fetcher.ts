@@ -166,14 +166,17 @@ export async function createLoader<R>(
     return SKIP;
   };
   const client = o.client as DatasetClient;
-  const reader = async (ref: ObjectRef, start: number, end: number, signal?: AbortSignal) => {
-    const range = { start, end: end === Number.MAX_SAFE_INTEGER ? undefined : end - 1 };
-    const res = await client.get(ref.bucket, ref.key, {
-      range: start === 0 && range.end === undefined ? undefined : range,
-      signal,
-    });
-    return await readBody(res.body, res.size, ref);
-  };
+  // Bound to the reference itself: a URL dataset's `url` is not copied to the item.
+  const readerOf =
+    (ref: ObjectRef) => async (_item: ObjectRef, start: number, end: number, signal?: AbortSignal) => {
+      const range = { start, end: end === Number.MAX_SAFE_INTEGER ? undefined : end - 1 };
+      const res = await client.get(ref.bucket, ref.key, {
+        ...urlOf(ref),
+        range: start === 0 && range.end === undefined ? undefined : range,
+        signal,
+      });
+      return await readBody(res.body, res.size, ref);
+    };
   const asked = opts.workers ?? o.workers;
   const workers = typeof Worker === "undefined" || !signer ? 0 : asked;
   if (asked > 0 && workers === 0) {
@@ -195,15 +198,15 @@ export async function createLoader<R>(
         let bytes: Uint8Array, etag: string;
         if (client.getBytes) {
           // One read into memory, without a resumable stream per object (a broken body is fetched again).
-          const res = await client.getBytes(ref.bucket, ref.key, { signal });
+          const res = await client.getBytes(ref.bucket, ref.key, { ...urlOf(ref), signal });
           bytes = counted(res.bytes);
           etag = res.etag;
         } else {
-          const res = await client.get(ref.bucket, ref.key, { signal });
+          const res = await client.get(ref.bucket, ref.key, { ...urlOf(ref), signal });
           bytes = counted(await readBody(res.body, res.size, ref));
           etag = res.etag;
         }
-        return await finish(new DataObject({ ...ref, bytes, etag: etag || ref.etag, reader }));
+        return await finish(new DataObject({ ...ref, bytes, etag: etag || ref.etag, reader: readerOf(ref) }));
       },
       close() {},
     };
@@ -221,9 +224,9 @@ export async function createLoader<R>(
       if (reply.type === "value") return reply.value as R;
       if (reply.type === "bytes") {
         const bytes = counted(new Uint8Array(reply.buffer));
-        return await finish(new DataObject({ ...ref, bytes, etag: reply.etag, reader }));
+        return await finish(new DataObject({ ...ref, bytes, etag: reply.etag, reader: readerOf(ref) }));
       }
-      const uri = `${ref.scheme ?? "oss"}://${ref.bucket}/${ref.key}`;
+      const uri = ref.uri ?? `${ref.scheme ?? "oss"}://${ref.bucket}/${ref.key}`;
       if (reply.kind === "transform") {
         return onTransformFailure({ key: ref.key, uri }, new Error(reply.message));
       }
@@ -232,7 +235,7 @@ export async function createLoader<R>(
       throw new OssError({
         code: reply.code ?? (reply.kind === "network" ? "NetworkError" : `Http${reply.status}`),
         status: reply.status ?? 0,
-        message: reply.message,
+        message: ref.url === undefined ? reply.message : `${reply.message} (url ${uri})`,
         requestId: reply.requestId,
         bucket: ref.bucket,
         key: ref.key,
@@ -243,6 +246,11 @@ export async function createLoader<R>(
       pool.close();
     },
   };
+}
+
+/** `{ url }` for a URL dataset's reference (the client fetches it), else nothing. */
+function urlOf(ref: ObjectRef): { url?: string } {
+  return ref.url === undefined ? {} : { url: ref.url };
 }
 
 interface Pending {

@@ -19,6 +19,13 @@ export interface ObjectRef {
   size?: number;
   /** ETag when known before fetching (from a listing). */
   etag?: string;
+  /** The item's URI when it is not `scheme://bucket/key`: for URL datasets, the URL without its query. */
+  uri?: string;
+  /**
+   * For URL datasets: the URL to fetch, whose query may carry a signature. Set as a non-enumerable property, so
+   * it stays out of JSON, logs and worker messages; never copied to a {@linkcode DataObject}.
+   */
+  url?: string;
 }
 
 /** Reads a byte range `[start, end)` of an object that was not prefetched. */
@@ -62,6 +69,7 @@ export class DataObject {
   /** ETag, quotes included, "" when unknown. */
   readonly etag: string;
   readonly #scheme: "oss" | "s3";
+  readonly #uri?: string;
   #bytes?: Uint8Array;
   #reader?: RangeReader;
 
@@ -71,14 +79,15 @@ export class DataObject {
     this.label = init.label ?? "";
     this.etag = init.etag ?? "";
     this.#scheme = init.scheme ?? "oss";
+    this.#uri = init.uri;
     this.#bytes = init.bytes;
     this.#reader = init.reader;
     this.size = init.bytes ? init.bytes.byteLength : init.size ?? -1;
   }
 
-  /** `oss://bucket/key` (or `s3://…`). */
+  /** `oss://bucket/key` (or `s3://…`); for URL datasets the URL without its query. */
   get uri(): string {
-    return `${this.#scheme}://${this.bucket}/${this.key}`;
+    return this.#uri ?? `${this.#scheme}://${this.bucket}/${this.key}`;
   }
 
   /** Whether the bytes are in memory. */

@@ -14,6 +14,7 @@ import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions
 import { dealBlocks } from "./shard.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
 import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+import { type UrlList, urlsSource } from "./url_source.ts";
 
 /** Options of one pass over a dataset. */
 export interface IterateOptions {
@@ -147,6 +148,38 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     return new OssIterableDataset(manifestSource(manifest, parser, baseUri), opts);
   }
 
+  /**
+   * The objects at a list of URLs — presigned (`client.presignUrl`, OSS4 or SigV4) or public `http(s)://` URLs —
+   * fetched with plain `fetch`: no endpoint, no credentials, nothing secret besides the URLs themselves, so a
+   * browser page can iterate them. `urls` is an array or iterable (read and checked at once) or an async
+   * iterable (read during each pass; see `urlsSource`). An item's `key` is the URL's decoded path without the
+   * leading slash — and without the bucket segment for path-style URLs (IP and `localhost` hosts, or
+   * `pathStyle: true`), which becomes `bucket` — and its `uri` is the URL without its query. The query (the
+   * signature) never appears in items, errors, logs or audit records. Everything else works as with the other
+   * sources: transform, prefetch, workers, shuffle, shards, retries.
+   *
+   * @throws {ConfigError} naming the entry (never its query) when a URL is not an absolute http(s) URL.
+   * @example
+   * ```ts
+   * import { OssIterableDataset } from "./iterable.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+   * const server = await serveEmulator({ buckets: ["demo"], credentials: [credentials] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
+   * await client.put("demo", "train/a.txt", "hello");
+   * const urls = [await client.presignUrl("demo", "train/a.txt", { expires: 600 })];
+   * // Elsewhere (a browser page, a worker): only the URLs are needed.
+   * for await (const item of OssIterableDataset.fromUrls(urls, { prefetchConcurrency: 8 })) {
+   *   console.log(item.key, await item.text()); // train/a.txt hello
+   * }
+   * await server.close();
+   * ```
+   */
+  static fromUrls<R = DataObject>(urls: UrlList, opts: DatasetOptions<R> = {}): OssIterableDataset<R> {
+    return new OssIterableDataset(urlsSource(urls, { pathStyle: opts?.pathStyle }), opts);
+  }
+
   /** The epoch used by passes that don't name one. */
   get epoch(): number {
     return this.#epoch;
@@ -167,7 +200,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
 
   /** Resolves the options (config and credential files are read once). */
   options(): Promise<ResolvedDatasetOptions<R>> {
-    this.#resolved ??= resolveDatasetOptions(this.#opts);
+    this.#resolved ??= resolveDatasetOptions(this.#opts, { byUrl: this.#source.kind === "urls" });
     return this.#resolved;
   }
 

@@ -13,6 +13,7 @@ import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions
 import { shardIndices } from "./shard.ts";
 import { epochSeed, permutation } from "./shuffle.ts";
 import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+import { type UrlList, urlsSource } from "./url_source.ts";
 
 /**
  * A map-style dataset: the source is listed once when the dataset is created, then any item can be fetched by
@@ -65,7 +66,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
   }
 
   static async #create<R>(source: DatasetSource, opts: DatasetOptions<R>): Promise<OssMapDataset<R>> {
-    const o = await resolveDatasetOptions(opts);
+    const o = await resolveDatasetOptions(opts, { byUrl: source.kind === "urls" });
     const all: ObjectRef[] = [];
     for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
     const { rank, worldSize } = o.shard;
@@ -99,6 +100,35 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     opts: DatasetOptions<R> = {},
   ): Promise<OssMapDataset<R>> {
     return OssMapDataset.#create(manifestSource(manifest, parser, baseUri), opts);
+  }
+
+  /**
+   * The objects at a list of URLs (presigned or public `http(s)://`), fetched with plain `fetch` and no
+   * credentials; `urls` may be an async iterable, read whole here. Keys, `uri` and the handling of the URLs'
+   * queries (never shown) are those of {@linkcode OssIterableDataset.fromUrls}. `ref(i)` returns the reference
+   * whose `url` (not enumerable) is the URL itself.
+   *
+   * @throws {ConfigError} naming the entry (never its query) when a URL is not an absolute http(s) URL.
+   * @example
+   * ```ts
+   * import { OssMapDataset } from "./map.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+   * const server = await serveEmulator({ buckets: ["demo"], credentials: [credentials] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials, signatureVersion: "s3v4" });
+   * for (const k of ["a", "b"]) await client.put("demo", `${k}.txt`, k.repeat(3));
+   * const urls = await Promise.all(["a", "b"].map((k) => client.presignUrl("demo", `${k}.txt`, { expires: 600 })));
+   * const ds = await OssMapDataset.fromUrls(urls);
+   * console.log(ds.length, (await ds.get(1)).uri); // 2 http://127.0.0.1:…/demo/b.txt
+   * await server.close();
+   * ```
+   */
+  static async fromUrls<R = DataObject>(
+    urls: UrlList,
+    opts: DatasetOptions<R> = {},
+  ): Promise<OssMapDataset<R>> {
+    return await OssMapDataset.#create(urlsSource(urls, { pathStyle: opts?.pathStyle }), opts);
   }
 
   /** Number of items (of this shard). */

@@ -1,6 +1,7 @@
 /**
  * Datasets over OSS: {@linkcode OssIterableDataset} (streamed) and {@linkcode OssMapDataset} (random access),
- * their items ({@linkcode DataObject}), manifests, sharding and seeded shuffling.
+ * built from a prefix, a list of URIs, a manifest or a list of (presigned) URLs; their items
+ * ({@linkcode DataObject}), manifests, sharding and seeded shuffling.
  *
  * @example
  * ```ts ignore
@@ -42,3 +43,5 @@ export {
   objectsSource,
   prefixSource,
 } from "./sources.ts";
+export { UrlFetchClient, type UrlFetchOptions } from "./url_client.ts";
+export { redactQuery, type UrlList, urlRef, type UrlRefOptions, urlsSource } from "./url_source.ts";

@@ -20,13 +20,17 @@ import type { DataObject, ObjectRef } from "./item.ts";
 import { resolveShard, type Shard } from "./shard.ts";
 import type { ShuffleOptions } from "./shuffle.ts";
 import type { DatasetClient } from "./sources.ts";
+import { UrlFetchClient } from "./url_client.ts";
 
 /** A transform: receives the item with its bytes prefetched, may be async; its result is what iteration yields. */
 export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
 
 /** Options shared by {@linkcode OssIterableDataset} and {@linkcode OssMapDataset}. */
 export interface DatasetOptions<R = DataObject> {
-  /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …; required unless `client` is given. */
+  /**
+   * `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …; required unless `client` is given or the
+   * dataset is made from URLs (`fromUrls`, which needs neither endpoint nor credentials).
+   */
   endpoint?: string | Endpoint;
   /** Signing region; default: from the endpoint. */
   region?: string;
@@ -42,7 +46,10 @@ export interface DatasetOptions<R = DataObject> {
   client?: OssClient;
   /** `"oss4"` (default) or `"s3v4"` for S3-compatible stores. */
   signatureVersion?: "oss4" | "s3v4";
-  /** Force path-style URLs. */
+  /**
+   * Force path-style URLs. For `fromUrls`: whether a URL's first path segment is the bucket rather than part of
+   * the key (default: only for IP and `localhost` hosts).
+   */
   pathStyle?: boolean;
   /** Retry policy of the client. */
   retry?: RetryOptions;
@@ -125,7 +132,8 @@ function makeSigner(
       method: "GET",
       url: objectUrl(endpoint, ref.bucket, ref.key),
       headers: new Headers(),
-      ...ref,
+      bucket: ref.bucket,
+      key: ref.key,
     };
     if (s3) await signS3v4(req, { credentials: creds.value, region });
     else await signOss4(req, { credentials: creds.value, region });
@@ -141,9 +149,19 @@ function positive(name: string, v: unknown, min = 1): number | undefined {
   return v;
 }
 
+/** Signs for workers of a URL dataset: the reference's own URL, without headers. */
+function urlSigner(ref: ObjectRef): Promise<SignedRequest> {
+  if (ref.url === undefined) {
+    return Promise.reject(new ConfigError(`a URL dataset's reference ${ref.bucket}/${ref.key} has no URL`));
+  }
+  return Promise.resolve({ url: ref.url, headers: [] });
+}
+
 /**
  * Resolves dataset options: loads `configPath`/`credPath`, applies `datasetConfig` defaults (explicit options
- * win), builds the client (with the audit log wired into its fetch) and checks every number.
+ * win), builds the client (with the audit log wired into its fetch) and checks every number. With
+ * `source.byUrl` (datasets from URLs) the client is a {@linkcode UrlFetchClient}: `endpoint`, `region`,
+ * `credentials`, `credPath`, `client` and `signatureVersion` are then not used.
  *
  * @example
  * ```ts
@@ -160,6 +178,7 @@ function positive(name: string, v: unknown, min = 1): number | undefined {
  */
 export async function resolveDatasetOptions<R>(
   opts: DatasetOptions<R> = {},
+  source: { byUrl?: boolean } = {},
 ): Promise<ResolvedDatasetOptions<R>> {
   if (opts === null || typeof opts !== "object") {
     throw new ConfigError(`dataset options: expected an object, got ${opts}`);
@@ -182,7 +201,10 @@ export async function resolveDatasetOptions<R>(
 
   let client: OssClient | DatasetClient;
   let signer: RequestSigner | undefined;
-  if (opts.client !== undefined) {
+  if (source.byUrl) {
+    client = new UrlFetchClient({ retry: opts.retry, audit });
+    signer = urlSigner;
+  } else if (opts.client !== undefined) {
     client = opts.client;
     signer = makeSigner(client);
   } else {

@@ -14,13 +14,16 @@ import {
   readManifest,
 } from "./manifest.ts";
 
-/** The part of `OssClient` that datasets use (any object with these methods works). */
+/**
+ * The part of `OssClient` that datasets use (any object with these methods works). For references of URL
+ * datasets, `get` and `getBytes` also receive the object's URL in `opts.url` (see `UrlFetchClient`).
+ */
 export interface DatasetClient {
   /** Fetches an object (or a range of it, both ends inclusive). */
   get(
     bucket: string,
     key: string,
-    opts?: { range?: { start: number; end?: number }; signal?: AbortSignal },
+    opts?: { url?: string; range?: { start: number; end?: number }; signal?: AbortSignal },
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number; etag: string }>;
   /**
    * Fetches a whole object into memory, byte-complete (optional; `get` is used without it). Inline prefetch
@@ -29,7 +32,7 @@ export interface DatasetClient {
   getBytes?(
     bucket: string,
     key: string,
-    opts?: { signal?: AbortSignal },
+    opts?: { url?: string; signal?: AbortSignal },
   ): Promise<{ bytes: Uint8Array; etag: string }>;
   /** Lists objects under a prefix, page by page (`maxKeys`: entries per page, at most 1000). */
   list(bucket: string, opts?: { prefix?: string; maxKeys?: number; signal?: AbortSignal }): AsyncIterable<{
@@ -50,8 +53,8 @@ const LIST_PAGE_KEYS = 250;
 /** A recipe for a stream of object references. */
 export interface DatasetSource {
   /** Which constructor made it. */
-  readonly kind: "prefix" | "objects" | "manifest";
-  /** The prefix URI, the manifest location, or "N objects", for messages. */
+  readonly kind: "prefix" | "objects" | "manifest" | "urls";
+  /** The prefix URI, the manifest location, "N objects" or "N URLs", for messages. */
   readonly description: string;
   /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
   refs(client: DatasetClient, signal?: AbortSignal): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;

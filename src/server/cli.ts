@@ -8,6 +8,7 @@
 import { ConfigError } from "../errors.ts";
 import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
 import { FAULT_KINDS, type FaultKind } from "./faults.ts";
+import { CorsPolicy } from "./cors.ts";
 import { DirectoryStore } from "./directory_store.ts";
 
 const USAGE = `Usage: deno task serve [options]
@@ -27,6 +28,10 @@ Authentication (every request must be signed when a key is set)
   --access-key-secret S    or env OSS_ACCESS_KEY_SECRET
   --no-auth                accept unsigned requests even if the env variables are set
   --no-check-region        accept any signing region
+Browsers (CORS; off by default, like a bucket without a CORS rule)
+  --cors-origin ORIGIN     let pages on ORIGIN (e.g. http://127.0.0.1:8080, or *) call the server
+                           (repeatable or comma-separated)
+  --cors-max-age S         let browsers cache a preflight answer S seconds
 Limits and faults
   --max-body-bytes N       largest request body (default 5 GiB)
   --min-part-size N        smallest non-final multipart part (default 0)
@@ -76,6 +81,8 @@ export function parseArgs(args: string[], env: Record<string, string | undefined
   const opts: CliOptions = {};
   const faults: NonNullable<ServeEmulatorOptions["faults"]> & Record<string, unknown> = {};
   let keyId = env.OSS_ACCESS_KEY_ID, secret = env.OSS_ACCESS_KEY_SECRET, auth = true;
+  const corsOrigins: string[] = [];
+  let corsMaxAge: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.indexOf("=");
@@ -121,6 +128,12 @@ export function parseArgs(args: string[], env: Record<string, string | undefined
       case "--no-check-region":
         opts.checkRegion = false;
         break;
+      case "--cors-origin":
+        corsOrigins.push(...value().split(",").map((o) => o.trim()).filter((o) => o !== ""));
+        break;
+      case "--cors-max-age":
+        corsMaxAge = number(flag, value());
+        break;
       case "--max-body-bytes":
         opts.maxBodyBytes = number(flag, value(), { min: 1 });
         break;
@@ -162,6 +175,16 @@ export function parseArgs(args: string[], env: Record<string, string | undefined
     opts.credentials = [{ accessKeyId: keyId, accessKeySecret: secret }];
   }
   if (Object.keys(faults).length > 0) opts.faults = faults;
+  if (corsOrigins.length > 0) {
+    opts.cors = { origins: corsOrigins.includes("*") ? "*" : corsOrigins, maxAgeSeconds: corsMaxAge };
+    try {
+      new CorsPolicy(opts.cors);
+    } catch (err) {
+      throw new ConfigError(`--cors-origin: ${(err as Error).message}`);
+    }
+  } else if (corsMaxAge !== undefined) {
+    throw new ConfigError("--cors-max-age: expected --cors-origin too (CORS is off without an origin)");
+  }
   return opts;
 }
 
@@ -190,8 +213,10 @@ export async function main(args: string[]): Promise<number> {
   const auth = opts.credentials
     ? `signed requests only (key ${opts.credentials[0].accessKeyId})`
     : "unsigned allowed";
+  const cors = opts.cors ? [opts.cors.origins].flat().join(", ") : "off";
   console.log(`ossflow emulator listening on ${server.url}`);
-  console.log(`  storage: ${opts.data ?? "memory"}; region: ${opts.region ?? "cn-hangzhou"}; auth: ${auth}`);
+  const region = opts.region ?? "cn-hangzhou";
+  console.log(`  storage: ${opts.data ?? "memory"}; region: ${region}; auth: ${auth}; cors: ${cors}`);
   const stopped = new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => resolve());
   });

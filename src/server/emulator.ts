@@ -12,6 +12,7 @@
  */
 import { Hono } from "hono";
 import { resolveAddress } from "./addressing.ts";
+import { type CorsOptions, CorsPolicy } from "./cors.ts";
 import type { EmulatorEnv, EmulatorRuntime } from "./emulator_context.ts";
 import { BUFFERED, type EmulatorContext, xml } from "./emulator_context.ts";
 import { EmulatorError } from "./emulator_error.ts";
@@ -27,6 +28,7 @@ import { errorXml } from "./xml_responses.ts";
 import { verifyRequest } from "../signer/verify.ts";
 
 export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
+export type { CorsOptions } from "./cors.ts";
 
 /** Options of {@linkcode createEmulator}. */
 export interface EmulatorOptions {
@@ -58,20 +60,15 @@ export interface EmulatorOptions {
   stats?: EmulatorStats;
   /** When aborted, response and request bodies still streaming are cut (used by `close()`). */
   signal?: AbortSignal;
+  /**
+   * Lets browser pages on these origins call the server: preflights are answered and responses expose the
+   * OSS headers. Default off, like an OSS bucket without a CORS rule (preflights get 403 AccessForbidden).
+   */
+  cors?: CorsOptions;
 }
 
 const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
 const CONNECTION_RESET = Object.freeze({ reason: "ossflow emulator: connection reset (injected fault)" });
-const EXPOSED_HEADERS = [
-  "etag",
-  "content-range",
-  "content-length",
-  "x-oss-request-id",
-  "x-oss-hash-crc64ecma",
-  "x-oss-next-append-position",
-  "x-oss-object-type",
-  "x-amz-request-id",
-].join(", ");
 
 function requestIds(): () => string {
   const prefix = crypto.getRandomValues(new Uint32Array(2));
@@ -115,11 +112,12 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
   );
   ready.then(() => (ready = undefined), () => {});
   const nextRequestId = requestIds();
+  const cors = new CorsPolicy(opts.cors);
   const routes: Record<string, Route> = {
     ...bucketRoutes(rt),
     ...objectRoutes(rt),
     ...multipartRoutes(rt),
-    Options: (c) => Promise.resolve(preflight(c)),
+    Options: (c) => Promise.resolve(cors.preflight(c.req.raw.headers)),
   };
 
   const renderError = (err: Error, c: EmulatorContext): Response => {
@@ -185,7 +183,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     res.headers.set("x-oss-request-id", c.get("rid"));
     res.headers.set("x-amz-request-id", c.get("rid"));
     res.headers.set("server", "ossflow-emulator");
-    addCors(c, res.headers);
+    if (c.get("op") !== "Options") cors.decorate(c.req.header("origin"), res.headers);
     const bytesPerSec = c.get("plan")?.bytesPerSec;
     if (BUFFERED.has(res) && !bytesPerSec && fault !== "truncate") {
       // Sent natively by the HTTP server: count it now rather than re-streaming it through JavaScript.
@@ -293,22 +291,6 @@ function resetConnection(c: EmulatorContext): Response {
   if (!hook) throw CONNECTION_RESET; // not an Error: escapes Hono's error handler, so app.fetch rejects
   hook();
   return new Response(null, { status: 500 });
-}
-
-function addCors(c: EmulatorContext, headers: Headers): void {
-  headers.set("access-control-allow-origin", c.req.header("origin") ?? "*");
-  headers.set("access-control-expose-headers", EXPOSED_HEADERS);
-}
-
-function preflight(c: EmulatorContext): Response {
-  return new Response(null, {
-    status: 200,
-    headers: {
-      "access-control-allow-methods": "GET, HEAD, PUT, POST, DELETE",
-      "access-control-allow-headers": c.req.header("access-control-request-headers") ?? "*",
-      "access-control-max-age": "600",
-    },
-  });
 }
 
 /** Options of {@linkcode serveEmulator}. */

@@ -1,6 +1,7 @@
 /**
  * The OSS-compatible local server: {@linkcode createEmulator} (a Hono app), {@linkcode serveEmulator}
- * (listening on 127.0.0.1), the object stores behind it and its fault injection.
+ * (listening on 127.0.0.1), the object stores behind it and its fault injection; and the dataset preview app
+ * ({@linkcode createPreviewApp}): list a prefix, preview objects, hand out presigned URLs to a browser page.
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
  * @module
  */
 export {
+  type CorsOptions,
   createEmulator,
   type EmulatorBindings,
   type EmulatorEnv,
@@ -24,6 +26,12 @@ export {
   type ServeEmulatorOptions,
 } from "./emulator.ts";
 export { EmulatorError, type EmulatorErrorInit } from "./emulator_error.ts";
+export {
+  createPreviewApp,
+  type ObjectPreview,
+  type PreviewAppOptions,
+  type PreviewPresigner,
+} from "./preview.ts";
 export { EmulatorStats } from "./stats.ts";
 export type { ApiForm } from "./xml_responses.ts";
 export { FAULT_KINDS, FaultInjector, type FaultKind, type FaultOptions, type FaultPlan } from "./faults.ts";

@@ -1,0 +1,315 @@
+/**
+ * `UrlFetchClient`: the {@linkcode DatasetClient} of URL datasets. It fetches each object by its own URL (a
+ * presigned or public `http(s)://` URL) with plain `fetch` — no credentials, no signing — retrying 5xx, 429,
+ * network errors, timeouts and short or corrupt bodies as `OssClient` does, and maps error responses to
+ * {@linkcode OssError}. The URL's query (the signature) never reaches an error, a retry event or an audit record.
+ *
+ * @module
+ */
+import { crc64 } from "../crc64.ts";
+import type { AuditLog } from "../log.ts";
+import { ConfigError, IntegrityError, OssError } from "../errors.ts";
+import { parseContentRange } from "../body.ts";
+import { Attempt, bodyLength } from "../request.ts";
+import {
+  backoffDelay,
+  isRetryableStatus,
+  resolveRetryOptions,
+  retryAfterMs,
+  type RetryOptions,
+  type RetryPolicy,
+  sleep,
+} from "../retry.ts";
+import { parseErrorResponse } from "../xml.ts";
+import type { DatasetClient } from "./sources.ts";
+import { redactQuery } from "./url_source.ts";
+
+/**
+ * Options of {@linkcode UrlFetchClient}.
+ *
+ * @example
+ * ```ts
+ * import type { UrlFetchOptions } from "./url_client.ts";
+ * const opts: UrlFetchOptions = { retry: { maxAttempts: 3 }, timeoutMs: 10_000 };
+ * ```
+ */
+export interface UrlFetchOptions {
+  /** Retry policy (the same as `OssClient`'s; default 5 attempts). */
+  retry?: RetryOptions;
+  /** A request fails (and is retried) after this many milliseconds without progress. Default 30000. */
+  timeoutMs?: number;
+  /** The `fetch` to use; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Receives each attempt (method, bucket, key, status, bytes, ms — never the URL), keeping the slow ones. */
+  audit?: AuditLog;
+}
+
+/** What a request is for, in messages: the URL without its query, bucket and key. */
+interface Target {
+  url: string;
+  uri: string;
+  bucket: string;
+  key: string;
+}
+
+/** A retryable failure of one attempt (a broken body, a failed check): retried, thrown when attempts run out. */
+class AttemptFailure extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+/**
+ * Fetches objects by URL for URL datasets. `get`/`getBytes` take the URL in `opts.url` (set by the dataset from
+ * its references); `bucket` and `key` only name the object in errors. `list` is not supported: a URL dataset
+ * lists nothing.
+ *
+ * @example
+ * ```ts
+ * import { UrlFetchClient } from "./url_client.ts";
+ * import { OssClient } from "../client.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const server = await serveEmulator({ buckets: ["demo"], credentials: [credentials] });
+ * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
+ * await client.put("demo", "a.txt", "hello");
+ * const url = await client.presignUrl("demo", "a.txt", { expires: 60 });
+ * const { bytes } = await new UrlFetchClient().getBytes("demo", "a.txt", { url });
+ * console.log(new TextDecoder().decode(bytes)); // hello
+ * await server.close();
+ * ```
+ */
+export class UrlFetchClient implements DatasetClient {
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #audit?: AuditLog;
+
+  constructor(opts: UrlFetchOptions = {}) {
+    this.#retry = resolveRetryOptions(opts.retry);
+    const t = opts.timeoutMs ?? 30_000;
+    if (!(Number.isFinite(t) && t > 0)) {
+      throw new ConfigError(
+        `UrlFetchClient: timeoutMs: expected a positive number of milliseconds, got ${t}`,
+      );
+    }
+    this.#timeoutMs = t;
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#audit = opts.audit;
+  }
+
+  /** Fetches the object at `opts.url` (or bytes `range.start`..`range.end` of it, inclusive) as a stream. */
+  async get(
+    bucket: string,
+    key: string,
+    opts: { url?: string; range?: { start: number; end?: number }; signal?: AbortSignal } = {},
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number; etag: string }> {
+    const { bytes, etag } = await this.#fetchBytes(target(bucket, key, opts.url), opts.range, opts.signal);
+    return { body: new Blob([bytes]).stream(), size: bytes.byteLength, etag };
+  }
+
+  /** Fetches the whole object at `opts.url` into memory, length (and CRC-64, when the server sends it) checked. */
+  async getBytes(
+    bucket: string,
+    key: string,
+    opts: { url?: string; signal?: AbortSignal } = {},
+  ): Promise<{ bytes: Uint8Array; etag: string }> {
+    return await this.#fetchBytes(target(bucket, key, opts.url), undefined, opts.signal);
+  }
+
+  /** Not supported: a URL dataset lists nothing. */
+  list(): AsyncIterable<{ key: string; size: number; etag: string }> {
+    throw new ConfigError("UrlFetchClient: cannot list; a URL dataset is made from its URLs alone");
+  }
+
+  async #fetchBytes(
+    t: Target,
+    range: { start: number; end?: number } | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
+    const headers: Record<string, string> = {};
+    // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
+    if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
+    for (let attempt = 1;; attempt++) {
+      signal?.throwIfAborted();
+      const a = new Attempt(signal, this.#timeoutMs, this.#timeoutMs);
+      const t0 = performance.now();
+      const audit = (status: number, bytes: number) => {
+        if (!signal?.aborted) {
+          this.#audit?.record({
+            method: "GET",
+            bucket: t.bucket,
+            key: t.key,
+            status,
+            bytes,
+            ms: performance.now() - t0,
+          });
+        }
+      };
+      let res: Response | undefined;
+      try {
+        res = await this.#fetch(t.url, { headers, signal: a.signal });
+        if (res.ok) {
+          const got = await readReply(res, a, t, range);
+          audit(res.status, got.received);
+          return got;
+        }
+      } catch (err) {
+        a.done();
+        audit(res?.status ?? 0, 0);
+        if (signal?.aborted) throw signal.reason;
+        const e = err instanceof AttemptFailure ? err.error : networkError(t, err, a.timedOut);
+        if (attempt >= this.#retry.maxAttempts) throw e;
+        await this.#backoff(t, attempt, undefined, e, 0, signal);
+        continue;
+      }
+      if (isRetryableStatus(res.status) && attempt < this.#retry.maxAttempts) {
+        await res.arrayBuffer().catch(() => {}); // read to the end so that the connection can be reused
+        a.done();
+        audit(res.status, 0);
+        await this.#backoff(t, attempt, res.status, undefined, retryAfterMs(res.headers), signal);
+        continue;
+      }
+      let text = "";
+      try {
+        text = await res.text();
+      } catch { /* the status and headers still tell */ }
+      a.done();
+      audit(res.status, 0);
+      signal?.throwIfAborted();
+      const parsed = parseErrorResponse(res.status, res.headers, text);
+      throw new OssError({
+        code: parsed.code,
+        status: res.status,
+        message: `${redactQuery(parsed.message, t.url)} (url ${t.uri})`,
+        requestId: parsed.requestId,
+        bucket: t.bucket,
+        key: t.key,
+        method: "GET",
+      });
+    }
+  }
+
+  async #backoff(
+    t: Target,
+    attempt: number,
+    status: number | undefined,
+    error: Error | undefined,
+    afterMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const delayMs = backoffDelay(attempt, this.#retry, Math.random, afterMs);
+    this.#retry.onRetry?.({
+      kind: "request",
+      attempt,
+      delayMs,
+      method: "GET",
+      bucket: t.bucket,
+      key: t.key,
+      status,
+      error,
+    });
+    await sleep(delayMs, signal);
+  }
+}
+
+function target(bucket: string, key: string, url: string | undefined): Target {
+  if (typeof url !== "string") {
+    throw new ConfigError(`UrlFetchClient: GET ${bucket}/${key}: expected opts.url, the URL of the object`);
+  }
+  const q = url.search(/[?#]/);
+  return { url, uri: q < 0 ? url : url.slice(0, q), bucket, key };
+}
+
+/** An OssError for a request that got no response, its message (and no cause) free of the URL's query. */
+function networkError(t: Target, err: unknown, timedOut: boolean): OssError {
+  const why = (err as Error)?.message ?? String(err);
+  return new OssError({
+    code: timedOut ? "RequestTimeout" : "NetworkError",
+    status: 0,
+    message: redactQuery(timedOut ? "no response progress in time" : `network error: ${why}`, t.url) +
+      ` (url ${t.uri})`,
+    bucket: t.bucket,
+    key: t.key,
+    method: "GET",
+  });
+}
+
+/** Reads a 2xx body to the end, checking length, range and CRC-64; a failed check is an `AttemptFailure`. */
+async function readReply(
+  res: Response,
+  a: Attempt,
+  t: Target,
+  range: { start: number; end?: number } | undefined,
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string; received: number }> {
+  const what = `GET ${t.uri}`;
+  const length = bodyLength(res.headers);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readAll(res, a, length);
+  } catch (err) {
+    if (err instanceof IntegrityError) {
+      throw new AttemptFailure(new IntegrityError(`${what}: ${err.message}`, { key: t.key }));
+    }
+    throw err;
+  } finally {
+    a.done();
+  }
+  if (length >= 0 && bytes.byteLength !== length) {
+    throw new AttemptFailure(
+      new IntegrityError(`${what}: got ${bytes.byteLength} of ${length} bytes`, { key: t.key }),
+    );
+  }
+  const etag = res.headers.get("etag") ?? "";
+  const crc = res.headers.get("x-oss-hash-crc64ecma");
+  if (res.status === 200 && crc !== null) {
+    const actual = await crc64(bytes);
+    if (actual !== crc) {
+      throw new AttemptFailure(
+        new IntegrityError(`${what}: CRC-64 mismatch`, { key: t.key, expected: crc, actual }),
+      );
+    }
+  }
+  const received = bytes.byteLength;
+  if (!range) return { bytes, etag, received };
+  const end = range.end === undefined ? undefined : range.end + 1;
+  if (res.status === 200) return { bytes: bytes.subarray(range.start, end), etag, received }; // Range ignored
+  const cr = parseContentRange(res.headers.get("content-range"));
+  if (cr !== undefined && cr.start !== range.start) {
+    const message = `${what}: asked for bytes from ${range.start}, got Content-Range from ${cr.start}`;
+    throw new AttemptFailure(new IntegrityError(message, { key: t.key }));
+  }
+  return { bytes, etag, received };
+}
+
+/** The body into one buffer; each read counts as progress against the attempt's inactivity timeout. */
+async function readAll(res: Response, a: Attempt, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let out = length >= 0 ? new Uint8Array(length) : undefined;
+  let at = 0;
+  try {
+    for (;;) {
+      a.wait();
+      const r = await reader.read();
+      if (r.done) break;
+      if (out) {
+        if (at + r.value.byteLength > out.byteLength) {
+          throw new IntegrityError(`more bytes than Content-Length ${length}`);
+        }
+        out.set(r.value, at);
+      } else chunks.push(r.value);
+      at += r.value.byteLength;
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  }
+  if (!out) {
+    out = new Uint8Array(at);
+    let p = 0;
+    for (const c of chunks) (out.set(c, p), p += c.byteLength);
+  }
+  return out.subarray(0, at);
+}

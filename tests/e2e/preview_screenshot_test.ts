@@ -1,0 +1,130 @@
+// The preview page in headless Chromium: the local server (signature checks and CORS on) holds a few real PNG
+// images and some text; the preview app serves the page and the browser bundle (dist/, built by
+// `deno task build` first); the page fetches the images straight from the local server by presigned URL
+// through OssIterableDataset.fromUrls. Saves tests/e2e/out/preview.png (gitignored; a CI artifact).
+import { expect } from "expect";
+import { encode } from "fast-png";
+import { OssClient } from "../../src/client.ts";
+import { createPreviewApp, serveEmulator } from "../../src/server/mod.ts";
+import { chromiumPath, openBrowser } from "./browser.ts";
+
+const CREDS = { accessKeyId: "LTAI5tPreviewE2E", accessKeySecret: "preview-e2e-secret" };
+const TOKEN = "e2e-preview-token";
+const IMAGES = 12;
+const SIZE = 96;
+
+/** An RGB test card: a hue gradient, rings and a checker corner, different for each `n`. */
+function testCard(n: number): Uint8Array {
+  const data = new Uint8Array(SIZE * SIZE * 3);
+  const hue = (n * 360) / IMAGES;
+  for (let y = 0; y < SIZE; y++) {
+    for (let x = 0; x < SIZE; x++) {
+      const r = Math.hypot(x - SIZE / 2, y - SIZE / 2);
+      const ring = Math.floor(r / (6 + (n % 4) * 2)) % 2 === 0;
+      const checker = x < 24 && y < 24 && ((x >> 3) + (y >> 3)) % 2 === 0;
+      const [red, green, blue] = hsl((hue + (x + y) * 0.8) % 360, 0.75, ring ? 0.55 : 0.35);
+      const i = (y * SIZE + x) * 3;
+      data[i] = checker ? 255 : red;
+      data[i + 1] = checker ? 255 : green;
+      data[i + 2] = checker ? 255 : blue;
+    }
+  }
+  return encode({ width: SIZE, height: SIZE, data, channels: 3 });
+}
+
+function hsl(h: number, s: number, l: number): [number, number, number] {
+  const k = (m: number) => (m + h / 30) % 12;
+  const a = s * Math.min(l, 1 - l);
+  const f = (m: number) => l - a * Math.max(-1, Math.min(k(m) - 3, 9 - k(m), 1));
+  return [Math.round(f(0) * 255), Math.round(f(8) * 255), Math.round(f(4) * 255)];
+}
+
+/** Builds dist/ (about 1-2 s) every time: a bundle left from older sources would test stale code. */
+async function ensureBundle(): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "build"],
+    cwd: new URL("../../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno task build failed:\n${new TextDecoder().decode(out.stderr)}`);
+}
+
+Deno.test({
+  name: "the preview page shows real thumbnails fetched by presigned URL from the local server",
+  ignore: !chromiumPath(),
+  fn: async () => {
+    await ensureBundle();
+    // The app listens first: the local server's CORS rule needs the page's origin.
+    let handler: (req: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+    const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => handler(req));
+    const appUrl = `http://127.0.0.1:${app.addr.port}`;
+    const store = await serveEmulator({
+      buckets: ["datasets"],
+      credentials: [CREDS],
+      cors: { origins: [appUrl] },
+    });
+    try {
+      const client = new OssClient({ endpoint: store.url, region: "cn-hangzhou", credentials: CREDS });
+      for (let n = 0; n < IMAGES; n++) {
+        await client.put("datasets", `pets/img_${String(n).padStart(2, "0")}.png`, testCard(n));
+      }
+      const rows = Array.from(
+        { length: 30 },
+        (_, i) => JSON.stringify({ image: `img_${i}.png`, label: i % 3 }),
+      );
+      await client.put("datasets", "pets/labels.jsonl", rows.join("\n") + "\n");
+      await client.put("datasets", "pets/README.txt", "Generated test cards for the ossflow preview page.\n");
+      await client.put("datasets", "pets/weights.bin", crypto.getRandomValues(new Uint8Array(512)));
+      await client.put("datasets", "private/secret.txt", "not shown");
+      handler = createPreviewApp({
+        client,
+        bucket: "datasets",
+        prefixes: ["pets/"],
+        token: TOKEN,
+        title: "ossflow preview — pets/",
+      }).fetch;
+
+      await using session = await openBrowser({ viewport: { width: 1100, height: 720 } });
+      const { page } = session;
+      const storeRequests: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().startsWith(store.url)) storeRequests.push(r.url());
+      });
+      await page.goto(`${appUrl}/#token=${TOKEN}&prefix=pets/`);
+      const state = await page.waitForSelector("body[data-state=done], body[data-state=error]", {
+        state: "attached",
+        timeout: 30_000,
+      }).then(
+        () => page.getAttribute("body", "data-state"),
+        (err) => `timeout (${err.message.split("\n")[0]})`,
+      );
+      if (state !== "done") {
+        await session.screenshot("preview-failed.png");
+        const status = await page.textContent("#status");
+        throw new Error(`page state ${state}; status: ${status}; errors: ${session.errors.join(" | ")}`);
+      }
+
+      // The token left the address bar; every image was fetched from the store by a presigned URL.
+      expect(page.url()).toBe(`${appUrl}/#prefix=pets%2F`);
+      const images = await page.$$eval(
+        "#grid img",
+        (imgs) => imgs.map((i) => ({ alt: i.getAttribute("alt"), w: i.naturalWidth, h: i.naturalHeight })),
+      );
+      expect(images.length).toBe(IMAGES);
+      for (const img of images) expect(img).toMatchObject({ w: SIZE, h: SIZE });
+      expect(storeRequests.length).toBe(IMAGES);
+      for (const url of storeRequests) expect(url).toContain("x-oss-signature=");
+      const texts = await page.$$eval("#grid pre", (pres) => pres.map((p) => p.textContent ?? ""));
+      expect(texts.length).toBe(3);
+      expect(texts.some((t) => t.includes('"label":2'))).toBe(true);
+      expect(await page.textContent("#status")).toBe("15 objects under pets/");
+      expect(session.errors).toEqual([]);
+      const path = await session.screenshot("preview.png");
+      console.log(`screenshot: ${path}`);
+    } finally {
+      await store.close();
+      await app.shutdown();
+    }
+  },
+});

@@ -1,0 +1,251 @@
+// The runtime smoke test: one module, plain JavaScript and Web APIs only, run unchanged in Deno, Node, Bun,
+// Cloudflare workerd and Chromium against the local server (see run.ts). It gets the library's bundle
+// (dist/ossflow.js) as a module namespace and the server's address, and proves: writes, listing, a dataset
+// pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a multipart
+// checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily imported) and presigned URLs.
+
+/**
+ * @typedef {object} SmokeConfig
+ * @property {string} endpoint   the local server, e.g. http://127.0.0.1:41234
+ * @property {string} region     signing region, e.g. cn-hangzhou
+ * @property {string} bucket     an existing bucket
+ * @property {string} prefix     a key prefix of this run's own, e.g. "deno/"
+ * @property {string} accessKeyId
+ * @property {string} accessKeySecret
+ * @property {number} [objects]          objects to write and read back (default 24)
+ * @property {number} [checkpointBytes]  checkpoint size (default 5 MiB + 12345 bytes)
+ */
+
+/**
+ * @typedef {object} SmokeStep
+ * @property {string} name
+ * @property {boolean} ok
+ * @property {number} ms
+ * @property {string} [detail]
+ * @property {string} [error]
+ */
+
+/**
+ * @typedef {object} SmokeResult
+ * @property {boolean} ok
+ * @property {SmokeStep[]} steps
+ * @property {{ wasm: boolean, worker: boolean, prefetchWorkers: number }} env
+ * @property {number} ms
+ */
+
+const MiB = 1024 * 1024;
+
+/** A seeded PRNG (mulberry32), so every runtime writes the same bytes. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function bytesOf(length, seed) {
+  const r = rng(seed);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (r() * 256) | 0;
+  return out;
+}
+
+/** A cheap content digest for comparing what came back (FNV-1a over the bytes). */
+function fnv(bytes) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+function equalBytes(a, b) {
+  return firstDifference(a, b) === -1;
+}
+
+/** The first offset where two byte arrays differ (the shorter length if one is a prefix), or -1. */
+function firstDifference(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** Whether this runtime lets code compile WebAssembly (workerd does not: the CRC-64 fallback then runs). */
+async function canCompileWasm() {
+  try {
+    // The smallest valid module: magic number and version.
+    await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the smoke test. Never throws: failures are reported in the result.
+ *
+ * @param {Record<string, any>} lib  the bundle's exports (`import * as lib from "dist/ossflow.js"`)
+ * @param {SmokeConfig} cfg
+ * @returns {Promise<SmokeResult>}
+ */
+export async function smoke(lib, cfg) {
+  const started = performance.now();
+  const steps = [];
+  const worker = typeof Worker !== "undefined";
+  const env = { wasm: await canCompileWasm(), worker, prefetchWorkers: worker ? 2 : 0 };
+  const credentials = { accessKeyId: cfg.accessKeyId, accessKeySecret: cfg.accessKeySecret };
+  const base = { endpoint: cfg.endpoint, region: cfg.region, credentials };
+  const { bucket, prefix } = cfg;
+  const count = cfg.objects ?? 24;
+  const client = new lib.OssClient(base);
+  const objects = Array.from({ length: count }, (_, i) => {
+    const bytes = bytesOf(1 + ((i * 7919) % 48) * 1024 + i, 1000 + i);
+    return { key: `${prefix}data/${String(i).padStart(4, "0")}.bin`, bytes };
+  });
+
+  async function step(name, fn) {
+    const t0 = performance.now();
+    try {
+      const detail = await fn();
+      steps.push({ name, ok: true, ms: Math.round(performance.now() - t0), detail: detail ?? undefined });
+      return true;
+    } catch (err) {
+      const error = err instanceof Error
+        ? `${err.name}: ${err.message}${err.cause ? ` (cause: ${err.cause?.message ?? err.cause})` : ""}`
+        : String(err);
+      steps.push({ name, ok: false, ms: Math.round(performance.now() - t0), error });
+      return false;
+    }
+  }
+
+  const ok = await step("put objects", async () => {
+    let at = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (at < objects.length) {
+        const o = objects[at++];
+        const res = await client.put(bucket, o.key, o.bytes);
+        check(
+          res.crc64 === undefined || res.crc64 === (await lib.crc64(o.bytes)),
+          `${o.key}: CRC-64 differs`,
+        );
+      }
+    }));
+    return `${objects.length} objects, ${objects.reduce((n, o) => n + o.bytes.length, 0)} bytes`;
+  }) &&
+    await step("list prefix", async () => {
+      const listed = [];
+      for await (const o of client.list(bucket, { prefix: `${prefix}data/`, maxKeys: 10 })) listed.push(o);
+      check(listed.length === objects.length, `listed ${listed.length} objects, expected ${objects.length}`);
+      for (const [i, o] of objects.entries()) {
+        check(
+          listed[i].key === o.key && listed[i].size === o.bytes.length,
+          `listing: ${listed[i].key} differs`,
+        );
+      }
+      return `${listed.length} keys in pages of 10`;
+    }) &&
+    await step("dataset with transform and prefetch", async () => {
+      const dataset = lib.OssIterableDataset.fromPrefix(`oss://${bucket}/${prefix}data/`, {
+        ...base,
+        prefetchConcurrency: 6,
+        prefetchWorker: env.prefetchWorkers,
+        transform: async (item) => ({ key: item.key, size: item.size, digest: fnv(await item.bytes()) }),
+      });
+      const seen = [];
+      for await (const x of dataset) seen.push(x);
+      check(
+        seen.length === objects.length,
+        `dataset yielded ${seen.length} items, expected ${objects.length}`,
+      );
+      for (const [i, o] of objects.entries()) {
+        const want = { key: o.key, size: o.bytes.length, digest: fnv(o.bytes) };
+        check(JSON.stringify(seen[i]) === JSON.stringify(want), `item ${i}: ${JSON.stringify(seen[i])}`);
+      }
+      return `${seen.length} items, concurrency 6, ${env.prefetchWorkers} workers`;
+    }) &&
+    await step("checkpoint round trip", async () => {
+      const size = cfg.checkpointBytes ?? 5 * MiB + 12345;
+      const state = bytesOf(size, 42);
+      const uri = `oss://${bucket}/${prefix}ckpt/step-1.bin`;
+      const checkpoint = new lib.OssCheckpoint({
+        ...base,
+        partSize: MiB,
+        uploadConcurrency: 4,
+        prefetchConcurrency: 4,
+      });
+      const writer = checkpoint.writer(uri, { sizeHint: size });
+      const t0 = performance.now();
+      await new Blob([state]).stream().pipeTo(writer);
+      const writeMs = performance.now() - t0;
+      const head = await client.head(bucket, `${prefix}ckpt/step-1.bin`);
+      const crc = await lib.crc64(state);
+      check(head.size === size, `checkpoint size ${head.size}, expected ${size}`);
+      check(head.crc64 === crc, `server CRC-64 ${head.crc64}, computed ${crc}`);
+      check(head.objectType === "Multipart", `object type ${head.objectType}, expected Multipart`);
+      const crcStream = new lib.Crc64Stream();
+      const t1 = performance.now();
+      const loaded = new Uint8Array(
+        await new Response(checkpoint.reader(uri).pipeThrough(crcStream)).arrayBuffer(),
+      );
+      const readMs = performance.now() - t1;
+      const at = firstDifference(loaded, state);
+      check(
+        at === -1,
+        `checkpoint read back: ${loaded.length} bytes, expected ${size}; first difference at ${at}`,
+      );
+      check((await crcStream.digest) === crc, "CRC-64 of the bytes read back differs");
+      const rate = (ms) => `${(size / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
+      return `${(size / MiB).toFixed(2)} MiB in ${Math.ceil(size / MiB)} parts (write ${
+        rate(writeMs)
+      }, read ${rate(readMs)}), crc64 ${crc}`;
+    }) &&
+    await step("SigV4 client", async () => {
+      const s3 = new lib.OssClient({ ...base, signatureVersion: "s3v4" });
+      const key = `${prefix}s3/hello.bin`;
+      const bytes = bytesOf(70_000, 7);
+      await s3.put(bucket, key, bytes);
+      const back = await s3.getBytes(bucket, key, { range: { start: 1000, end: 1999 } });
+      check(equalBytes(back.bytes, bytes.subarray(1000, 2000)), "SigV4 ranged GET bytes differ");
+      const listed = [];
+      for await (const o of s3.list(bucket, { prefix: `${prefix}s3/` })) listed.push(o.key);
+      check(listed.length === 1 && listed[0] === key, `SigV4 listing: ${JSON.stringify(listed)}`);
+      return "put, ranged get, list";
+    }) &&
+    await step("presigned URLs", async () => {
+      const urls = [];
+      for (const o of objects.slice(0, 6)) {
+        for (const signatureVersion of ["oss4", "s3v4"]) {
+          const signer = signatureVersion === "oss4"
+            ? client
+            : new lib.OssClient({ ...base, signatureVersion });
+          const url = await signer.presignUrl(bucket, o.key, { expires: 300 });
+          const res = await fetch(url);
+          check(res.ok, `${signatureVersion} presigned GET ${o.key}: HTTP ${res.status}`);
+          check(
+            equalBytes(new Uint8Array(await res.arrayBuffer()), o.bytes),
+            `${o.key}: presigned bytes differ`,
+          );
+          if (signatureVersion === "oss4") urls.push(url);
+        }
+      }
+      if (typeof lib.OssIterableDataset.fromUrls !== "function") return "GET with oss4 and s3v4 URLs";
+      const seen = [];
+      const dataset = lib.OssIterableDataset.fromUrls(urls, {
+        prefetchConcurrency: 3,
+        transform: async (item) => fnv(await item.bytes()),
+      });
+      for await (const d of dataset) seen.push(d);
+      check(
+        JSON.stringify(seen) === JSON.stringify(objects.slice(0, 6).map((o) => fnv(o.bytes))),
+        "fromUrls items",
+      );
+      return "GET with oss4 and s3v4 URLs; dataset fromUrls";
+    });
+  return { ok: ok && steps.every((s) => s.ok), steps, env, ms: Math.round(performance.now() - started) };
+}
