@@ -27,10 +27,28 @@ import { parseJsonText, readTextFile } from "./fs.ts";
 
 export { loadCredentialFile, parseCredentialFile } from "./credential_file.ts";
 
-/** Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error. */
+/**
+ * Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error.
+ *
+ * @example
+ * ```ts
+ * import { type LogLevel, parseConfig } from "./config.ts";
+ * const level: LogLevel = parseConfig({ logLevel: 2 }, "config.json").logLevel;
+ * console.log(level); // 2
+ * ```
+ */
 export type LogLevel = 0 | 1 | 2 | 3;
 
-/** `datasetConfig` of `config.json`. */
+/**
+ * `datasetConfig` of `config.json`.
+ *
+ * @example
+ * ```ts
+ * import { type DatasetConfig, defaultConfig } from "./config.ts";
+ * const dataset: DatasetConfig = defaultConfig().datasetConfig;
+ * console.log(dataset.prefetchConcurrency, dataset.prefetchWorker); // 24 2
+ * ```
+ */
 export interface DatasetConfig {
   /** Requests in flight while prefetching dataset items. Default 24. */
   prefetchConcurrency: number;
@@ -44,7 +62,17 @@ export interface DatasetConfig {
   listWorker: number;
 }
 
-/** `checkpointConfig` of `config.json`. */
+/**
+ * `checkpointConfig` of `config.json`.
+ *
+ * @example
+ * ```ts
+ * import { type CheckpointConfig, parseConfig } from "./config.ts";
+ * const config = parseConfig({ checkpointConfig: { uploadConcurrency: 8 } }, "config.json");
+ * const ckpt: CheckpointConfig = config.checkpointConfig;
+ * console.log(ckpt.uploadConcurrency, ckpt.prefetchConcurrency); // 8 24
+ * ```
+ */
 export interface CheckpointConfig {
   /** Ranged reads in flight while reading a checkpoint. Default 24. */
   prefetchConcurrency: number;
@@ -139,7 +167,18 @@ export function defaultConfig(): OssflowConfig {
   return configSchema.parse({});
 }
 
-/** Options of {@link parseConfig} and {@link loadConfig}. */
+/**
+ * Options of {@link parseConfig} and {@link loadConfig}.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, type ParseConfigOptions } from "./config.ts";
+ * const warnings: string[] = [];
+ * const opts: ParseConfigOptions = { warn: (m) => warnings.push(m) };
+ * parseConfig({ logLevl: 1 }, "config.json", opts);
+ * console.log(warnings); // ["config.json: logLevl: unknown key, ignored (did you mean logLevel?)"]
+ * ```
+ */
 export interface ParseConfigOptions {
   /** Receives one message per unknown key. Default `console.warn`; pass `() => {}` to silence. */
   warn?: (message: string) => void;

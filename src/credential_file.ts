@@ -103,7 +103,17 @@ export async function loadCredentialFile(path: string): Promise<SafeCredentials>
   return parseCredentialFile(parseJsonText(await readTextFile(path), path), path);
 }
 
-/** Options of {@link fileCredentials}. */
+/**
+ * Options of {@link fileCredentials}.
+ *
+ * @example
+ * ```ts
+ * import { fileCredentials, type FileCredentialsOptions } from "./credential_file.ts";
+ * const opts: FileCredentialsOptions = { refreshWindowMs: 60_000, rereadIntervalMs: 5_000 };
+ * const provider = fileCredentials("/etc/oss/credentials.json", opts); // read on first use
+ * console.log(provider.name); // "file /etc/oss/credentials.json"
+ * ```
+ */
 export interface FileCredentialsOptions {
   /** Re-read the file when the cached credentials expire within this many ms. Default 300_000 (5 min). */
   refreshWindowMs?: number;
@@ -195,7 +205,17 @@ export function fileCredentials(path: string, opts: FileCredentialsOptions = {})
   };
 }
 
-/** Options of {@link defaultCredentials}. */
+/**
+ * Options of {@link defaultCredentials}.
+ *
+ * @example
+ * ```ts
+ * import { defaultCredentials, type DefaultCredentialsOptions } from "./credential_file.ts";
+ * const env = { OSS_ACCESS_KEY_ID: "id", OSS_ACCESS_KEY_SECRET: "secret" };
+ * const opts: DefaultCredentialsOptions = { env, credPath: "/etc/oss/credentials.json" }; // env first, then the file
+ * console.log((await defaultCredentials(opts).getCredentials()).accessKeyId); // "id"
+ * ```
+ */
 export interface DefaultCredentialsOptions {
   /** Credential file to fall back to. Default `$HOME/.alibabacloud/credentials` when HOME is known. */
   credPath?: string;

@@ -36,7 +36,16 @@ export interface Endpoint {
   pathStyle: boolean;
 }
 
-/** Options of {@link parseEndpoint}. */
+/**
+ * Options of {@link parseEndpoint}.
+ *
+ * @example
+ * ```ts
+ * import { parseEndpoint, type ParseEndpointOptions } from "./endpoint.ts";
+ * const opts: ParseEndpointOptions = { pathStyle: true };
+ * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com", opts).pathStyle); // true
+ * ```
+ */
 export interface ParseEndpointOptions {
   /**
    * Force path style (true) or virtual-hosted style (false). Default: path style for IP addresses,

@@ -5,7 +5,16 @@
  * @module
  */
 
-/** Fields describing a failed OSS (or S3-compatible) request. */
+/**
+ * Fields describing a failed OSS (or S3-compatible) request.
+ *
+ * @example
+ * ```ts
+ * import { OssError, type OssErrorInit } from "./errors.ts";
+ * const init: OssErrorInit = { code: "NoSuchKey", status: 404, message: "gone", method: "GET", bucket: "b", key: "k" };
+ * console.log(new OssError(init).message); // "NoSuchKey (HTTP 404) on GET b/k: gone"
+ * ```
+ */
 export interface OssErrorInit {
   /** The service error code, e.g. `NoSuchKey`, or a client-side code such as `NetworkError`. */
   code: string;

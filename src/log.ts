@@ -10,10 +10,29 @@ import { appendTextFile } from "./fs.ts";
 
 /** Level names in the order of the config file's `logLevel` (0 debug … 3 error). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-/** A level name. */
+/**
+ * A level name.
+ *
+ * @example
+ * ```ts
+ * import { Logger, type LogLevelName } from "./log.ts";
+ * const level: LogLevelName = new Logger({ level: 2 }).level;
+ * console.log(level); // "warn"
+ * ```
+ */
 export type LogLevelName = typeof LOG_LEVELS[number];
 
-/** One log line before formatting. */
+/**
+ * One log line before formatting.
+ *
+ * @example
+ * ```ts
+ * import { Logger, type LogRecord } from "./log.ts";
+ * const records: LogRecord[] = [];
+ * new Logger({ sink: (r) => records.push(r) }).warn("slow listing", { bucket: "b" });
+ * console.log(records[0].level, records[0].msg, records[0].bucket); // "warn" "slow listing" "b"
+ * ```
+ */
 export interface LogRecord {
   /** ISO time. */
   time: string;
@@ -184,7 +203,18 @@ export class Logger {
   }
 }
 
-/** One audited request. */
+/**
+ * One audited request.
+ *
+ * @example
+ * ```ts
+ * import { AuditLog, type AuditRecord } from "./log.ts";
+ * const kept: AuditRecord[] = [];
+ * const audit = new AuditLog({ sink: (r) => kept.push(r) });
+ * audit.record({ method: "GET", bucket: "b", key: "k", status: 200, bytes: 10, ms: 250 });
+ * console.log(kept[0].key, kept[0].ms); // "k" 250
+ * ```
+ */
 export interface AuditRecord {
   /** ISO time the request started. */
   time: string;

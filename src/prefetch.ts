@@ -6,7 +6,16 @@
  * @module
  */
 
-/** Options of {@linkcode prefetch}. */
+/**
+ * Options of {@linkcode prefetch}.
+ *
+ * @example
+ * ```ts
+ * import { prefetch, type PrefetchOptions } from "./prefetch.ts";
+ * const opts: PrefetchOptions<string> = { concurrency: 2, maxBytesInFlight: 1 << 20, sizeOf: (s) => s.length };
+ * console.log(await Array.fromAsync(prefetch(["a", "bb"], (s) => s.toUpperCase(), opts))); // ["A", "BB"]
+ * ```
+ */
 export interface PrefetchOptions<T> {
   /** Most tasks running at once. Default 24 (the OSS connector's `prefetchConcurrency`). */
   concurrency?: number;
@@ -29,7 +38,16 @@ export interface PrefetchOptions<T> {
   signal?: AbortSignal;
 }
 
-/** What a task function receives besides its input. */
+/**
+ * What a task function receives besides its input.
+ *
+ * @example
+ * ```ts
+ * import { prefetch, type PrefetchContext } from "./prefetch.ts";
+ * const task = (s: string, ctx: PrefetchContext) => `${ctx.index}:${s}:${ctx.signal.aborted}`;
+ * console.log(await Array.fromAsync(prefetch(["a", "b"], task))); // ["0:a:false", "1:b:false"]
+ * ```
+ */
 export interface PrefetchContext {
   /** Aborted when the consumer stops early, the outer signal aborts, or another task failed. */
   signal: AbortSignal;

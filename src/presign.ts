@@ -10,7 +10,15 @@ import { parseUri } from "./uri.ts";
 /** Methods a presigned URL may be made for. */
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
 
-/** Default lifetime of a presigned URL, in seconds (15 minutes). */
+/**
+ * Default lifetime of a presigned URL, in seconds (15 minutes).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions } from "./presign.ts";
+ * console.log(DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions().expires); // 900 900
+ * ```
+ */
 export const DEFAULT_PRESIGN_EXPIRES = 900;
 
 /**
@@ -42,7 +50,16 @@ export interface PresignOptions {
   date?: Date;
 }
 
-/** What presigning needs: a client with credentials (an `OssClient`). */
+/**
+ * What presigning needs: a client with credentials (an `OssClient`).
+ *
+ * @example
+ * ```ts
+ * import { type Presigner, presignUrl } from "./presign.ts";
+ * const fake: Presigner = { presignUrl: (bucket, key) => Promise.resolve(`https://example.com/${bucket}/${key}?sig`) };
+ * console.log(await presignUrl("oss://data/a.txt", { client: fake })); // "https://example.com/data/a.txt?sig"
+ * ```
+ */
 export interface Presigner {
   /** Presigns one object request; see `OssClient.presignUrl`. */
   presignUrl(bucket: string, key: string, opts?: PresignOptions): Promise<string>;

@@ -5,7 +5,16 @@
  * @module
  */
 
-/** What a retry is about to repeat: a whole request, or the rest of a GET body that broke mid-stream. */
+/**
+ * What a retry is about to repeat: a whole request, or the rest of a GET body that broke mid-stream.
+ *
+ * @example
+ * ```ts
+ * import type { RetryEvent } from "./retry.ts";
+ * const event: RetryEvent = { kind: "request", attempt: 1, delayMs: 100, method: "GET", status: 503 };
+ * console.log(`retry ${event.attempt} of ${event.method} after ${event.status}`); // "retry 1 of GET after 503"
+ * ```
+ */
 export interface RetryEvent {
   /** `"request"`: a request failed and is sent again; `"resume"`: a GET body broke and is resumed with a Range. */
   kind: "request" | "resume";
@@ -56,7 +65,15 @@ export interface RetryOptions {
 /** {@linkcode RetryOptions} with every default filled in. */
 export type RetryPolicy = Required<Omit<RetryOptions, "onRetry">> & Pick<RetryOptions, "onRetry">;
 
-/** Defaults of {@linkcode RetryOptions}. */
+/**
+ * Defaults of {@linkcode RetryOptions}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRY } from "./retry.ts";
+ * console.log(DEFAULT_RETRY.maxAttempts, DEFAULT_RETRY.minDelayMs, DEFAULT_RETRY.maxDelayMs); // 5 100 5000
+ * ```
+ */
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   maxAttempts: 5,
   minDelayMs: 100,

@@ -18,7 +18,16 @@
 
 import { ConfigError } from "./errors.ts";
 
-/** A URI scheme: `oss` for Alibaba Cloud OSS, `s3` for S3-compatible stores. */
+/**
+ * A URI scheme: `oss` for Alibaba Cloud OSS, `s3` for S3-compatible stores.
+ *
+ * @example
+ * ```ts
+ * import { bucketNameProblem, type UriScheme } from "./uri.ts";
+ * const scheme: UriScheme = "s3";
+ * console.log(bucketNameProblem("my.bucket", scheme)); // undefined
+ * ```
+ */
 export type UriScheme = "oss" | "s3";
 
 /**
@@ -42,7 +51,16 @@ export interface ObjectUri {
   endpoint?: string;
 }
 
-/** Options of {@link parseUri}. */
+/**
+ * Options of {@link parseUri}.
+ *
+ * @example
+ * ```ts
+ * import { parseUri, type ParseUriOptions } from "./uri.ts";
+ * const opts: ParseUriOptions = { allowEmptyKey: true };
+ * console.log(parseUri("oss://my-bucket/", opts).key); // ""
+ * ```
+ */
 export interface ParseUriOptions {
   /** Accept an empty key (`oss://bucket` or `oss://bucket/`), as prefix URIs do. Default false. */
   allowEmptyKey?: boolean;

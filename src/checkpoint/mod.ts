@@ -32,7 +32,21 @@ export {
 } from "./writer.ts";
 export { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartSchedule } from "./part_size.ts";
 
-/** Options of {@linkcode OssCheckpoint}. Explicit options win over `config.json`'s `checkpointConfig`. */
+/**
+ * Options of {@linkcode OssCheckpoint}. Explicit options win over `config.json`'s `checkpointConfig`.
+ *
+ * @example
+ * ```ts
+ * import { OssCheckpoint, type OssCheckpointOptions } from "./mod.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * const server = await serveEmulator({ buckets: ["ckpt"] });
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const opts: OssCheckpointOptions = { endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 };
+ * await new Blob(["weights"]).stream().pipeTo(new OssCheckpoint(opts).writer("oss://ckpt/step-1.bin"));
+ * console.log((await server.store.head("ckpt", "step-1.bin"))?.size); // 7
+ * await server.close();
+ * ```
+ */
 export interface OssCheckpointOptions {
   /**
    * OSS endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com` or `http://127.0.0.1:9000`. Optional when every
@@ -70,7 +84,16 @@ export interface OssCheckpointOptions {
   client?: OssClient;
 }
 
-/** Per-writer options of {@linkcode OssCheckpoint.writer}. */
+/**
+ * Per-writer options of {@linkcode OssCheckpoint.writer}.
+ *
+ * @example
+ * ```ts
+ * import { type CheckpointWriterOptions, DEFAULT_PART_SIZE, PartSchedule } from "./mod.ts";
+ * const opts: CheckpointWriterOptions = { sizeHint: 200 * 1024 ** 3 }; // a 200 GiB checkpoint
+ * console.log(new PartSchedule(DEFAULT_PART_SIZE, opts.sizeHint).base / 1024 ** 2); // 21 (MiB per part)
+ * ```
+ */
 export interface CheckpointWriterOptions {
   /** Expected size in bytes: the part size grows so the object fits in 10,000 parts. */
   sizeHint?: number;
@@ -78,7 +101,19 @@ export interface CheckpointWriterOptions {
   signal?: AbortSignal;
 }
 
-/** Per-reader options of {@linkcode OssCheckpoint.reader}. */
+/**
+ * Per-reader options of {@linkcode OssCheckpoint.reader}.
+ *
+ * @example
+ * ```ts
+ * import { type CheckpointReaderOptions, OssCheckpoint } from "./mod.ts";
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
+ * const opts: CheckpointReaderOptions = { signal: AbortSignal.abort(new Error("stopped")) };
+ * const reader = checkpoint.reader("oss://ckpt/step-1.bin", opts).getReader();
+ * console.log(await reader.read().catch((e: Error) => e.message)); // "stopped"
+ * ```
+ */
 export interface CheckpointReaderOptions {
   /** Aborts this reader and its requests. */
   signal?: AbortSignal;

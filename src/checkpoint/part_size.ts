@@ -10,13 +10,45 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-/** The smallest part OSS accepts for every part but the last: 100 KiB. */
+/**
+ * The smallest part OSS accepts for every part but the last: 100 KiB.
+ *
+ * @example
+ * ```ts
+ * import { checkPartSize, MIN_PART_SIZE } from "./part_size.ts";
+ * console.log(MIN_PART_SIZE, checkPartSize(MIN_PART_SIZE)); // 102400 102400
+ * ```
+ */
 export const MIN_PART_SIZE: number = 100 * KiB;
-/** The largest part OSS accepts: 5 GiB. */
+/**
+ * The largest part OSS accepts: 5 GiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PART_SIZE } from "./part_size.ts";
+ * console.log(MAX_PART_SIZE, MAX_PART_SIZE / 1024 ** 3); // 5368709120 5
+ * ```
+ */
 export const MAX_PART_SIZE: number = 5 * GiB;
-/** The most parts one multipart upload may have. */
+/**
+ * The most parts one multipart upload may have.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PART_SIZE, MAX_PARTS, PartSchedule } from "./part_size.ts";
+ * console.log(MAX_PARTS, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(MAX_PARTS) / 1024 ** 2); // 10000 4096 (MiB, the last part)
+ * ```
+ */
 export const MAX_PARTS = 10_000;
-/** The part size used when none is configured: 8 MiB. */
+/**
+ * The part size used when none is configured: 8 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
+ * console.log(DEFAULT_PART_SIZE / 1024 ** 2, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(1)); // 8 8388608
+ * ```
+ */
 export const DEFAULT_PART_SIZE: number = 8 * MiB;
 /** Without a size hint, the part size doubles after every this many parts (about 7.8 TiB fit at 8 MiB). */
 export const PARTS_PER_STEP = 1_000;

@@ -31,7 +31,17 @@ export interface CheckpointReaderInit {
   uri?: string;
 }
 
-/** Live counters of an {@linkcode OssCheckpointReader}. */
+/**
+ * Live counters of an {@linkcode OssCheckpointReader}.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointReaderStats } from "./reader.ts";
+ * const progress = (s: CheckpointReaderStats) => `${(100 * s.bytesDelivered) / s.size}% of ${s.size} bytes`;
+ * const stats = { size: 300_000, bytesDelivered: 150_000, rangesRequested: 2 };
+ * console.log(progress({ ...stats, bufferedBytes: 0, peakBufferedBytes: 204_800 })); // "50% of 300000 bytes"
+ * ```
+ */
 export interface CheckpointReaderStats {
   /** Object size from HEAD; -1 until known. */
   size: number;

@@ -44,7 +44,17 @@ export interface CheckpointWriterInit {
   retry?: RetryOptions;
 }
 
-/** Live counters of an {@linkcode OssCheckpointWriter}; read them any time. */
+/**
+ * Live counters of an {@linkcode OssCheckpointWriter}; read them any time.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointWriterStats } from "./writer.ts";
+ * const report = (s: CheckpointWriterStats) => `${s.partsUploaded} parts, ${s.peakBufferedBytes >> 20} MiB peak`;
+ * const stats = { bytesWritten: 3 << 20, partSize: 1 << 20, partsUploaded: 3, peakUploadsInFlight: 2 };
+ * console.log(report({ ...stats, uploadsInFlight: 0, bufferedBytes: 0, peakBufferedBytes: 3 << 20 })); // "3 parts, 3 MiB peak"
+ * ```
+ */
 export interface CheckpointWriterStats {
   /** Bytes accepted by `write()` so far. */
   bytesWritten: number;

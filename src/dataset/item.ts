@@ -5,7 +5,17 @@
  * @module
  */
 
-/** A reference to one object of a dataset, before its bytes are fetched. */
+/**
+ * A reference to one object of a dataset, before its bytes are fetched.
+ *
+ * @example
+ * ```ts
+ * import { DataObject, type ObjectRef } from "./item.ts";
+ * const ref: ObjectRef = { scheme: "s3", bucket: "data", key: "train/0001.jpg", size: 1024 };
+ * const item = new DataObject(ref);
+ * console.log(item.uri, item.size, item.prefetched); // "s3://data/train/0001.jpg" 1024 false
+ * ```
+ */
 export interface ObjectRef {
   /** `oss` (default) or `s3`: only used to format {@linkcode DataObject.uri}. */
   scheme?: "oss" | "s3";
@@ -36,7 +46,17 @@ export type RangeReader = (
   signal?: AbortSignal,
 ) => Promise<Uint8Array>;
 
-/** What a {@linkcode DataObject} is made of. */
+/**
+ * What a {@linkcode DataObject} is made of.
+ *
+ * @example
+ * ```ts
+ * import { DataObject, type DataObjectInit } from "./item.ts";
+ * const bytes = new TextEncoder().encode("hello");
+ * const init: DataObjectInit = { bucket: "b", key: "k", reader: (_, from, to) => Promise.resolve(bytes.slice(from, to)) };
+ * console.log(await new DataObject(init).text()); // "hello"
+ * ```
+ */
 export interface DataObjectInit extends ObjectRef {
   /** The object's bytes, when prefetched. */
   bytes?: Uint8Array;

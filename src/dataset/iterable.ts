@@ -16,7 +16,19 @@ import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
 import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
 import { type UrlList, urlsSource } from "./url_source.ts";
 
-/** Options of one pass over a dataset. */
+/**
+ * Options of one pass over a dataset.
+ *
+ * @example
+ * ```ts
+ * import { type IterateOptions, OssIterableDataset } from "./iterable.ts";
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const opts = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
+ * const pass: IterateOptions = { epoch: 2, signal: AbortSignal.abort(new Error("stopped")) };
+ * const items = OssIterableDataset.fromObjects("oss://b01/a.jpg", opts).iterate(pass);
+ * console.log(await items.next().catch((e: Error) => e.message)); // "stopped"
+ * ```
+ */
 export interface IterateOptions {
   /** The epoch, for seeded shuffles; default: the dataset's epoch ({@linkcode OssIterableDataset.setEpoch}). */
   epoch?: number;

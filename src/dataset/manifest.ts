@@ -14,7 +14,16 @@
  */
 import { openFileStream } from "../fs.ts";
 
-/** One entry of a manifest. */
+/**
+ * One entry of a manifest.
+ *
+ * @example
+ * ```ts
+ * import { keyLabelParser, type ManifestEntry } from "./manifest.ts";
+ * const entry: ManifestEntry = keyLabelParser("train/cat.jpg cat", 1);
+ * console.log(entry.path, entry.label); // "train/cat.jpg" "cat"
+ * ```
+ */
 export interface ManifestEntry {
   /** `oss://bucket/key`, `s3://bucket/key`, `/bucket/key`, or a key relative to the base URI. */
   path: string;
@@ -25,13 +34,33 @@ export interface ManifestEntry {
 /**
  * Parses one manifest line into entries (`null`/`undefined`/`[]` for none). Throw (any error) for a malformed
  * line: the reader rethrows it as a {@linkcode ManifestError} naming the manifest and the line number.
+ *
+ * @example
+ * ```ts
+ * import { type ManifestParser, readManifest } from "./manifest.ts";
+ * const semicolons: ManifestParser = (line) => ({ path: line.split(";")[0], label: line.split(";")[1] ?? "" });
+ * const stream = new Blob(["a.jpg;cat\nb.jpg;dog\n"]).stream();
+ * const entries = await Array.fromAsync(readManifest(stream, { parser: semicolons }));
+ * console.log(entries.map((e) => e.label)); // ["cat", "dog"]
+ * ```
  */
 export type ManifestParser = (
   line: string,
   lineNumber: number,
 ) => ManifestEntry | ManifestEntry[] | null | undefined;
 
-/** The built-in formats by name; `"auto"` picks one from the first non-blank line. */
+/**
+ * The built-in formats by name; `"auto"` picks one from the first non-blank line.
+ *
+ * @example
+ * ```ts
+ * import { type ManifestFormat, readManifest } from "./manifest.ts";
+ * const format: ManifestFormat = "index";
+ * const stream = new Blob(["a.jpg:cat,b.jpg:dog\n"]).stream();
+ * const entries = await Array.fromAsync(readManifest(stream, { parser: format }));
+ * console.log(entries.length, entries[1].path, entries[1].label); // 2 "b.jpg" "dog"
+ * ```
+ */
 export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
 
 /**
@@ -63,6 +92,12 @@ export class ManifestError extends Error {
  * few hundred bytes; an index-format line holding a whole shard may reach tens of KiB. The limit keeps a file
  * that is not a manifest (or has no newlines at all) from being buffered whole: it fails fast with a
  * {@linkcode ManifestError} naming the line instead.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_LINE_LENGTH } from "./manifest.ts";
+ * console.log(DEFAULT_MAX_LINE_LENGTH); // 1048576
+ * ```
  */
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 

@@ -22,10 +22,31 @@ import type { ShuffleOptions } from "./shuffle.ts";
 import type { DatasetClient } from "./sources.ts";
 import { UrlFetchClient } from "./url_client.ts";
 
-/** A transform: receives the item with its bytes prefetched, may be async; its result is what iteration yields. */
+/**
+ * A transform: receives the item with its bytes prefetched, may be async; its result is what iteration yields.
+ *
+ * @example
+ * ```ts
+ * import { DataObject } from "./item.ts";
+ * import type { ItemTransform } from "./options.ts";
+ * const toLength: ItemTransform<number> = async (item) => (await item.bytes()).length;
+ * console.log(await toLength(new DataObject({ bucket: "b", key: "k", bytes: new Uint8Array(3) }))); // 3
+ * ```
+ */
 export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
 
-/** Options shared by {@linkcode OssIterableDataset} and {@linkcode OssMapDataset}. */
+/**
+ * Options shared by {@linkcode OssIterableDataset} and {@linkcode OssMapDataset}.
+ *
+ * @example
+ * ```ts
+ * import { type DatasetOptions, resolveDatasetOptions } from "./options.ts";
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const opts: DatasetOptions<string> = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
+ * const resolved = await resolveDatasetOptions({ ...opts, transform: (item) => item.key, rank: 1, worldSize: 4 });
+ * console.log(resolved.shard, resolved.concurrency); // { rank: 1, worldSize: 4 } 24
+ * ```
+ */
 export interface DatasetOptions<R = DataObject> {
   /**
    * `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …; required unless `client` is given or the

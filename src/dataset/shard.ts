@@ -7,7 +7,16 @@
  */
 import { epochSeed, hashSeed, permutation } from "./shuffle.ts";
 
-/** A validated shard: `0 <= rank < worldSize`. */
+/**
+ * A validated shard: `0 <= rank < worldSize`.
+ *
+ * @example
+ * ```ts
+ * import { type Shard, shardIndices } from "./shard.ts";
+ * const shard: Shard = { rank: 0, worldSize: 3 };
+ * console.log(Array.from(shardIndices(7, shard.rank, shard.worldSize))); // [0, 3, 6]
+ * ```
+ */
 export interface Shard {
   /** This process's rank. */
   rank: number;

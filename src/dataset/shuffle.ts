@@ -5,7 +5,17 @@
  * @module
  */
 
-/** Options of a seeded shuffle. */
+/**
+ * Options of a seeded shuffle.
+ *
+ * @example
+ * ```ts
+ * import { shuffleBuffer, type ShuffleOptions } from "./shuffle.ts";
+ * const opts: ShuffleOptions = { seed: 7, bufferSize: 4 };
+ * const pass = () => Array.fromAsync(shuffleBuffer([1, 2, 3, 4, 5, 6], opts));
+ * console.log((await pass()).join() === (await pass()).join()); // true
+ * ```
+ */
 export interface ShuffleOptions {
   /** Seed of the shuffle; the same seed and epoch give the same order everywhere. Default 0. */
   seed?: number;

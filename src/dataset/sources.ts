@@ -17,6 +17,16 @@ import {
 /**
  * The part of `OssClient` that datasets use (any object with these methods works). For references of URL
  * datasets, `get` and `getBytes` also receive the object's URL in `opts.url` (see `UrlFetchClient`).
+ *
+ * @example
+ * ```ts
+ * import { type DatasetClient, prefixSource } from "./sources.ts";
+ * const listing = [{ key: "train/a.jpg", size: 1, etag: '"A"' }, { key: "train/b.jpg", size: 1, etag: '"B"' }];
+ * const list = () => ReadableStream.from(listing);
+ * const client: DatasetClient = { list, get: () => Promise.reject(new Error("unused")) };
+ * const refs = await Array.fromAsync(prefixSource("oss://b01/train/").refs(client));
+ * console.log(refs.map((r) => r.key)); // ["train/a.jpg", "train/b.jpg"]
+ * ```
  */
 export interface DatasetClient {
   /** Fetches an object (or a range of it, both ends inclusive). */
@@ -50,7 +60,16 @@ export interface DatasetClient {
  */
 const LIST_PAGE_KEYS = 250;
 
-/** A recipe for a stream of object references. */
+/**
+ * A recipe for a stream of object references.
+ *
+ * @example
+ * ```ts
+ * import { type DatasetSource, objectsSource } from "./sources.ts";
+ * const source: DatasetSource = objectsSource(["oss://b01/a.jpg", "oss://b01/b.jpg"]);
+ * console.log(source.kind, source.description); // "objects" "2 objects"
+ * ```
+ */
 export interface DatasetSource {
   /** Which constructor made it. */
   readonly kind: "prefix" | "objects" | "manifest" | "urls";

@@ -10,14 +10,33 @@ import { bucketAndKey, redact } from "../log.ts";
 import type { ObjectRef } from "./item.ts";
 import type { DatasetSource } from "./sources.ts";
 
-/** What `fromUrls` accepts: URL strings or `URL`s, from an array (or any iterable) or an async iterable. */
+/**
+ * What `fromUrls` accepts: URL strings or `URL`s, from an array (or any iterable) or an async iterable.
+ *
+ * @example
+ * ```ts
+ * import { type UrlList, urlsSource } from "./url_source.ts";
+ * const urls: UrlList = [new URL("https://example.com/a.jpg"), "https://example.com/b.jpg"];
+ * console.log(urlsSource(urls).description); // "2 URLs"
+ * ```
+ */
 export type UrlList =
   | string
   | URL
   | Iterable<string | URL>
   | AsyncIterable<string | URL>;
 
-/** How URLs become bucket and key. */
+/**
+ * How URLs become bucket and key.
+ *
+ * @example
+ * ```ts
+ * import { urlRef, type UrlRefOptions } from "./url_source.ts";
+ * const opts: UrlRefOptions = { pathStyle: true };
+ * const ref = urlRef("http://minio:9000/data/train/a.jpg", 0, opts);
+ * console.log(ref.bucket, ref.key); // "data" "train/a.jpg"
+ * ```
+ */
 export interface UrlRefOptions {
   /**
    * Whether the first path segment is the bucket (`http://host/bucket/key`). Default: yes for IP and `localhost`

@@ -8,7 +8,18 @@
  */
 import { EmulatorError } from "./emulator_error.ts";
 
-/** CORS settings of the local server (`EmulatorOptions.cors`). */
+/**
+ * CORS settings of the local server (`EmulatorOptions.cors`).
+ *
+ * @example
+ * ```ts
+ * import { CorsPolicy, type CorsOptions } from "./cors.ts";
+ * const opts: CorsOptions = { origins: ["http://*.example.com"], maxAgeSeconds: 600 };
+ * const headers = new Headers();
+ * new CorsPolicy(opts).decorate("http://app.example.com", headers);
+ * console.log(headers.get("access-control-allow-origin")); // "http://app.example.com"
+ * ```
+ */
 export interface CorsOptions {
   /**
    * Origins allowed to read responses: `"*"` for any, or a list of origins such as `http://127.0.0.1:8080`;

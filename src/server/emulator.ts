@@ -30,7 +30,17 @@ import { verifyRequest } from "../signer/verify.ts";
 export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
 export type { CorsOptions } from "./cors.ts";
 
-/** Options of {@linkcode createEmulator}. */
+/**
+ * Options of {@linkcode createEmulator}.
+ *
+ * @example
+ * ```ts
+ * import { createEmulator, type EmulatorOptions } from "./emulator.ts";
+ * const opts: EmulatorOptions = { buckets: ["data"], region: "cn-beijing", autoCreateBuckets: true };
+ * const res = await createEmulator(opts).request("/other/a.txt", { method: "PUT", body: "hi" });
+ * console.log(res.status); // 200
+ * ```
+ */
 export interface EmulatorOptions {
   /** Where objects live. Default a new {@linkcode MemoryStore}. */
   store?: ObjectStore;
@@ -293,7 +303,18 @@ function resetConnection(c: EmulatorContext): Response {
   return new Response(null, { status: 500 });
 }
 
-/** Options of {@linkcode serveEmulator}. */
+/**
+ * Options of {@linkcode serveEmulator}.
+ *
+ * @example
+ * ```ts
+ * import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
+ * const opts: ServeEmulatorOptions = { buckets: ["data"], hostname: "127.0.0.1", connectionProxy: false };
+ * const server = await serveEmulator(opts);
+ * console.log(server.url.startsWith("http://127.0.0.1:")); // true
+ * await server.close();
+ * ```
+ */
 export interface ServeEmulatorOptions extends EmulatorOptions {
   /** Port; 0 (default) picks a free one. */
   port?: number;
@@ -306,7 +327,18 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
   connectionProxy?: boolean;
 }
 
-/** A running emulator. */
+/**
+ * A running emulator.
+ *
+ * @example
+ * ```ts
+ * import { type RunningEmulator, serveEmulator } from "./emulator.ts";
+ * const server: RunningEmulator = await serveEmulator({ buckets: ["data"] });
+ * await server.store.put("data", "a.txt", new TextEncoder().encode("hi"));
+ * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hi"
+ * await server.close();
+ * ```
+ */
 export interface RunningEmulator {
   /** Base URL, e.g. `http://127.0.0.1:41234` (path-style: `${url}/bucket/key`). */
   url: string;

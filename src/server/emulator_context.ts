@@ -10,13 +10,37 @@ import type { EmulatorStats } from "./stats.ts";
 import type { FaultInjector, FaultPlan } from "./faults.ts";
 import type { ApiForm } from "./xml_responses.ts";
 
-/** Per-connection hooks `serveEmulator` passes to the app as Hono bindings (`c.env`). */
+/**
+ * Per-connection hooks `serveEmulator` passes to the app as Hono bindings (`c.env`).
+ *
+ * @example
+ * ```ts
+ * import { createEmulator } from "./emulator.ts";
+ * import type { EmulatorBindings } from "./emulator_context.ts";
+ * let resets = 0;
+ * const env: EmulatorBindings = { resetConnection: () => void resets++ };
+ * const app = createEmulator({ buckets: ["data"], faults: { errorRate: 1, errorKinds: ["reset"] } });
+ * await app.request("/data/a.txt", {}, env);
+ * console.log(resets); // 1
+ * ```
+ */
 export interface EmulatorBindings {
   /** Drops the client connection before any response byte is sent. */
   resetConnection?: () => void;
 }
 
-/** Hono environment of the emulator app. */
+/**
+ * Hono environment of the emulator app.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { EmulatorEnv } from "./emulator_context.ts";
+ * const app = new Hono<EmulatorEnv>().use(async (c, next) => { c.set("op", "GetObject"); await next(); });
+ * app.get("*", (c) => c.text(`${c.get("op")}, bindings: ${c.env === undefined ? "none" : "set"}`));
+ * console.log(await (await app.request("/data/a.txt")).text()); // "GetObject, bindings: none"
+ * ```
+ */
 export interface EmulatorEnv {
   /** Hooks from `serveEmulator`; undefined under `app.request()` or a plain `Deno.serve(app.fetch)`. */
   Bindings: EmulatorBindings | undefined;

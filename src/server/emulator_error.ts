@@ -44,7 +44,17 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   XAmzContentSHA256Mismatch: 400,
 };
 
-/** Extra fields of an {@linkcode EmulatorError}. */
+/**
+ * Extra fields of an {@linkcode EmulatorError}.
+ *
+ * @example
+ * ```ts
+ * import { EmulatorError, type EmulatorErrorInit } from "./emulator_error.ts";
+ * const init: EmulatorErrorInit = { key: "log.txt", headers: { "x-oss-next-append-position": "5" } };
+ * const err = new EmulatorError("PositionNotEqualToLength", "Position is not equal to file length.", init);
+ * console.log(err.status, err.headers["x-oss-next-append-position"]); // 409 "5"
+ * ```
+ */
 export interface EmulatorErrorInit {
   /** Bucket the request addressed; rendered as `<BucketName>`. */
   bucket?: string;

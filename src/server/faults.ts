@@ -17,13 +17,40 @@
  */
 import { ConfigError } from "../errors.ts";
 
-/** Kinds of injected errors. */
+/**
+ * Kinds of injected errors.
+ *
+ * @example
+ * ```ts
+ * import { FaultInjector, type FaultKind } from "./faults.ts";
+ * const kind: FaultKind = "truncate";
+ * const faults = new FaultInjector({ errorRate: 1, errorKinds: [kind] });
+ * console.log(faults.decide("GET", "k", "GetObject")); // "truncate"
+ * ```
+ */
 export type FaultKind = "slowdown" | "reset" | "truncate";
 
-/** All fault kinds, the default of {@linkcode FaultOptions.errorKinds}. */
+/**
+ * All fault kinds, the default of {@linkcode FaultOptions.errorKinds}.
+ *
+ * @example
+ * ```ts
+ * import { FAULT_KINDS } from "./faults.ts";
+ * console.log(FAULT_KINDS); // ["slowdown", "reset", "truncate"]
+ * ```
+ */
 export const FAULT_KINDS: readonly FaultKind[] = ["slowdown", "reset", "truncate"];
 
-/** Fault injection settings. */
+/**
+ * Fault injection settings.
+ *
+ * @example
+ * ```ts
+ * import { FaultInjector, type FaultOptions } from "./faults.ts";
+ * const opts: FaultOptions = { latencyMs: 20, errorRate: 0.1, seed: 42, match: (method) => method === "GET" };
+ * console.log(new FaultInjector(opts).plan("PUT", "k", "PutObject")); // { latencyMs: 0 }
+ * ```
+ */
 export interface FaultOptions {
   /** Delay before every request is handled, ms. Default 0. */
   latencyMs?: number;
@@ -198,7 +225,17 @@ export class FaultInjector {
   }
 }
 
-/** What {@linkcode FaultInjector.plan} decided for one request. */
+/**
+ * What {@linkcode FaultInjector.plan} decided for one request.
+ *
+ * @example
+ * ```ts
+ * import { FaultInjector, type FaultPlan } from "./faults.ts";
+ * const faults = new FaultInjector({ latencyMs: 5, bandwidthBytesPerSec: 1_000_000 });
+ * const plan: FaultPlan = faults.plan("GET", "k", "GetObject");
+ * console.log(plan); // { latencyMs: 5, bytesPerSec: 1000000, fault: undefined }
+ * ```
+ */
 export interface FaultPlan {
   /** Delay before handling, ms. */
   latencyMs: number;

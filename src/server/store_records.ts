@@ -10,7 +10,17 @@ import { crc64Combine } from "../crc64.ts";
 import { md5OfMd5s } from "./digest_stream.ts";
 import type { ByteRange, CompletePart, ObjectMeta, PartInfo, UploadInfo } from "./store_types.ts";
 
-/** A stored byte sequence; objects are one or more segments read in order. */
+/**
+ * A stored byte sequence; objects are one or more segments read in order.
+ *
+ * @example
+ * ```ts
+ * import { readSegmentBytes, type Segment } from "./store_records.ts";
+ * const segments: Segment[] = [{ id: "a", size: 3 }, { id: "b", size: 2 }];
+ * const read = (s: Segment, from: number, to: number) => Promise.resolve(new Uint8Array(to - from).fill(s.size));
+ * console.log(await readSegmentBytes(segments, 2, 4, read)); // Uint8Array [3, 2]
+ * ```
+ */
 export interface Segment {
   /** Backend id of the blob. */
   id: string;
@@ -18,13 +28,35 @@ export interface Segment {
   size: number;
 }
 
-/** An uploaded part and its blob. */
+/**
+ * An uploaded part and its blob.
+ *
+ * @example
+ * ```ts
+ * import { assembleParts, type PartRecord } from "./store_records.ts";
+ * const etag = "5d41402abc4b2a76b9719d911017c592"; // MD5 of "hello"
+ * const part: PartRecord = { partNumber: 1, etag, size: 5, crc64: "0", lastModified: 0, blob: { id: "x", size: 5 } };
+ * const r = await assembleParts(new Map([[1, part]]), [{ partNumber: 1, etag }], 0, {});
+ * console.log(r.size, r.parts[0].blob.id); // 5 "x"
+ * ```
+ */
 export interface PartRecord extends PartInfo {
   /** Where the part's bytes live. */
   blob: Segment;
 }
 
-/** A committed object: its metadata and where its bytes live. */
+/**
+ * A committed object: its metadata and where its bytes live.
+ *
+ * @example
+ * ```ts
+ * import type { ObjectRecord } from "./store_records.ts";
+ * const etag = "d41d8cd98f00b204e9800998ecf8427e"; // MD5 of no bytes
+ * const meta = { key: "empty", size: 0, etag, crc64: "0", lastModified: 0, contentType: "text/plain" };
+ * const rec: ObjectRecord = { meta: { ...meta, objectType: "Normal", userMeta: {} }, segments: [] };
+ * console.log(rec.meta.size, rec.segments.length); // 0 0
+ * ```
+ */
 export interface ObjectRecord {
   /** Metadata reported by HEAD/GET/list. */
   meta: ObjectMeta;
@@ -32,7 +64,17 @@ export interface ObjectRecord {
   segments: Segment[];
 }
 
-/** A multipart upload in progress. */
+/**
+ * A multipart upload in progress.
+ *
+ * @example
+ * ```ts
+ * import type { UploadRecord } from "./store_records.ts";
+ * const info = { uploadId: "u1", bucket: "data", key: "big.bin", initiated: 0 };
+ * const up: UploadRecord = { ...info, contentType: "application/octet-stream", userMeta: {}, parts: new Map() };
+ * console.log(up.key, up.parts.size); // "big.bin" 0
+ * ```
+ */
 export interface UploadRecord extends UploadInfo {
   /** Content type given at initiation, applied on completion. */
   contentType: string;
@@ -42,7 +84,16 @@ export interface UploadRecord extends UploadInfo {
   parts: Map<number, PartRecord>;
 }
 
-/** A bucket and its objects. */
+/**
+ * A bucket and its objects.
+ *
+ * @example
+ * ```ts
+ * import type { BucketRecord } from "./store_records.ts";
+ * const bucket: BucketRecord = { created: Date.UTC(2024, 0, 1), objects: new Map() };
+ * console.log(new Date(bucket.created).toISOString(), bucket.objects.size); // "2024-01-01T00:00:00.000Z" 0
+ * ```
+ */
 export interface BucketRecord {
   /** Creation time, epoch ms. */
   created: number;
@@ -52,7 +103,17 @@ export interface BucketRecord {
   sorted?: string[];
 }
 
-/** Everything a backend restores at start. */
+/**
+ * Everything a backend restores at start.
+ *
+ * @example
+ * ```ts
+ * import type { StoreState } from "./store_records.ts";
+ * const data = { created: 0, objects: new Map() };
+ * const state: StoreState = { buckets: new Map([["data", data]]), uploads: new Map() };
+ * console.log([...state.buckets.keys()], state.uploads.size); // ["data"] 0
+ * ```
+ */
 export interface StoreState {
   /** Buckets by name. */
   buckets: Map<string, BucketRecord>;

@@ -5,10 +5,34 @@
  */
 import { EmulatorError } from "./emulator_error.ts";
 
-/** How an object was written: OSS reports it as `x-oss-object-type`. */
+/**
+ * How an object was written: OSS reports it as `x-oss-object-type`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ObjectType } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const type: ObjectType = (await store.append("data", "log.txt", 0, new Uint8Array([1]))).objectType;
+ * console.log(type); // "Appendable"
+ * ```
+ */
 export type ObjectType = "Normal" | "Appendable" | "Multipart";
 
-/** Metadata of a committed object. */
+/**
+ * Metadata of a committed object.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ObjectMeta } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const meta: ObjectMeta = await store.put("data", "a.txt", new TextEncoder().encode("hi"));
+ * console.log(meta.size, meta.etag, meta.objectType); // 2 "49f68a5c8493ec2c0bf489821c21fc3b" "Normal"
+ * ```
+ */
 export interface ObjectMeta {
   /** Object key. */
   key: string;
@@ -28,7 +52,19 @@ export interface ObjectMeta {
   userMeta: Record<string, string>;
 }
 
-/** Digests of an uploaded body, handed to {@linkcode WriteOptions.verify} before the write commits. */
+/**
+ * Digests of an uploaded body, handed to {@linkcode WriteOptions.verify} before the write commits.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { BodyDigest } from "./store_types.ts";
+ * const store = new MemoryStore(), seen: BodyDigest[] = [];
+ * await store.createBucket("data");
+ * await store.put("data", "a.txt", new TextEncoder().encode("hi"), { verify: (d) => void seen.push(d) });
+ * console.log(seen[0]); // { size: 2, md5: "49f68a5c8493ec2c0bf489821c21fc3b", crc64: "5234813050979658238" }
+ * ```
+ */
 export interface BodyDigest {
   /** Bytes received. */
   size: number;
@@ -38,7 +74,19 @@ export interface BodyDigest {
   crc64: string;
 }
 
-/** Options of a write (PUT, append, part upload, multipart initiate). */
+/**
+ * Options of a write (PUT, append, part upload, multipart initiate).
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { WriteOptions } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const opts: WriteOptions = { contentType: "text/plain", userMeta: { owner: "ml" } };
+ * console.log((await store.put("data", "a.txt", new Uint8Array(2), opts)).userMeta); // { owner: "ml" }
+ * ```
+ */
 export interface WriteOptions {
   /** Content type recorded with the object; default `application/octet-stream`. */
   contentType?: string;
@@ -48,12 +96,35 @@ export interface WriteOptions {
   verify?: (digest: BodyDigest) => void | Promise<void>;
 }
 
-/** A byte range as parsed from a `Range: bytes=` header. */
+/**
+ * A byte range as parsed from a `Range: bytes=` header.
+ *
+ * @example
+ * ```ts
+ * import { resolveRange } from "./store_records.ts";
+ * import type { ByteRange } from "./store_types.ts";
+ * const range: ByteRange = { start: 2 }; // "Range: bytes=2-"
+ * console.log(resolveRange(range, 10, {})); // { start: 2, end: 9 }
+ * ```
+ */
 export type ByteRange =
   | { start: number; end?: number /* inclusive; open when absent */ }
   | { suffix: number /* the last N bytes */ };
 
-/** Options of {@linkcode ObjectStore.get}. */
+/**
+ * Options of {@linkcode ObjectStore.get}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { GetOptions } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * await store.put("data", "k", new Uint8Array([1, 2, 3]));
+ * const opts: GetOptions = { range: { suffix: 2 } };
+ * console.log((await store.get("data", "k", opts)).range); // { start: 1, end: 2 }
+ * ```
+ */
 export interface GetOptions {
   /** Requested range; unsatisfiable ranges throw `InvalidRange`. */
   range?: ByteRange;
@@ -61,7 +132,20 @@ export interface GetOptions {
   check?: (meta: ObjectMeta) => void;
 }
 
-/** The result of {@linkcode ObjectStore.get}. */
+/**
+ * The result of {@linkcode ObjectStore.get}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { GetResult } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * await store.put("data", "k", new Uint8Array([1, 2, 3]));
+ * const res: GetResult = await store.get("data", "k");
+ * console.log(res.meta.size, res.body); // 3 Uint8Array [1, 2, 3]
+ * ```
+ */
 export interface GetResult {
   /** Metadata of the object read. */
   meta: ObjectMeta;
@@ -74,7 +158,20 @@ export interface GetResult {
   range?: { start: number; end: number };
 }
 
-/** Options of {@linkcode ObjectStore.list}. */
+/**
+ * Options of {@linkcode ObjectStore.list}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ListOptions } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * for (const key of ["a/1", "a/2", "b"]) await store.put("data", key, new Uint8Array());
+ * const opts: ListOptions = { delimiter: "/", maxKeys: 100 };
+ * console.log((await store.list("data", opts)).commonPrefixes); // ["a/"]
+ * ```
+ */
 export interface ListOptions {
   /** Only keys starting with this. */
   prefix?: string;
@@ -86,7 +183,20 @@ export interface ListOptions {
   maxKeys: number;
 }
 
-/** One page of a listing. */
+/**
+ * One page of a listing.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ListResult } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * for (const key of ["a", "b"]) await store.put("data", key, new Uint8Array());
+ * const page: ListResult = await store.list("data", { maxKeys: 1 });
+ * console.log(page.objects.length, page.isTruncated, page.nextMarker); // 1 true "a"
+ * ```
+ */
 export interface ListResult {
   /** Objects in key order. */
   objects: ObjectMeta[];
@@ -98,7 +208,19 @@ export interface ListResult {
   nextMarker?: string;
 }
 
-/** A multipart upload in progress. */
+/**
+ * A multipart upload in progress.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { UploadInfo } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const up: UploadInfo = await store.createUpload("data", "big.bin");
+ * console.log(up.bucket, up.key, (await store.listUploads("data")).length); // "data" "big.bin" 1
+ * ```
+ */
 export interface UploadInfo {
   /** Upload id. */
   uploadId: string;
@@ -110,7 +232,20 @@ export interface UploadInfo {
   initiated: number;
 }
 
-/** An uploaded part. */
+/**
+ * An uploaded part.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { PartInfo } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const { uploadId } = await store.createUpload("data", "big.bin");
+ * const part: PartInfo = await store.uploadPart("data", "big.bin", uploadId, 1, new TextEncoder().encode("hi"));
+ * console.log(part.partNumber, part.size, part.etag); // 1 2 "49f68a5c8493ec2c0bf489821c21fc3b"
+ * ```
+ */
 export interface PartInfo {
   /** Part number, 1..10000. */
   partNumber: number;
@@ -124,7 +259,21 @@ export interface PartInfo {
   lastModified: number;
 }
 
-/** A part named in a CompleteMultipartUpload request. */
+/**
+ * A part named in a CompleteMultipartUpload request.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { CompletePart } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const { uploadId } = await store.createUpload("data", "big.bin");
+ * const { etag } = await store.uploadPart("data", "big.bin", uploadId, 1, new TextEncoder().encode("hi"));
+ * const parts: CompletePart[] = [{ partNumber: 1, etag: `"${etag}"` }];
+ * console.log((await store.completeUpload("data", "big.bin", uploadId, parts)).objectType); // "Multipart"
+ * ```
+ */
 export interface CompletePart {
   /** Part number. */
   partNumber: number;
@@ -132,15 +281,46 @@ export interface CompletePart {
   etag: string;
 }
 
-/** Body returned by reads: a stream, or one byte array for small reads. */
+/**
+ * Body returned by reads: a stream, or one byte array for small reads.
+ *
+ * @example
+ * ```ts
+ * import type { ReadBody } from "./store_types.ts";
+ * const small: ReadBody = new Uint8Array([104, 105]);
+ * const large: ReadBody = new Blob(["hi"]).stream();
+ * console.log(await new Response(small).text(), await new Response(large).text()); // "hi" "hi"
+ * ```
+ */
 export type ReadBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
 
-/** Request body accepted by writes. */
+/**
+ * Request body accepted by writes.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { StoreBody } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const body: StoreBody = new Blob(["hello"]).stream();
+ * console.log((await store.put("data", "a.txt", body)).size); // 5
+ * ```
+ */
 export type StoreBody = ReadableStream<Uint8Array> | Uint8Array;
 
 /**
  * Object storage behind the emulator. Every write stages its body and commits atomically: a reader sees
  * the old object or the new one, never a partial one. Errors are {@linkcode EmulatorError}s.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ObjectStore } from "./store_types.ts";
+ * const store: ObjectStore = new MemoryStore();
+ * await store.createBucket("data");
+ * console.log(await store.hasBucket("data"), await store.delete("data", "missing")); // true false
+ * ```
  */
 export interface ObjectStore {
   /** Creates a bucket; no-op when it exists. */

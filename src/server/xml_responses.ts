@@ -7,7 +7,17 @@
  */
 import type { ListResult, ObjectMeta, PartInfo, UploadInfo } from "./store_types.ts";
 
-/** Which API dialect a request speaks. */
+/**
+ * Which API dialect a request speaks.
+ *
+ * @example
+ * ```ts
+ * import { detectForm } from "./addressing.ts";
+ * import type { ApiForm } from "./xml_responses.ts";
+ * const form: ApiForm = detectForm(new URL("http://127.0.0.1:9000/b/k"), new Headers({ "x-oss-date": "x" }));
+ * console.log(form); // "oss"
+ * ```
+ */
 export type ApiForm = "oss" | "s3";
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
