@@ -57,6 +57,9 @@ import {
 
 const OCTET_STREAM = "application/octet-stream";
 
+/** Keys on the first page of `list` when the caller gives no `maxKeys` (1000 on the pages after it). */
+const FIRST_PAGE_KEYS = 100;
+
 /**
  * A client for one endpoint. Cheap to share: keep one per endpoint and credentials.
  *
@@ -222,15 +225,30 @@ export class OssClient {
    * Lists a bucket page by page (ListObjectsV2, keys URL-encoded on the wire and decoded here). The next page
    * is requested while the caller works on the current one; leaving the loop early aborts that request.
    */
-  async *listPages(bucket: string, opts: ListOptions = {}): AsyncGenerator<ListPage> {
-    const base = this.#listQuery("listPages", bucket, opts);
+  listPages(bucket: string, opts: ListOptions = {}): AsyncGenerator<ListPage> {
+    return this.#pages("listPages", bucket, opts, undefined);
+  }
+
+  /** `listPages`; `firstPageKeys`, when given, sets `max-keys` of the first request only. */
+  async *#pages(
+    op: string,
+    bucket: string,
+    opts: ListOptions,
+    firstPageKeys: number | undefined,
+  ): AsyncGenerator<ListPage> {
+    const base = this.#listQuery(op, bucket, opts);
+    let first = base;
+    if (firstPageKeys !== undefined) {
+      first = new URLSearchParams(base);
+      first.set("max-keys", String(firstPageKeys));
+    }
     const stop = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const fetchPage = (token: string | undefined) => {
+    const fetchPage = (token: string | undefined, query = base) => {
       const pageStop = new AbortController();
       const text = this.#listText(
         bucket,
-        base,
+        query,
         token,
         AbortSignal.any([signal, pageStop.signal]),
         opts.onRetry,
@@ -238,7 +256,7 @@ export class OssClient {
       text.catch(() => {}); // if the caller stops before awaiting it
       return { token, text, stop: pageStop };
     };
-    let next: ReturnType<typeof fetchPage> | undefined = fetchPage(opts.continuationToken);
+    let next: ReturnType<typeof fetchPage> | undefined = fetchPage(opts.continuationToken, first);
     try {
       while (next !== undefined) {
         const text: string = await next.text;
@@ -299,9 +317,15 @@ export class OssClient {
     return text;
   }
 
-  /** Every object of a listing, page after page (common prefixes are in {@linkcode listPages}). */
+  /**
+   * Every object of a listing, page after page (common prefixes are in {@linkcode listPages}). Without
+   * `maxKeys`, the first page holds 100 keys and the next ones 1000, so the first keys come quickly.
+   */
   async *list(bucket: string, opts: ListOptions = {}): AsyncGenerator<ObjectSummary> {
-    for await (const page of this.listPages(bucket, opts)) yield* page.objects;
+    // Without a maxKeys of the caller's, the first page is small: its keys arrive sooner (less to build, send
+    // and parse), and the pages of 1000 that follow are requested while the caller works on it.
+    const first = opts.maxKeys === undefined ? FIRST_PAGE_KEYS : undefined;
+    for await (const page of this.#pages("list", bucket, opts, first)) yield* page.objects;
   }
 
   /** Starts a multipart upload and resolves with its upload id. */

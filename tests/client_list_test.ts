@@ -144,3 +144,19 @@ Deno.test("listPage fetches exactly one page and continues from a token, with no
     await expect(client.listPage("bkt", { maxKeys: 0 })).rejects.toThrow(/maxKeys/);
   });
 });
+
+Deno.test("list without maxKeys asks for a first page of 100 keys, then pages of 1000", async () => {
+  await withServer(async (server) => {
+    const client = clientFor(server, "oss4");
+    const body = new Uint8Array(1);
+    for (let i = 0; i < 1150; i++) await server.store.put("bkt", `many/${String(i).padStart(4, "0")}`, body);
+    const keys: string[] = [];
+    for await (const o of client.list("bkt", { prefix: "many/" })) keys.push(o.key);
+    expect(keys).toEqual(Array.from({ length: 1150 }, (_, i) => `many/${String(i).padStart(4, "0")}`));
+    expect(server.stats.byOperation.ListObjectsV2).toBe(3); // 100 + 1000 + 50
+    const few: string[] = [];
+    for await (const o of client.list("bkt", { prefix: "many/", maxKeys: 600 })) few.push(o.key);
+    expect(few.length).toBe(1150);
+    expect(server.stats.byOperation.ListObjectsV2).toBe(5); // the caller's maxKeys from the first page: 600 + 550
+  });
+});
