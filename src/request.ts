@@ -54,28 +54,51 @@ export interface Reply {
   attempt?: Attempt;
 }
 
-/** Thrown inside an attempt when a body read in memory is shorter or longer than its Content-Length. */
-class ShortBody extends TypeError {}
+/**
+ * Thrown by {@linkcode readBodyBytes} when a body is shorter or longer than its Content-Length; inside an attempt
+ * it is retried like a network error.
+ *
+ * @example
+ * ```ts
+ * import { ShortBody } from "./request.ts";
+ * console.log(new ShortBody("the body has 3 bytes, Content-Length says 5") instanceof TypeError); // true
+ * ```
+ */
+export class ShortBody extends TypeError {}
 
 /** Bodies up to this size are read with `arrayBuffer()` (they arrive in one or two chunks anyway). */
 const ONE_READ_MAX = 64 * 1024;
 
 /**
- * Reads a body of exactly `length` bytes (its Content-Length) into one buffer allocated up front, chunk by chunk:
- * `arrayBuffer()` grows a buffer as the bytes come and copies it (measured: up to twice as slow for 4 MiB
- * bodies, and more memory), and each chunk here counts as progress for the attempt's inactivity deadline.
+ * Reads a body into one buffer. With a known `length` (its Content-Length; -1 when unknown) the buffer is
+ * allocated up front and filled chunk by chunk: `arrayBuffer()` grows a buffer as the bytes come and copies it
+ * (measured: up to twice as slow for 4 MiB bodies, and more memory). Each chunk counts as progress for the
+ * attempt's inactivity deadline.
  *
  * @throws {ShortBody} when the body is shorter or longer than `length`.
+ * @example
+ * ```ts
+ * import { Attempt, readBodyBytes } from "./request.ts";
+ * const attempt = new Attempt(undefined, 1000, 1000);
+ * const bytes = await readBodyBytes(new Response(new Uint8Array(100_000)), 100_000, attempt);
+ * attempt.done();
+ * console.log(bytes.length); // 100000
+ * ```
  */
-async function readExactly(res: Response, length: number, a: Attempt): Promise<Uint8Array<ArrayBuffer>> {
-  if (length <= ONE_READ_MAX || res.body === null) {
+export async function readBodyBytes(
+  res: Response,
+  length: number,
+  a: Attempt,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if ((length >= 0 && length <= ONE_READ_MAX) || res.body === null) {
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength !== length) {
+    if (length >= 0 && bytes.byteLength !== length) {
       throw new ShortBody(`the body has ${bytes.byteLength} bytes, Content-Length says ${length}`);
     }
     return bytes;
   }
-  const out = new Uint8Array(length);
+  const chunks: Uint8Array[] = [];
+  const out = length >= 0 ? new Uint8Array(length) : undefined;
   let at = 0;
   const reader = res.body.getReader();
   try {
@@ -83,15 +106,24 @@ async function readExactly(res: Response, length: number, a: Attempt): Promise<U
       const { done, value } = await reader.read();
       if (done) break;
       a.ticks++;
-      if (value.byteLength > length - at) {
+      if (out === undefined) chunks.push(value);
+      else if (value.byteLength > length - at) {
         throw new ShortBody(`the body has more than the ${length} bytes its Content-Length says`);
-      }
-      out.set(value, at);
+      } else out.set(value, at);
       at += value.byteLength;
     }
   } catch (err) {
     reader.cancel(err).catch(() => {});
     throw err;
+  }
+  if (out === undefined) {
+    const joined = new Uint8Array(at);
+    let p = 0;
+    for (const c of chunks) {
+      joined.set(c, p);
+      p += c.byteLength;
+    }
+    return joined;
   }
   if (at !== length) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
   return out;
@@ -294,7 +326,7 @@ export class Transport {
           if (mode === "bytes") {
             const length = bodyLength(res.headers);
             if (length >= 0 && length <= BYTES_MAX) {
-              const bytes = await readExactly(res, length, a);
+              const bytes = await readBodyBytes(res, length, a);
               a.done();
               return { res, text: "", bytes };
             }

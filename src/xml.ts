@@ -57,9 +57,9 @@ function rootOfLenient(text: string): XmlElement {
   try {
     return rootOf(text);
   } catch (err) {
-    NOT_XML_CHARS.lastIndex = 0;
-    if (!NOT_XML_CHARS.test(text)) throw err;
-    return rootOf(text.replace(NOT_XML_CHARS, "\uFFFD"));
+    const cleaned = text.replace(NOT_XML_CHARS, "\uFFFD");
+    if (cleaned === text) throw err;
+    return rootOf(cleaned);
   }
 }
 
@@ -176,8 +176,7 @@ export function parseListObjectsV2(xml: string): ListPage {
  */
 export function peekContinuationToken(xml: string): string | undefined {
   if (!/<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml)) return undefined;
-  const token = /<NextContinuationToken>([^<&]+)<\/NextContinuationToken>/.exec(xml)?.[1];
-  return token;
+  return /<NextContinuationToken>([^<&]+)<\/NextContinuationToken>/.exec(xml)?.[1];
 }
 
 /**

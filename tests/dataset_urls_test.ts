@@ -467,3 +467,31 @@ Deno.test("UrlFetchClient reads a byte range of a presigned object and refuses t
     await server.close();
   }
 });
+
+Deno.test("UrlFetchClient retries truncated bodies, large and small, until they arrive whole", async () => {
+  const server = await startServer({ errorRate: 0.5, errorKinds: ["truncate"], seed: 5 });
+  try {
+    const client = signer(server, "oss4");
+    const objects = new Map<string, Uint8Array>();
+    for (const size of [1000, 300_000]) {
+      const data = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
+      await client.put(BUCKET, `trunc/${size}.bin`, data);
+      objects.set(`trunc/${size}.bin`, data);
+    }
+    const retries: RetryEvent[] = [];
+    const fetcher = new UrlFetchClient({
+      retry: { maxAttempts: 20, minDelayMs: 1, maxDelayMs: 2, onRetry: (e) => retries.push(e) },
+    });
+    for (let round = 0; round < 5; round++) {
+      for (const [key, data] of objects) {
+        const url = await client.presignUrl(BUCKET, key, { expires: 60 });
+        const { bytes } = await fetcher.getBytes(BUCKET, key, { url });
+        expect(bytes).toEqual(data);
+      }
+    }
+    expect(server.stats.faultsByKind.truncate).toBeGreaterThan(0);
+    expect(retries.length).toBe(server.stats.faultsByKind.truncate);
+  } finally {
+    await server.close();
+  }
+});

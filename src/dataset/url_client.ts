@@ -10,7 +10,7 @@ import { crc64 } from "../crc64.ts";
 import type { AuditLog } from "../log.ts";
 import { ConfigError, IntegrityError, OssError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
-import { Attempt, bodyLength } from "../request.ts";
+import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
   backoffDelay,
   isRetryableStatus,
@@ -243,22 +243,16 @@ async function readReply(
   range: { start: number; end?: number } | undefined,
 ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string; received: number }> {
   const what = `GET ${t.uri}`;
-  const length = bodyLength(res.headers);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readAll(res, a, length);
+    bytes = await readBodyBytes(res, bodyLength(res.headers), a);
   } catch (err) {
-    if (err instanceof IntegrityError) {
+    if (err instanceof ShortBody) {
       throw new AttemptFailure(new IntegrityError(`${what}: ${err.message}`, { key: t.key }));
     }
     throw err;
   } finally {
     a.done();
-  }
-  if (length >= 0 && bytes.byteLength !== length) {
-    throw new AttemptFailure(
-      new IntegrityError(`${what}: got ${bytes.byteLength} of ${length} bytes`, { key: t.key }),
-    );
   }
   const etag = res.headers.get("etag") ?? "";
   const crc = res.headers.get("x-oss-hash-crc64ecma");
@@ -280,36 +274,4 @@ async function readReply(
     throw new AttemptFailure(new IntegrityError(message, { key: t.key }));
   }
   return { bytes, etag, received };
-}
-
-/** The body into one buffer; each read counts as progress against the attempt's inactivity timeout. */
-async function readAll(res: Response, a: Attempt, length: number): Promise<Uint8Array<ArrayBuffer>> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let out = length >= 0 ? new Uint8Array(length) : undefined;
-  let at = 0;
-  try {
-    for (;;) {
-      a.wait();
-      const r = await reader.read();
-      if (r.done) break;
-      if (out) {
-        if (at + r.value.byteLength > out.byteLength) {
-          throw new IntegrityError(`more bytes than Content-Length ${length}`);
-        }
-        out.set(r.value, at);
-      } else chunks.push(r.value);
-      at += r.value.byteLength;
-    }
-  } catch (err) {
-    await reader.cancel().catch(() => {});
-    throw err;
-  }
-  if (!out) {
-    out = new Uint8Array(at);
-    let p = 0;
-    for (const c of chunks) (out.set(c, p), p += c.byteLength);
-  }
-  return out.subarray(0, at);
 }
