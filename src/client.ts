@@ -263,6 +263,8 @@ export class OssClient {
         // Ask for the following page before parsing this one, so its round trip overlaps the parse.
         const guess = peekContinuationToken(text);
         next = guess === undefined ? undefined : fetchPage(guess);
+        // Signing is asynchronous: let the request reach fetch() before the parse below takes the thread.
+        if (next !== undefined) await new Promise((resolve) => setTimeout(resolve, 0));
         const page = parseListObjectsV2(text);
         const token = page.isTruncated ? page.nextContinuationToken : undefined;
         if (token !== next?.token) {

@@ -1,54 +1,20 @@
 import { expect } from "expect";
-import { OssClient } from "../src/client.ts";
 import { crc64 } from "../src/crc64.ts";
 import { IntegrityError, OssError } from "../src/errors.ts";
-import { OssCheckpoint, type OssCheckpointOptions } from "../src/checkpoint/mod.ts";
-import { serveEmulator } from "../src/server/emulator.ts";
-import type { FaultOptions } from "../src/server/faults.ts";
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const PART = 2 * MiB; // parts over 1 MiB are streamed; the memory test covers byte bodies
-const BUCKET = "ckpt";
-const CREDS = { accessKeyId: "test-key-id", accessKeySecret: "test-key-secret" };
-
-/** Deterministic pseudo-random bytes (xorshift32), fast enough for 100 MiB. */
-function randomBytes(n: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  const words = new Uint32Array(out.buffer, 0, n >>> 2);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    words[i] = s;
-  }
-  for (let i = words.length * 4; i < n; i++) out[i] = (i * 131) & 0xff;
-  return out;
-}
-
-async function setup(faults?: FaultOptions, opts: Partial<OssCheckpointOptions> = {}) {
-  const server = await serveEmulator({
-    port: 0,
-    buckets: [BUCKET],
-    credentials: [CREDS],
-    minPartSize: 100 * KiB,
-    faults,
-  });
-  const retry = { maxAttempts: 8, minDelayMs: 1, maxDelayMs: 20 };
-  const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials: CREDS, retry });
-  const checkpoint = new OssCheckpoint({
-    endpoint: server.url,
-    region: "cn-hangzhou",
-    credentials: CREDS,
-    partSize: PART,
-    uploadConcurrency: 4,
-    prefetchConcurrency: 4,
-    retry,
-    ...opts,
-  });
-  return { server, client, checkpoint, [Symbol.asyncDispose]: () => server.close() };
-}
+import { OssClient } from "../src/client.ts";
+import { OssCheckpoint } from "../src/checkpoint/mod.ts";
+import {
+  BUCKET,
+  CREDS,
+  KiB,
+  MiB,
+  PART,
+  randomBytes,
+  readAll,
+  sameBytes,
+  setup,
+  until,
+} from "./checkpoint_fixture.ts";
 
 /** Writes `data` in chunks of varied sizes (1 B up to ~3 parts), the way serializers emit them. */
 async function writeChunked(ws: WritableStream<Uint8Array>, data: Uint8Array, seed = 7): Promise<void> {
@@ -70,16 +36,6 @@ async function writeChunked(ws: WritableStream<Uint8Array>, data: Uint8Array, se
   await w.close();
 }
 
-async function readAll(rs: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(rs).arrayBuffer());
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * A real fetch that flips the byte at `at` of request bodies for which `when(url)` holds, as a faulty network
  * would. Stream bodies (how the writer sends parts over 1 MiB) are read out first.
@@ -94,14 +50,6 @@ function flippingFetch(when: (url: URL) => boolean, at: number): typeof fetch {
     }
     return fetch(input, init);
   };
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 for (const size of [0, 1, PART - 1, PART, PART + 1]) {

@@ -1,7 +1,7 @@
 /**
  * ossflow as users are told to use it: `OssIterableDataset.fromPrefix` for scenarios 1 and 2 (prefetch
  * concurrency as given, completion order like the peers' pools), `OssClient.list` for listing, and
- * `OssCheckpoint` writer/reader for checkpoints (`file.readable.pipeTo(writer)`).
+ * `OssCheckpoint` writer/reader for checkpoints (`checkpoint.save(uri, file.readable)`, which reads the file straight into part buffers).
  *
  * @module
  */
@@ -15,7 +15,7 @@ const create: PeerFactory = (url, settings) => {
   const workers = settings.ossflowWorkers;
   const peer: Peer = {
     notes: `OssIterableDataset.fromPrefix (prefetchWorker ${workers}, ordered: false), ` +
-      `OssClient.list (maxKeys 1000), OssCheckpoint writer/reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
+      `OssClient.list (maxKeys 1000), OssCheckpoint.save(uri, file.readable) / reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
     async readPrefix(prefix, concurrency) {
       const ds = OssIterableDataset.fromPrefix(`oss://${BUCKET}/${prefix}`, {
         endpoint: url,
@@ -44,7 +44,7 @@ const create: PeerFactory = (url, settings) => {
         uploadConcurrency: concurrency,
       });
       const f = await Deno.open(file); // its readable closes it
-      await f.readable.pipeTo(ckpt.writer(`oss://${BUCKET}/${key}`, { sizeHint: size }));
+      await ckpt.save(`oss://${BUCKET}/${key}`, f.readable, { sizeHint: size });
     },
     async readCheckpoint(key, _size, partSize, concurrency) {
       const ckpt = new OssCheckpoint({

@@ -16,7 +16,7 @@ import { auditedFetch, AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { DEFAULT_PREFETCH_CONCURRENCY, OssCheckpointReader } from "./reader.ts";
-import { DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
+import { type CheckpointWriterStats, DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
 
 export {
   type CheckpointReaderInit,
@@ -196,6 +196,39 @@ export class OssCheckpoint {
       retry: this.#opts.retry,
     }));
     return new OssCheckpointWriter(init);
+  }
+
+  /**
+   * Saves all of `source` to `uri` and resolves with the writer's counters once the object is there: a
+   * {@linkcode OssCheckpoint.writer} fed by {@linkcode OssCheckpointWriter.writeAll}, so a byte stream (a
+   * file's `readable`, a `fetch` body) is read straight into the part buffers. The size of a `Blob` or
+   * `Uint8Array` serves as the size hint. On failure nothing changes at `uri` and the promise rejects.
+   *
+   * @example
+   * ```ts
+   * import { OssCheckpoint } from "./mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["ckpt"] });
+   * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+   * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials });
+   * const stats = await checkpoint.save("oss://ckpt/step-9.bin", new Blob([new Uint8Array(3 << 20)]));
+   * console.log(stats.bytesWritten, stats.partsUploaded); // 3145728 0 (one part: a single PUT)
+   * await server.close();
+   * ```
+   */
+  async save(
+    uri: string,
+    source: ReadableStream<Uint8Array> | Blob | Uint8Array,
+    opts: CheckpointWriterOptions = {},
+  ): Promise<CheckpointWriterStats> {
+    const size = source instanceof Blob
+      ? source.size
+      : source instanceof Uint8Array
+      ? source.length
+      : undefined;
+    const writer = this.writer(uri, { ...opts, sizeHint: opts.sizeHint ?? size });
+    await writer.writeAll(source);
+    return writer.stats;
   }
 
   /**

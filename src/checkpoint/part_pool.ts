@@ -55,9 +55,9 @@ export class PartPool {
     else this.#free.push(buf);
   }
 
-  /** Forgets a buffer for good. */
-  drop(buf: Uint8Array): void {
-    this.#account(-buf.length);
+  /** Forgets a buffer for good (or `buf` bytes of one lent out and lost, e.g. to a failed BYOB read). */
+  drop(buf: Uint8Array | number): void {
+    this.#account(-(typeof buf === "number" ? buf : buf.length));
   }
 
   /** Drops the free buffers; buffers released later are dropped too. Idempotent. */

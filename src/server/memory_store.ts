@@ -67,21 +67,22 @@ export class MemoryStore extends BlobObjectStore {
     }, { highWaterMark: 0 });
   }
 
-  /** Copies (or, within one block, views) a slice of the blob. */
+  /** Views (within one block) or copies a slice of the blob. */
   protected blobReadBytes(seg: Segment, start: number, end: number): Promise<Uint8Array<ArrayBuffer>> {
     const chunks = this.#blobs.get(seg.id) ?? [];
-    const out = new Uint8Array(end - start);
+    let out: Uint8Array<ArrayBuffer> | undefined;
     let offset = 0;
     for (const chunk of chunks) {
       const from = Math.max(start - offset, 0), to = Math.min(end - offset, chunk.byteLength);
       if (from < to) {
-        if (to - from === out.length) return Promise.resolve(chunk.subarray(from, to));
+        if (out === undefined && to - from === end - start) return Promise.resolve(chunk.subarray(from, to));
+        out ??= new Uint8Array(end - start);
         out.set(chunk.subarray(from, to), offset + from - start);
       }
       offset += chunk.byteLength;
       if (offset >= end) break;
     }
-    return Promise.resolve(out);
+    return Promise.resolve(out ?? new Uint8Array(end - start));
   }
 
   /** Drops the blob. */

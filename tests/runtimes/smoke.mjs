@@ -179,9 +179,10 @@ export async function smoke(lib, cfg) {
         uploadConcurrency: 4,
         prefetchConcurrency: 4,
       });
-      const writer = checkpoint.writer(uri, { sizeHint: size });
       const t0 = performance.now();
-      await new Blob([state]).stream().pipeTo(writer);
+      // A byte stream: save() reads it with a BYOB reader straight into the part buffers.
+      const saved = await checkpoint.save(uri, new Blob([state]).stream(), { sizeHint: size });
+      check(saved.bytesWritten === size, `save() wrote ${saved.bytesWritten} bytes, expected ${size}`);
       const writeMs = performance.now() - t0;
       const head = await client.head(bucket, `${prefix}ckpt/step-1.bin`);
       const crc = await lib.crc64(state);
