@@ -97,6 +97,10 @@ export async function readBodyBytes(
     }
     return bytes;
   }
+  if (length >= 0) {
+    const byob = byobReader(res.body);
+    if (byob !== undefined) return await readInto(byob, length, a);
+  }
   const chunks: Uint8Array[] = [];
   const out = length >= 0 ? new Uint8Array(length) : undefined;
   let at = 0;
@@ -127,6 +131,46 @@ export async function readBodyBytes(
   }
   if (at !== length) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
   return out;
+}
+
+/** A BYOB reader of `body`, or undefined where the runtime's bodies are not byte streams. */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads exactly `length` bytes straight into one buffer (no chunk allocated per read, no copy), then checks
+ * that the body ends there.
+ */
+async function readInto(
+  reader: ReadableStreamBYOBReader,
+  length: number,
+  a: Attempt,
+): Promise<Uint8Array<ArrayBuffer>> {
+  let buffer = new ArrayBuffer(length);
+  let at = 0;
+  try {
+    while (at < length) {
+      const { done, value } = await reader.read(new Uint8Array(buffer, at, length - at));
+      if (value !== undefined) buffer = value.buffer as ArrayBuffer; // the read transferred it
+      if (done) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
+      a.ticks++;
+      at += value.byteLength;
+    }
+    // The body must end here: one more read of a byte tells.
+    const { done, value } = await reader.read(new Uint8Array(1));
+    if (!done || (value?.byteLength ?? 0) > 0) {
+      throw new ShortBody(`the body has more than the ${length} bytes its Content-Length says`);
+    }
+  } catch (err) {
+    reader.cancel(err).catch(() => {});
+    throw err;
+  }
+  return new Uint8Array(buffer);
 }
 
 /**
