@@ -11,8 +11,13 @@ import { backoffDelay, isRetryableStatus, type RetryPolicy, sleep } from "../ret
 
 /** Bodies above this size go as streams; smaller ones as bytes (retried by the client). */
 const STREAM_ABOVE = 1024 * 1024;
-/** Slice size of a streamed body. */
-const STREAM_SLICE = 1024 * 1024;
+/**
+ * Slice size of a streamed body: each slice goes out as one HTTP/1.1 chunk, and 64 KiB − 8 makes the whole
+ * frame (`fff8\r\n`, the bytes, `\r\n`) exactly 64 KiB. A receiver that reads its socket 64 KiB at a time
+ * then gets whole chunks, not a chunk and a few bytes of the next: a bare `Deno.serve` read 8 MiB bodies sent
+ * this way with a third of the CPU of 1 MiB slices (0.35–0.55 s vs 1.2–1.9 s per 512 MiB at 16 connections).
+ */
+const STREAM_SLICE = 64 * 1024 - 8;
 
 /** How {@linkcode sendPart} sends and retries. */
 export interface SendPartOptions {
@@ -69,7 +74,7 @@ export async function sendPart<T>(
   }
 }
 
-/** A one-shot stream over `bytes` in 1 MiB slices, pulled by the runtime as it sends (no copy up front). */
+/** A one-shot stream over `bytes` in {@linkcode STREAM_SLICE}s, pulled by the runtime as it sends (no copy up front). */
 function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   let offset = 0;
   return new ReadableStream<Uint8Array>({
