@@ -34,7 +34,7 @@ Browsers (CORS; off by default, like a bucket without a CORS rule)
   --cors-max-age S         let browsers cache a preflight answer S seconds
 Limits and faults
   --max-body-bytes N       largest request body (default 5 GiB)
-  --min-part-size N        smallest non-final multipart part (default 0)
+  --min-part-size N        smallest non-final multipart part (default 102400, as on OSS)
   --latency MS             delay before every request
   --bandwidth BYTES        cap per response / request body, bytes per second (k, m, g suffixes allowed)
   --error-rate R           probability in [0, 1] of an injected fault per request

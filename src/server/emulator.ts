@@ -62,7 +62,7 @@ export interface EmulatorOptions {
   maxBodyBytes?: number;
   /** Largest accepted request header section (names + values), bytes. Default unlimited. */
   maxHeaderBytes?: number;
-  /** Smallest part size (all parts but the last) accepted by CompleteMultipartUpload. Default 0 (OSS: 100 KiB). */
+  /** Smallest part size (all parts but the last) accepted by CompleteMultipartUpload. Default 100 KiB, as on OSS. */
   minPartSize?: number;
   /** Extra service host names for virtual-hosted addressing (`bucket.<host>`); `localhost` and `oss-*.aliyuncs.com` always work. */
   virtualHosts?: string[];
@@ -110,7 +110,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     faults: opts.faults instanceof FaultInjector ? opts.faults : new FaultInjector(opts.faults),
     region: opts.region ?? "cn-hangzhou",
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
-    minPartSize: opts.minPartSize ?? 0,
+    minPartSize: opts.minPartSize ?? 100 * 1024,
     autoCreateBuckets: opts.autoCreateBuckets ?? false,
     virtualHosts: opts.virtualHosts ?? [],
     lookupSecret: secrets ? (id) => secrets.get(id) : undefined,
