@@ -86,10 +86,9 @@ async function save(state: Map<string, Float32Array>, width: number, writable: W
   await w.close();
 }
 
-/** `torch.load`: reads the whole file and returns its tensors as views over the loaded bytes. */
-async function load(readable: ReadableStream<Uint8Array>): Promise<Map<string, Float32Array>> {
-  const bytes = new Uint8Array(await new Response(readable).arrayBuffer());
-  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+/** `torch.load`: the tensors of a loaded safetensors file, as views over its bytes. */
+function parse(bytes: Uint8Array<ArrayBuffer>): Map<string, Float32Array> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
   const data = 8 + n; // multiple of 8: Float32Array views need 4-byte alignment
   const state = new Map<string, Float32Array>();
@@ -97,7 +96,7 @@ async function load(readable: ReadableStream<Uint8Array>): Promise<Map<string, F
     if (name === "__metadata__") continue;
     const { dtype, shape, data_offsets: [begin, end] } = info as TensorInfo;
     if (dtype !== "F32") throw new Error(`${name}: this example only reads F32, got ${dtype}`);
-    const t = new Float32Array(bytes.buffer, data + begin, (end - begin) / 4);
+    const t = new Float32Array(bytes.buffer, bytes.byteOffset + data + begin, (end - begin) / 4);
     if (t.length !== shape.reduce((a, b) => a * b, 1)) {
       throw new Error(`${name}: shape ${shape} does not match its bytes`);
     }
@@ -155,7 +154,8 @@ try {
   );
 
   t0 = performance.now();
-  const loaded = await load(checkpoint.reader(uri));
+  // One buffer of the file's size, filled by parallel ranged GETs; the tensors are views into it.
+  const loaded = parse(await checkpoint.load(uri));
   s = (performance.now() - t0) / 1000;
   console.log(`loaded in ${s.toFixed(2)} s (${(bytes / MiB / s).toFixed(0)} MiB/s), CRC-64 verified`);
 

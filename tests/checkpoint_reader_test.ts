@@ -171,3 +171,45 @@ Deno.test("an object replaced while it is read fails the reader with IntegrityEr
   }
   expect(err).toBeInstanceOf(IntegrityError);
 });
+
+for (const size of [0, 1, PART - 1, PART, PART + 1, 3 * PART + 77]) {
+  Deno.test(`load() returns a ${size}-byte checkpoint byte-exact in one buffer of its size`, async () => {
+    await using t = await setup();
+    const data = randomBytes(size, size + 5);
+    await t.client.put(BUCKET, `load/${size}.bin`, data);
+    const loaded = await t.checkpoint.load(`oss://${BUCKET}/load/${size}.bin`);
+    expect(loaded.buffer.byteLength).toBe(size);
+    expect(loaded.byteOffset).toBe(0);
+    expect(loaded).toEqual(data);
+    expect(t.server.stats.byOperation.GetObject ?? 0).toBe(Math.ceil(size / PART));
+  });
+}
+
+Deno.test("load() fails with IntegrityError when a byte is flipped on the server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ossflow-ckpt-" });
+  try {
+    await using t = await setup({ dir });
+    await t.client.put(BUCKET, "rot/load.bin", randomBytes(2 * PART + 9, 3));
+    await flipStoredByte(dir, PART + 1);
+    const err = await t.checkpoint.load(`oss://${BUCKET}/rot/load.bin`).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as IntegrityError).message).toContain("CRC-64 mismatch");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("load() of a missing checkpoint rejects with a 404, and an aborted one with the reason", async () => {
+  await using t = await setup({ faults: { latencyMs: 30 } });
+  const missing = await t.checkpoint.load(`oss://${BUCKET}/nothing-here.bin`).catch((e) => e);
+  expect(missing).toBeInstanceOf(OssError);
+  expect((missing as OssError).status).toBe(404);
+  await t.client.put(BUCKET, "slow.bin", randomBytes(8 * PART, 4));
+  const ac = new AbortController();
+  const loading = t.checkpoint.load(`oss://${BUCKET}/slow.bin`, { signal: ac.signal });
+  await until(() => (t.server.stats.byOperation.GetObject ?? 0) > 0, "a range request");
+  const reason = new Error("stop loading");
+  ac.abort(reason);
+  await expect(loading).rejects.toBe(reason);
+  await until(() => t.server.stats.inFlight === 0, "server requests to end");
+});

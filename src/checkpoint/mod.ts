@@ -249,6 +249,56 @@ export class OssCheckpoint {
     return new OssCheckpointReader(init);
   }
 
+  /**
+   * Loads all of `uri` into one `Uint8Array` of the object's size: a {@linkcode OssCheckpoint.reader} whose
+   * ranges are copied into place as they arrive, so memory peaks at the object plus the prefetch window rather
+   * than at twice the object (`new Response(reader).bytes()` holds every chunk until it joins them). Rejects
+   * as the reader does: a missing object, a CRC-64 or length mismatch ({@linkcode IntegrityError}), an abort.
+   *
+   * @example
+   * ```ts
+   * import { OssCheckpoint } from "./mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["ckpt"] });
+   * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+   * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 });
+   * await checkpoint.save("oss://ckpt/step-3.bin", new Uint8Array(5 << 20).fill(7));
+   * const weights = await checkpoint.load("oss://ckpt/step-3.bin"); // 5 ranges of 1 MiB, copied into place
+   * console.log(weights.length, weights[weights.length - 1]); // 5242880 7
+   * await server.close();
+   * ```
+   */
+  async load(uri: string, opts: CheckpointReaderOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+    const stream = this.reader(uri, opts);
+    const chunks = stream.getReader();
+    let out: Uint8Array<ArrayBuffer> | undefined;
+    let at = 0;
+    try {
+      for (;;) {
+        const { done, value } = await chunks.read();
+        if (done) break;
+        out ??= new Uint8Array(stream.stats.size); // the first range comes after the HEAD that gave the size
+        if (value.byteLength > out.length - at) {
+          throw new Error(
+            `${uri}: internal error: the reader delivered more than the ${out.length} bytes of HEAD`,
+          );
+        }
+        out.set(value, at);
+        at += value.byteLength;
+      }
+    } catch (err) {
+      await chunks.cancel(err).catch(() => {});
+      throw err;
+    }
+    if (out === undefined) return new Uint8Array(0); // an empty object: no range
+    if (at !== out.length) {
+      throw new Error(
+        `${uri}: internal error: the reader delivered ${at} of the ${out.length} bytes of HEAD`,
+      );
+    }
+    return out;
+  }
+
   /** Reads the config file (once) and settles the defaults. */
   #resolve(): Promise<Settings> {
     this.#settings ??= (async () => {
