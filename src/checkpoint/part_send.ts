@@ -19,6 +19,29 @@ const STREAM_ABOVE = 1024 * 1024;
  */
 const STREAM_SLICE = 64 * 1024 - 8;
 
+/**
+ * Whether this runtime's `fetch` can send a `ReadableStream` request body over HTTP/1.1: Deno, Node, Bun and
+ * Cloudflare workerd can; browsers cannot (Chromium streams request bodies only over HTTP/2 and fails with
+ * `ERR_ALPN_NEGOTIATION_FAILED` otherwise; Firefox and Safari do not stream them at all), so parts go up as
+ * bytes there.
+ *
+ * @example
+ * ```ts
+ * import { requestStreamsWork } from "./part_send.ts";
+ * console.log(requestStreamsWork()); // true in Deno
+ * ```
+ */
+export function requestStreamsWork(): boolean {
+  const g = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    process?: { versions?: { node?: string } };
+    navigator?: { userAgent?: string };
+  };
+  return g.Deno !== undefined || g.Bun !== undefined || g.process?.versions?.node !== undefined ||
+    g.navigator?.userAgent === "Cloudflare-Workers";
+}
+
 /** How {@linkcode sendPart} sends and retries. */
 export interface SendPartOptions {
   /** Whether the store takes chunked bodies (OSS does; S3 wants a Content-Length, so `s3v4` sends bytes). */
@@ -53,9 +76,32 @@ export async function sendPart<T>(
   op: (body: Uint8Array | ReadableStream<Uint8Array>, stream: boolean) => Promise<T>,
 ): Promise<T> {
   if (!opts.stream || bytes.length <= STREAM_ABOVE) return await op(bytes, false);
+  return await sendStreams(() => bodyStream(bytes), opts, (body) => op(body, true));
+}
+
+/**
+ * Sends a fresh stream from `open()` with `op`, retried on 5xx, 429 and network errors under `opts.retry` (a
+ * stream is sent once, so every attempt opens its own). For bodies that can be opened again, such as a slice
+ * of a `Blob`.
+ *
+ * @example
+ * ```ts
+ * import { sendStreams } from "./part_send.ts";
+ * import { resolveRetryOptions } from "../retry.ts";
+ * const opts = { stream: true, retry: resolveRetryOptions(), signal: new AbortController().signal, bucket: "b", key: "k" };
+ * const part = new Blob(["part one"]);
+ * const sent = await sendStreams(() => part.stream(), opts, (body) => new Response(body).text());
+ * console.log(sent); // "part one"
+ * ```
+ */
+export async function sendStreams<T>(
+  open: () => ReadableStream<Uint8Array>,
+  opts: SendPartOptions,
+  op: (body: ReadableStream<Uint8Array>) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
-      return await op(bodyStream(bytes), true);
+      return await op(open());
     } catch (err) {
       const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
       if (!retryable || attempt >= opts.retry.maxAttempts || opts.signal.aborted) throw err;

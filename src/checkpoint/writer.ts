@@ -6,11 +6,11 @@
  * @module
  */
 import type { OssClient } from "../client.ts";
-import { crc64, crc64Combine } from "../crc64.ts";
+import { crc64, crc64Combine, Crc64Stream } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
-import { sendPart, type SendPartOptions } from "./part_send.ts";
+import { requestStreamsWork, sendPart, type SendPartOptions, sendStreams } from "./part_send.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 
 /** Default number of parts uploaded at once (`checkpointConfig.uploadConcurrency` of the OSS connector). */
@@ -101,7 +101,8 @@ interface UploadedPart {
  *
  * Bodies over 1 MiB are sent to OSS as streams over the part buffer (chunked transfer encoding, which OSS
  * accepts) and retried by the writer with the client's backoff rules (see {@linkcode sendPart}). S3-form
- * clients (`s3v4`) send bytes instead, since S3 refuses bodies without a Content-Length.
+ * clients (`s3v4`) send bytes instead, since S3 refuses bodies without a Content-Length, and so do browsers,
+ * which cannot stream a request body over HTTP/1.1 (see {@linkcode requestStreamsWork}).
  *
  * @example
  * ```ts
@@ -137,7 +138,10 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * Writes all of `source` and closes the writer: resolves once the object is saved, rejects (with the upload
    * aborted) otherwise. A byte stream (a file's `readable`, `Blob.stream()`, a `fetch` body) is read with a
    * BYOB reader straight into the part buffers, which saves a copy and an allocation per chunk over
-   * `pipeTo`; other streams are piped. The writer must not be locked; a stream source must not be either.
+   * `pipeTo`; other streams are piped. A `Blob` (a browser `File`) of more than one part goes to OSS as
+   * streams over slices of itself, with no part buffers at all (a retried part reads its slice again); to
+   * S3-form stores it is read like a byte stream. The writer must not be locked; a stream source must not be
+   * either.
    *
    * @example
    * ```ts
@@ -153,6 +157,21 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * ```
    */
   async writeAll(source: ReadableStream<Uint8Array> | Blob | Uint8Array): Promise<void> {
+    if (source instanceof Blob && !this.locked) {
+      const w = this.getWriter();
+      try {
+        await w.write(new Uint8Array(0)); // queued until start() has finished (and rejects if it failed)
+        if (this.#sink.slicesBlob(source)) {
+          await this.#sink.fillFromBlob(source);
+          return await w.close();
+        }
+      } catch (err) {
+        await w.abort(err).catch(() => {});
+        throw err;
+      } finally {
+        w.releaseLock();
+      }
+    }
     const stream = source instanceof Blob ? source.stream() : source;
     if (!(stream instanceof ReadableStream || stream instanceof Uint8Array)) {
       throw new TypeError(
@@ -258,7 +277,7 @@ class MultipartSink {
       "uploadConcurrency",
     );
     this.#send = {
-      stream: client.signatureVersion !== "s3v4",
+      stream: client.signatureVersion !== "s3v4" && requestStreamsWork(),
       retry: resolveRetryOptions(this.#init.retry),
       signal: this.#ac.signal,
       bucket,
@@ -322,6 +341,28 @@ class MultipartSink {
         }
       } finally {
         this.#ac.signal.removeEventListener("abort", stop);
+      }
+    });
+  }
+
+  /** Whether `blob` goes up as slices of itself (see fillFromBlob): over one part, to OSS, nothing written yet. */
+  slicesBlob(blob: Blob): boolean {
+    return this.#send.stream && this.stats.bytesWritten === 0 && blob.size > this.#schedule.sizeOf(1);
+  }
+
+  /**
+   * Uploads `blob` part by part, each part sent as a stream over `blob.slice()` (opened again on a retry): no
+   * part buffers at all. Parts and their CRC-64s are then completed by close() like any others.
+   */
+  fillFromBlob(blob: Blob): Promise<void> {
+    return this.#guard(async () => {
+      for (let start = 0; start < blob.size;) {
+        const uploadId = await this.#slot();
+        const size = Math.min(this.#schedule.sizeOf(this.#nextPart), blob.size - start);
+        const slice = blob.slice(start, start + size);
+        start += size;
+        this.stats.bytesWritten += size;
+        this.#start((partNumber) => this.#uploadSlice(uploadId, partNumber, slice), () => {});
       }
     });
   }
@@ -424,6 +465,16 @@ class MultipartSink {
 
   /** Hands the full current part to an upload task once a slot is free. */
   async #dispatch(): Promise<void> {
+    const uploadId = await this.#slot();
+    const buf = this.#cur!;
+    const body = buf.subarray(0, this.#curLen);
+    this.#cur = undefined;
+    this.#curLen = 0;
+    this.#start((partNumber) => this.#uploadPart(uploadId, partNumber, body), () => this.#pool.release(buf));
+  }
+
+  /** Waits for a free upload slot and for the upload id (initiating the upload the first time). */
+  async #slot(): Promise<string> {
     while (this.#inflight.size >= this.#concurrency) {
       await Promise.race(this.#inflight);
       this.#throwIfFailed();
@@ -442,15 +493,16 @@ class MultipartSink {
     const uploadId = this.#uploadId = await this.#initiating;
     this.stats.uploadId = uploadId;
     this.#throwIfFailed();
-    const buf = this.#cur!;
-    const body = buf.subarray(0, this.#curLen);
+    return uploadId;
+  }
+
+  /** Runs `upload` as the task of the next part number; `settled` runs when it has ended, however it ended. */
+  #start(upload: (partNumber: number) => Promise<void>, settled: () => void): void {
     const partNumber = this.#nextPart++;
-    this.#cur = undefined;
-    this.#curLen = 0;
-    const task: Promise<void> = this.#uploadPart(uploadId, partNumber, body)
+    const task: Promise<void> = upload(partNumber)
       .catch((err) => this.#fail(err))
       .finally(() => {
-        this.#pool.release(buf);
+        settled();
         this.#inflight.delete(task);
         this.stats.uploadsInFlight = this.#inflight.size;
       });
@@ -477,6 +529,34 @@ class MultipartSink {
         );
       }
       this.#parts[partNumber - 1] = { partNumber, etag: res.etag, crc, size: body.length };
+      this.stats.partsUploaded++;
+      return;
+    }
+  }
+
+  /** Uploads one part as streams over `slice` (one per attempt), its CRC-64 computed as it goes. */
+  async #uploadSlice(uploadId: string, partNumber: number, slice: Blob): Promise<void> {
+    const { bucket, key } = this.#init;
+    for (let attempt = 1;; attempt++) {
+      const signal = this.#ac.signal;
+      let crcStream = new Crc64Stream();
+      const res = await sendStreams(
+        () => {
+          crcStream = new Crc64Stream();
+          return slice.stream().pipeThrough(crcStream);
+        },
+        this.#send,
+        (body) => this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true }),
+      );
+      const crc = await crcStream.digest;
+      if (res.crc64 !== undefined && res.crc64 !== crc) {
+        if (attempt < PART_CRC_ATTEMPTS) continue;
+        throw new IntegrityError(
+          `${this.#label}: part ${partNumber} arrived corrupted ${attempt} times: CRC-64 computed ${crc}, server reports ${res.crc64}`,
+          { key, expected: crc, actual: res.crc64 },
+        );
+      }
+      this.#parts[partNumber - 1] = { partNumber, etag: res.etag, crc, size: slice.size };
       this.stats.partsUploaded++;
       return;
     }
