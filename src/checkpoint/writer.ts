@@ -514,33 +514,24 @@ class MultipartSink {
   async #uploadPart(uploadId: string, partNumber: number, body: Uint8Array): Promise<void> {
     const { bucket, key } = this.#init;
     const crc = await crc64(body);
-    for (let attempt = 1;; attempt++) {
+    await this.#sendChecked(partNumber, body.length, async () => {
       const signal = this.#ac.signal;
-      const res = await sendPart(
+      const reply = await sendPart(
         body,
         this.#send,
         (b, stream) => this.#client.uploadPart(bucket, key, uploadId, partNumber, b, { signal, stream }),
       );
-      if (res.crc64 !== undefined && res.crc64 !== crc) {
-        if (attempt < PART_CRC_ATTEMPTS) continue;
-        throw new IntegrityError(
-          `${this.#label}: part ${partNumber} arrived corrupted ${attempt} times: CRC-64 computed ${crc}, server reports ${res.crc64}`,
-          { key, expected: crc, actual: res.crc64 },
-        );
-      }
-      this.#parts[partNumber - 1] = { partNumber, etag: res.etag, crc, size: body.length };
-      this.stats.partsUploaded++;
-      return;
-    }
+      return { reply, crc };
+    });
   }
 
   /** Uploads one part as streams over `slice` (one per attempt), its CRC-64 computed as it goes. */
   async #uploadSlice(uploadId: string, partNumber: number, slice: Blob): Promise<void> {
     const { bucket, key } = this.#init;
-    for (let attempt = 1;; attempt++) {
+    await this.#sendChecked(partNumber, slice.size, async () => {
       const signal = this.#ac.signal;
       let crcStream = new Crc64Stream();
-      const res = await sendStreams(
+      const reply = await sendStreams(
         () => {
           crcStream = new Crc64Stream();
           return slice.stream().pipeThrough(crcStream);
@@ -548,15 +539,29 @@ class MultipartSink {
         this.#send,
         (body) => this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true }),
       );
-      const crc = await crcStream.digest;
-      if (res.crc64 !== undefined && res.crc64 !== crc) {
+      return { reply, crc: await crcStream.digest };
+    });
+  }
+
+  /**
+   * Sends part `partNumber` with `send` (which resolves with the server's reply and the CRC-64 of the bytes
+   * sent) until the server's CRC-64 agrees, then records the part.
+   */
+  async #sendChecked(
+    partNumber: number,
+    size: number,
+    send: () => Promise<{ reply: { etag: string; crc64?: string }; crc: string }>,
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      const { reply, crc } = await send();
+      if (reply.crc64 !== undefined && reply.crc64 !== crc) {
         if (attempt < PART_CRC_ATTEMPTS) continue;
         throw new IntegrityError(
-          `${this.#label}: part ${partNumber} arrived corrupted ${attempt} times: CRC-64 computed ${crc}, server reports ${res.crc64}`,
-          { key, expected: crc, actual: res.crc64 },
+          `${this.#label}: part ${partNumber} arrived corrupted ${attempt} times: CRC-64 computed ${crc}, server reports ${reply.crc64}`,
+          { key: this.#init.key, expected: crc, actual: reply.crc64 },
         );
       }
-      this.#parts[partNumber - 1] = { partNumber, etag: res.etag, crc, size: slice.size };
+      this.#parts[partNumber - 1] = { partNumber, etag: reply.etag, crc, size };
       this.stats.partsUploaded++;
       return;
     }
