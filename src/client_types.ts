@@ -202,7 +202,8 @@ export interface PutOptions extends RequestOptions {
   contentType?: string;
   /**
    * Send a `ReadableStream` body as it arrives (chunked transfer encoding) instead of buffering it; never
-   * retried. OSS accepts chunked uploads; AWS S3 answers 411 MissingContentLength. Default false.
+   * retried. OSS accepts chunked uploads; AWS S3 answers 411 MissingContentLength. Browsers cannot stream a
+   * request body over HTTP/1.1, so there the body is buffered anyway. Default false.
    */
   stream?: boolean;
 }

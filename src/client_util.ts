@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import type { ByteRange, ObjectMeta, PutBody } from "./client_types.ts";
 
 function show(v: unknown): string {
@@ -92,12 +93,37 @@ export async function toBody(
 ): Promise<Uint8Array | Blob | ReadableStream<Uint8Array>> {
   if (body instanceof Uint8Array || body instanceof Blob) return body;
   if (typeof body === "string") return encoder.encode(body);
-  if (body instanceof ReadableStream) return stream ? body : await collect(body, signal);
+  if (body instanceof ReadableStream) {
+    return stream && requestStreamsWork() ? body : await collect(body, signal);
+  }
   throw new TypeError(
     `OssClient.${op}: body: expected a Uint8Array, string, Blob or ReadableStream<Uint8Array>, got ${
       show(body)
     }`,
   );
+}
+
+/**
+ * Whether this runtime's `fetch` can send a `ReadableStream` request body over HTTP/1.1: Deno, Node, Bun and
+ * Cloudflare workerd can; browsers cannot (Chromium streams request bodies only over HTTP/2 and fails with
+ * `ERR_ALPN_NEGOTIATION_FAILED` otherwise; Firefox and Safari do not stream them at all), so streamed bodies are
+ * buffered there.
+ *
+ * @example
+ * ```ts
+ * import { requestStreamsWork } from "./client_util.ts";
+ * console.log(requestStreamsWork()); // true in Deno
+ * ```
+ */
+export function requestStreamsWork(): boolean {
+  const g = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    process?: { versions?: { node?: string } };
+    navigator?: { userAgent?: string };
+  };
+  return g.Deno !== undefined || g.Bun !== undefined || g.process?.versions?.node !== undefined ||
+    g.navigator?.userAgent === "Cloudflare-Workers";
 }
 
 async function collect(
@@ -119,14 +145,7 @@ async function collect(
     await reader.cancel(err).catch(() => {});
     throw err;
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /** `/bucket/key` for `x-oss-copy-source` / `x-amz-copy-source`, the key percent-encoded with `/` kept. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
 import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, OssError } from "./errors.ts";
@@ -120,15 +121,7 @@ export async function readBodyBytes(
     reader.cancel(err).catch(() => {});
     throw err;
   }
-  if (out === undefined) {
-    const joined = new Uint8Array(at);
-    let p = 0;
-    for (const c of chunks) {
-      joined.set(c, p);
-      p += c.byteLength;
-    }
-    return joined;
-  }
+  if (out === undefined) return concatBytes(chunks, at) as Uint8Array<ArrayBuffer>;
   if (at !== length) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
   return out;
 }

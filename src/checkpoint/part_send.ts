@@ -19,29 +19,6 @@ const STREAM_ABOVE = 1024 * 1024;
  */
 const STREAM_SLICE = 64 * 1024 - 8;
 
-/**
- * Whether this runtime's `fetch` can send a `ReadableStream` request body over HTTP/1.1: Deno, Node, Bun and
- * Cloudflare workerd can; browsers cannot (Chromium streams request bodies only over HTTP/2 and fails with
- * `ERR_ALPN_NEGOTIATION_FAILED` otherwise; Firefox and Safari do not stream them at all), so parts go up as
- * bytes there.
- *
- * @example
- * ```ts
- * import { requestStreamsWork } from "./part_send.ts";
- * console.log(requestStreamsWork()); // true in Deno
- * ```
- */
-export function requestStreamsWork(): boolean {
-  const g = globalThis as {
-    Deno?: unknown;
-    Bun?: unknown;
-    process?: { versions?: { node?: string } };
-    navigator?: { userAgent?: string };
-  };
-  return g.Deno !== undefined || g.Bun !== undefined || g.process?.versions?.node !== undefined ||
-    g.navigator?.userAgent === "Cloudflare-Workers";
-}
-
 /** How {@linkcode sendPart} sends and retries. */
 export interface SendPartOptions {
   /** Whether the store takes chunked bodies (OSS does; S3 wants a Content-Length, so `s3v4` sends bytes). */

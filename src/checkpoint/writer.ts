@@ -10,7 +10,8 @@ import { crc64, crc64Combine, Crc64Stream } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
-import { requestStreamsWork, sendPart, type SendPartOptions, sendStreams } from "./part_send.ts";
+import { sendPart, type SendPartOptions, sendStreams } from "./part_send.ts";
+import { requestStreamsWork } from "../client_util.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 
 /** Default number of parts uploaded at once (`checkpointConfig.uploadConcurrency` of the OSS connector). */
@@ -157,39 +158,26 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * ```
    */
   async writeAll(source: ReadableStream<Uint8Array> | Blob | Uint8Array): Promise<void> {
-    if (source instanceof Blob && !this.locked) {
-      const w = this.getWriter();
-      try {
-        await w.write(new Uint8Array(0)); // queued until start() has finished (and rejects if it failed)
-        if (this.#sink.slicesBlob(source)) {
-          await this.#sink.fillFromBlob(source);
-          return await w.close();
-        }
-      } catch (err) {
-        await w.abort(err).catch(() => {});
-        throw err;
-      } finally {
-        w.releaseLock();
-      }
-    }
-    const stream = source instanceof Blob ? source.stream() : source;
-    if (!(stream instanceof ReadableStream || stream instanceof Uint8Array)) {
+    if (!(source instanceof ReadableStream || source instanceof Blob || source instanceof Uint8Array)) {
       throw new TypeError(
         `OssCheckpointWriter.writeAll: source: expected a ReadableStream<Uint8Array>, Blob or Uint8Array, got ${
           describe(source)
         }`,
       );
     }
-    if (stream instanceof ReadableStream && stream.locked) {
+    if (source instanceof ReadableStream && source.locked) {
       throw new TypeError("OssCheckpointWriter.writeAll: source: the stream is locked to another reader");
     }
     const w = this.getWriter();
     let byob: ReadableStreamBYOBReader | undefined;
     try {
       await w.write(new Uint8Array(0)); // queued until start() has finished (and rejects if it failed)
-      if (stream instanceof Uint8Array) {
-        await w.write(stream);
+      if (source instanceof Uint8Array) {
+        await w.write(source);
+      } else if (source instanceof Blob && this.#sink.slicesBlob(source)) {
+        await this.#sink.fillFromBlob(source);
       } else {
+        const stream = source instanceof Blob ? source.stream() : source;
         try {
           byob = stream.getReader({ mode: "byob" });
         } catch {

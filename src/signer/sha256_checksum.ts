@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { type HmacKey, hmacKey, hmacSha256, sha256, utf8 } from "./crypto.ts";
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
@@ -68,18 +69,7 @@ export class Sha256Checksum {
 
   /** SHA-256 (or HMAC-SHA256) of everything added since the last reset. */
   async digest(): Promise<Uint8Array> {
-    const chunks = this.#chunks;
-    let data: Uint8Array<ArrayBuffer>;
-    if (chunks.length === 1) {
-      data = chunks[0];
-    } else {
-      data = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let offset = 0;
-      for (const c of chunks) {
-        data.set(c, offset);
-        offset += c.length;
-      }
-    }
+    const data = concatBytes(this.#chunks);
     return this.#key === undefined ? await sha256(data) : await hmacSha256(await this.#key, data);
   }
 

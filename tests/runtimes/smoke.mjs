@@ -136,7 +136,12 @@ export async function smoke(lib, cfg) {
         );
       }
     }));
-    return `${objects.length} objects, ${objects.reduce((n, o) => n + o.bytes.length, 0)} bytes`;
+    // A streamed put: sent as it arrives where fetch can stream request bodies, buffered in browsers.
+    const streamed = bytesOf(300 * 1024, 7);
+    await client.put(bucket, `${prefix}streamed.bin`, new Blob([streamed]).stream(), { stream: true });
+    const back = (await client.getBytes(bucket, `${prefix}streamed.bin`)).bytes;
+    check(firstDifference(back, streamed) === -1, "the streamed put reads back different bytes");
+    return `${objects.length} objects, ${objects.reduce((n, o) => n + o.bytes.length, 0)} bytes, 1 streamed`;
   }) &&
     await step("list prefix", async () => {
       const listed = [];
