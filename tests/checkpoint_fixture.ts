@@ -68,3 +68,17 @@ export async function until(cond: () => boolean, what: string, ms = 5000): Promi
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** `setup` with a server that answers every UploadPart with 503 (the client tries twice), and an object at
+ * `run/latest.bin` (`previous`, its HEAD in `before`) that a failed save must leave untouched. */
+export async function setupFailingParts(seed: number) {
+  const t = await setup({
+    errorRate: 1,
+    errorKinds: ["slowdown"],
+    match: (_method, _key, operation) => operation === "UploadPart",
+  }, { retry: { maxAttempts: 2, minDelayMs: 1, maxDelayMs: 5 } });
+  const previous = randomBytes(300 * KiB, seed);
+  await t.client.put(BUCKET, "run/latest.bin", previous);
+  const before = await t.client.head(BUCKET, "run/latest.bin");
+  return Object.assign(t, { previous, before });
+}

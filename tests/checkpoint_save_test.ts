@@ -10,6 +10,7 @@ import {
   readAll,
   sameBytes,
   setup,
+  setupFailingParts,
   until,
 } from "./checkpoint_fixture.ts";
 
@@ -139,14 +140,8 @@ Deno.test("a source that fails mid-save rejects save(), aborts the upload and ke
 });
 
 Deno.test("an upload that fails cancels the source of save() and leaves nothing behind", async () => {
-  await using t = await setup({
-    errorRate: 1,
-    errorKinds: ["slowdown"],
-    match: (_method, _key, operation) => operation === "UploadPart",
-  }, { retry: { maxAttempts: 2, minDelayMs: 1, maxDelayMs: 5 } });
-  const previous = randomBytes(300 * KiB, 26);
-  await t.client.put(BUCKET, "run/latest.bin", previous);
-  const before = await t.client.head(BUCKET, "run/latest.bin");
+  await using t = await setupFailingParts(26);
+  const { before } = t;
   const { stream, seen } = byteSource(randomBytes(64 * MiB, 27), 512 * KiB);
   const err = await t.checkpoint.save(`oss://${BUCKET}/run/latest.bin`, stream).catch((e) => e);
   expect(err).toBeInstanceOf(OssError);
@@ -215,14 +210,8 @@ Deno.test("a sliced Blob save survives 30% faults on its part uploads, byte-exac
 });
 
 Deno.test("a sliced Blob save that cannot upload its parts aborts and keeps the previous object", async () => {
-  await using t = await setup({
-    errorRate: 1,
-    errorKinds: ["slowdown"],
-    match: (_method, _key, operation) => operation === "UploadPart",
-  }, { retry: { maxAttempts: 2, minDelayMs: 1, maxDelayMs: 5 } });
-  const previous = randomBytes(300 * KiB, 33);
-  await t.client.put(BUCKET, "run/latest.bin", previous);
-  const before = await t.client.head(BUCKET, "run/latest.bin");
+  await using t = await setupFailingParts(33);
+  const { before } = t;
   const err = await t.checkpoint.save(`oss://${BUCKET}/run/latest.bin`, new Blob([randomBytes(4 * PART, 34)]))
     .catch((e) => e);
   expect(err).toBeInstanceOf(OssError);

@@ -13,6 +13,7 @@ import {
   readAll,
   sameBytes,
   setup,
+  setupFailingParts,
   until,
 } from "./checkpoint_fixture.ts";
 
@@ -101,14 +102,8 @@ Deno.test("with 20% injected faults (503, reset, truncated body) a checkpoint st
 });
 
 Deno.test("a server failing every UploadPart leaves the previous checkpoint intact and no upload behind", async () => {
-  await using t = await setup({
-    errorRate: 1,
-    errorKinds: ["slowdown"],
-    match: (_method, _key, operation) => operation === "UploadPart",
-  }, { retry: { maxAttempts: 2, minDelayMs: 1, maxDelayMs: 5 } });
-  const previous = randomBytes(300 * KiB, 5);
-  await t.client.put(BUCKET, "run/latest.bin", previous);
-  const before = await t.client.head(BUCKET, "run/latest.bin");
+  await using t = await setupFailingParts(5);
+  const { previous, before } = t;
 
   const err = await writeChunked(
     t.checkpoint.writer(`oss://${BUCKET}/run/latest.bin`),
