@@ -30,6 +30,11 @@ export interface CheckpointReaderInit {
   signal?: AbortSignal;
   /** How the object is named in messages. Default `oss://bucket/key`. */
   uri?: string;
+  /**
+   * The ETag the object must have (e.g. the one an earlier read saw): another version fails with an
+   * {@linkcode IntegrityError} before any byte is delivered. Default: whichever version the HEAD sees.
+   */
+  ifMatch?: string;
 }
 
 /**
@@ -164,6 +169,13 @@ class RangedSource {
     this.#detach = () => signal?.removeEventListener("abort", onAbort);
 
     const meta = await client.head(bucket, key, { signal: this.#ac.signal });
+    const pinned = this.#init.ifMatch;
+    if (pinned !== undefined && meta.etag !== pinned) {
+      throw new IntegrityError(
+        `${this.#label}: the object changed since it was first read (ETag ${pinned}, now ${meta.etag})`,
+        { key, expected: pinned, actual: meta.etag },
+      );
+    }
     this.stats.size = meta.size;
     this.#etag = meta.etag;
     this.#expectedCrc = meta.crc64;
