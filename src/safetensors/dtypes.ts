@@ -163,8 +163,8 @@ export interface ArrayClass {
 }
 
 /** `Float16Array` where the runtime has it (Deno 2, Chromium 135, Firefox 129, Bun; not Node 22). */
-export const FLOAT16_ARRAY: ArrayClass | undefined = (globalThis as { Float16Array?: ArrayClass })
-  .Float16Array;
+export const FLOAT16_ARRAY: ArrayClass | null = (globalThis as { Float16Array?: ArrayClass }).Float16Array ??
+  null;
 
 /**
  * The typed array class of `dtype`, or undefined for the dtypes that come as raw bytes.
@@ -177,7 +177,7 @@ export const FLOAT16_ARRAY: ArrayClass | undefined = (globalThis as { Float16Arr
  */
 export function arrayClassOf(
   dtype: Dtype,
-  float16: ArrayClass | undefined = FLOAT16_ARRAY,
+  float16: ArrayClass | null = FLOAT16_ARRAY,
 ): ArrayClass | undefined {
   switch (dtype) {
     case "F64":
@@ -185,7 +185,7 @@ export function arrayClassOf(
     case "F32":
       return Float32Array;
     case "F16":
-      return float16;
+      return float16 ?? undefined;
     case "I64":
       return BigInt64Array;
     case "U64":
@@ -211,7 +211,7 @@ export function arrayClassOf(
 /**
  * The bytes of one tensor as its {@linkcode TensorArray}: a view of the same memory when `bytes` sits at an
  * offset the array type allows (a multiple of its element size), otherwise a view of a copy. `float16` is the
- * `Float16Array` class to use (default: the runtime's, if any).
+ * `Float16Array` class to use (default: the runtime's; `null`: none, F16 comes as raw bytes).
  *
  * @example
  * ```ts
@@ -224,7 +224,7 @@ export function arrayClassOf(
 export function viewTensor(
   dtype: Dtype,
   bytes: Uint8Array<ArrayBuffer>,
-  float16: ArrayClass | undefined = FLOAT16_ARRAY,
+  float16: ArrayClass | null = FLOAT16_ARRAY,
 ): TensorArray {
   const cls = arrayClassOf(dtype, float16);
   if (cls === undefined || cls === Uint8Array) return bytes;
@@ -352,7 +352,7 @@ function accepts(dtype: Dtype, data: ArrayBufferView): boolean {
   const cls = arrayClassOf(dtype);
   if (cls !== undefined && data instanceof cls) return true;
   if ((dtype === "F16" || dtype === "BF16") && data instanceof Uint16Array) return true;
-  if (dtype === "F16" && FLOAT16_ARRAY !== undefined && data instanceof FLOAT16_ARRAY) return true;
+  if (dtype === "F16" && FLOAT16_ARRAY !== null && data instanceof FLOAT16_ARRAY) return true;
   return dtype === "C64" && data instanceof Float32Array;
 }
 
