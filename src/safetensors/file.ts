@@ -69,14 +69,15 @@ export class SafetensorsFile {
 
   /**
    * Reads and validates the header: one ranged GET of the first `probeBytes` bytes (which usually hold the
-   * whole header), and a second for the rest of the header when it is longer.
+   * whole header), and a second for the rest of the header when it is longer (at most `maxHeaderBytes`).
    */
   static async open(
     target: CheckpointTarget,
-    probeBytes: number,
+    limits: { probeBytes: number; maxHeaderBytes: number },
     stats: SafetensorsReadStats,
     signal?: AbortSignal,
   ): Promise<SafetensorsFile> {
+    const { probeBytes, maxHeaderBytes } = limits;
     const { client, bucket, key, uri } = target;
     let first: GetBytesResult;
     try {
@@ -94,7 +95,7 @@ export class SafetensorsFile {
     // A 206 tells the size in Content-Range; a store that ignored the Range sent all of it.
     const size = first.status === 206 ? first.objectSize : first.bytes.length;
     if (!(size >= 0)) throw new SafetensorsError("the store did not tell the file's size", { file: uri });
-    const n = headerLength(uri, first.bytes, size);
+    const n = headerLength(uri, first.bytes, size, maxHeaderBytes);
     let head = first.bytes;
     if (head.length < 8 + n) {
       const rest = await getPinned(target, first.etag, { start: head.length, end: 8 + n }, stats, signal);

@@ -68,7 +68,8 @@ export interface ParsedHeader {
 }
 
 /**
- * The header length N from a file's first 8 bytes, checked against the file's size and the 100 MB limit.
+ * The header length N from a file's first 8 bytes, checked against the file's size and `max` (default the
+ * format's 100 MB limit).
  *
  * @example
  * ```ts
@@ -77,7 +78,12 @@ export interface ParsedHeader {
  * console.log(headerLength("a.safetensors", first8, 1000)); // 16
  * ```
  */
-export function headerLength(file: string, first8: Uint8Array, fileSize: number): number {
+export function headerLength(
+  file: string,
+  first8: Uint8Array,
+  fileSize: number,
+  max = MAX_HEADER_BYTES,
+): number {
   if (fileSize < 8 || first8.length < 8) {
     throw new SafetensorsError(
       `the file has ${fileSize} bytes; a safetensors file starts with an 8-byte header length`,
@@ -85,9 +91,9 @@ export function headerLength(file: string, first8: Uint8Array, fileSize: number)
     );
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) {
+  if (n > BigInt(max)) {
     throw new SafetensorsError(
-      `header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit (is this a safetensors file?)`,
+      `header length ${n} is over the ${max}-byte limit (is this a safetensors file?)`,
       { file },
     );
   }

@@ -15,7 +15,7 @@ import { ConfigError, OssError, SafetensorsError } from "../errors.ts";
 import { prefetch } from "../prefetch.ts";
 import { requireLittleEndian, type Tensor } from "./dtypes.ts";
 import { type FileRead, runReads, SafetensorsFile, type SafetensorsReadStats, tensorOf } from "./file.ts";
-import type { TensorInfo } from "./header.ts";
+import { MAX_HEADER_BYTES, type TensorInfo } from "./header.ts";
 import { INDEX_SUFFIX } from "./layout.ts";
 import { parseIndex, readSmallObject, type SafetensorsIndex } from "./sharded.ts";
 
@@ -47,6 +47,8 @@ export interface OssSafetensorsOptions extends OssCheckpointOptions {
   maxGap?: number;
   /** Bytes asked for by the first header GET (at least 8). Default 64 KiB; a longer header takes a second GET. */
   headerProbeBytes?: number;
+  /** Longest header accepted, bytes: a longer one is a SafetensorsError. Default (and most) 100,000,000. */
+  maxHeaderBytes?: number;
 }
 
 /**
@@ -172,10 +174,17 @@ export class OssSafetensors {
    */
   static async open(uri: string, opts: OssSafetensorsOptions = {}): Promise<OssSafetensors> {
     const maxGap = nonNegativeInteger(opts.maxGap ?? DEFAULT_MAX_GAP, "maxGap");
-    const probe = nonNegativeInteger(opts.headerProbeBytes ?? DEFAULT_HEADER_PROBE, "headerProbeBytes");
-    if (probe < 8) {
-      throw new ConfigError(`OssSafetensors: headerProbeBytes: expected at least 8, got ${probe}`);
+    const probeBytes = nonNegativeInteger(opts.headerProbeBytes ?? DEFAULT_HEADER_PROBE, "headerProbeBytes");
+    if (probeBytes < 8) {
+      throw new ConfigError(`OssSafetensors: headerProbeBytes: expected at least 8, got ${probeBytes}`);
     }
+    const maxHeaderBytes = nonNegativeInteger(opts.maxHeaderBytes ?? MAX_HEADER_BYTES, "maxHeaderBytes");
+    if (maxHeaderBytes > MAX_HEADER_BYTES) {
+      throw new ConfigError(
+        `OssSafetensors: maxHeaderBytes: expected at most ${MAX_HEADER_BYTES}, got ${maxHeaderBytes}`,
+      );
+    }
+    const probe = { probeBytes, maxHeaderBytes };
     const checkpoint = opts.checkpoint ?? new OssCheckpoint(opts);
     const target = await checkpoint.target(uri);
     requireLittleEndian(target.uri);
@@ -205,7 +214,7 @@ export class OssSafetensors {
 
   static async #openSet(
     target: CheckpointTarget,
-    probe: number,
+    probe: { probeBytes: number; maxHeaderBytes: number },
     common: Common,
   ): Promise<OssSafetensors> {
     const { client, bucket, key, uri } = target;
