@@ -16,7 +16,7 @@
  * @module
  */
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
-import { type Tensor } from "../src/safetensors/dtypes.ts";
+import type { Tensor } from "../src/safetensors/dtypes.ts";
 import { OssSafetensors } from "../src/safetensors/reader.ts";
 import { saveSafetensors } from "../src/safetensors/writer.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
