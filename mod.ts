@@ -143,6 +143,7 @@ export {
   type CheckpointWriterOptions,
   type CheckpointWriterStats,
   DEFAULT_PART_SIZE,
+  type KnownObject,
   MAX_PART_SIZE,
   MAX_PARTS,
   MIN_PART_SIZE,

@@ -116,20 +116,35 @@ Deno.test("a tensor longer than the part size comes as parallel ranged GETs, who
   expect(sameTensor(got, big)).toBe(true);
 });
 
-Deno.test("loadAll reads the file through the checkpoint reader: a HEAD, whole ranges, one buffer", async () => {
+Deno.test("loadAll reads the file through the checkpoint reader: whole ranges, no HEAD, one buffer", async () => {
   await using t = await setup();
   const tensors = layers(5, 64 * KiB); // 256 KiB each
   const saved = await saveSafetensors(URI, tensors, t.opts);
   const model = await OssSafetensors.open(URI, t.opts);
   t.server.stats.reset();
   const all = await model.loadAll();
-  expect(t.server.stats.byOperation).toEqual({
-    HeadObject: 1,
-    GetObject: Math.ceil(saved.files[0].size / (128 * KiB)),
-  });
+  // Open learnt the size, ETag and CRC-64 from its ranged GET: the reader needs no HEAD.
+  expect(t.server.stats.byOperation).toEqual({ GetObject: Math.ceil(saved.files[0].size / (128 * KiB)) });
   const buffers = new Set([...all.values()].map((x) => x.data.buffer));
   expect(buffers.size).toBe(1); // every tensor a view of the loaded file
   for (const [name, want] of tensors) expect(sameTensor(all.get(name)!, want)).toBe(true);
+});
+
+Deno.test("a checkpoint reader given the object's size, ETag and CRC-64 checks the bytes against them", async () => {
+  await using t = await setup();
+  const saved = await saveSafetensors(URI, layers(3, 64 * KiB), t.opts);
+  const { size, crc64 } = saved.files[0];
+  const etag = (await t.client.head(BUCKET, "m/model.safetensors")).etag;
+  t.server.stats.reset();
+  const bytes = await t.checkpoint.load(URI, { object: { size, etag, crc64: crc64! } });
+  expect(bytes.length).toBe(size);
+  expect(t.server.stats.byOperation.HeadObject).toBe(undefined);
+  const wrong = String(BigInt(crc64!) ^ 1n);
+  await expect(t.checkpoint.load(URI, { object: { size, etag, crc64: wrong } })).rejects.toThrow(
+    new RegExp(`CRC-64 mismatch: server reports ${wrong}, computed ${crc64}`),
+  );
+  await expect(t.checkpoint.load(URI, { ifMatch: '"other"', object: { size, etag, crc64: crc64! } })).rejects
+    .toThrow(IntegrityError);
 });
 
 Deno.test("a file replaced after open fails get and loadAll with IntegrityError, never mixed bytes", async () => {

@@ -15,13 +15,14 @@ import { ConfigError } from "../errors.ts";
 import { auditedFetch, AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
-import { DEFAULT_PREFETCH_CONCURRENCY, OssCheckpointReader } from "./reader.ts";
+import { DEFAULT_PREFETCH_CONCURRENCY, type KnownObject, OssCheckpointReader } from "./reader.ts";
 import { type CheckpointWriterStats, DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
 
 export {
   type CheckpointReaderInit,
   type CheckpointReaderStats,
   DEFAULT_PREFETCH_CONCURRENCY,
+  type KnownObject,
   OssCheckpointReader,
 } from "./reader.ts";
 export {
@@ -119,6 +120,8 @@ export interface CheckpointReaderOptions {
   signal?: AbortSignal;
   /** The ETag the object must have: another version fails with an IntegrityError (see `OssCheckpointReader`). */
   ifMatch?: string;
+  /** Size, ETag and CRC-64 already known (from an earlier ranged GET): the reader skips its HEAD. */
+  object?: KnownObject;
 }
 
 /**
@@ -270,6 +273,7 @@ export class OssCheckpoint {
       ...t,
       signal: anySignal(t.signal, opts.signal),
       ifMatch: opts.ifMatch,
+      object: opts.object,
     }));
     return new OssCheckpointReader(init);
   }

@@ -38,6 +38,8 @@ export class SafetensorsFile {
   readonly size: number;
   /** ETag seen at open: every later read must find the same one. */
   readonly etag: string;
+  /** CRC-64 of the whole object, when the first GET reported it. */
+  readonly crc64?: string;
   /** Where the data starts (8 + header length). */
   readonly dataStart: number;
   /** Tensors in data order. */
@@ -50,12 +52,14 @@ export class SafetensorsFile {
     target: CheckpointTarget,
     size: number,
     etag: string,
+    crc64: string | undefined,
     header: ReturnType<typeof parseHeader>,
     stats: SafetensorsReadStats,
   ) {
     this.target = target;
     this.size = size;
     this.etag = etag;
+    this.crc64 = crc64;
     this.dataStart = header.dataStart;
     this.tensors = header.tensors;
     this.metadata = header.metadata;
@@ -105,7 +109,7 @@ export class SafetensorsFile {
       head = joined;
     }
     const header = parseHeader(uri, head.subarray(8, 8 + n), size);
-    return new SafetensorsFile(target, size, first.etag, header, stats);
+    return new SafetensorsFile(target, size, first.etag, first.crc64, header, stats);
   }
 
   /**
@@ -135,11 +139,15 @@ export class SafetensorsFile {
 
   /**
    * All of the file, through the checkpoint reader (parallel ranges, CRC-64 of the whole object checked) and
-   * pinned to the ETag seen at open; every tensor is a view of the one buffer when aligned.
+   * pinned to the ETag seen at open; every tensor is a view of the one buffer when aligned. The reader skips its
+   * HEAD when open already learnt the size, ETag and CRC-64.
    */
   async loadAll(checkpoint: OssCheckpoint, signal?: AbortSignal): Promise<Map<string, Tensor>> {
-    const bytes = await checkpoint.load(this.uri, { ifMatch: this.etag, signal });
-    this.#stats.requests += 1 + Math.ceil(bytes.length / this.target.partSize);
+    // What the reader's HEAD would tell is known from open when the store sent the CRC-64: no HEAD then.
+    const { size, etag, crc64 } = this;
+    const object = crc64 === undefined || etag === "" ? undefined : { size, etag, crc64 };
+    const bytes = await checkpoint.load(this.uri, { ifMatch: etag, object, signal });
+    this.#stats.requests += (object ? 0 : 1) + Math.ceil(bytes.length / this.target.partSize);
     this.#stats.bytesFetched += bytes.length;
     if (bytes.length !== this.size) {
       throw new IntegrityError(
