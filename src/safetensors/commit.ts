@@ -104,7 +104,11 @@ export async function saveSet(s: SetSave): Promise<{ uri: string; generation: nu
   const rank = s.rank ?? 0;
   const worldSize = s.worldSize ?? 1;
   const recordKey = (r: number) => s.layout.commitPrefix + rankRecordName(generation, r, worldSize);
-  if (rank !== 0) await store.client.delete(store.bucket, recordKey(rank), { signal: s.signal });
+  // A record this rank left at this generation (a failed attempt) goes before this attempt's is written.
+  const staleRecord = rank === 0
+    ? Promise.resolve()
+    : store.client.delete(store.bucket, recordKey(rank), { signal: s.signal });
+  staleRecord.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
 
   const groups = planShards(s.tensors, s.maxShardBytes);
   const files: SavedFile[] = [];
@@ -128,6 +132,7 @@ export async function saveSet(s: SetSave): Promise<{ uri: string; generation: nu
   }
   const own: RankRecord = { format: RECORD_FORMAT, generation, rank, worldSize, saveId: s.saveId, shards };
   const result = { uri: t.uri, generation, files };
+  await staleRecord;
   if (rank !== 0) {
     const record = new TextEncoder().encode(JSON.stringify(own));
     await s.checkpoint.save(s.prefix + recordKey(rank), record, { signal: s.signal });
@@ -388,19 +393,26 @@ async function sweep(
   afterCommit = true,
 ): Promise<void> {
   const doomed = new Set<string>();
-  try {
-    for await (const o of store.client.list(store.bucket, { prefix: layout.commitPrefix })) {
-      const g = rankRecordGeneration(o.key.slice(layout.commitPrefix.length));
-      if (g !== undefined && g <= generation) doomed.add(o.key);
+  /** Adds the keys under `prefix` whose name (the key after `dir`) `pick` accepts. */
+  const sweepListed = async (prefix: string, dir: string, pick: (name: string) => boolean) => {
+    try {
+      for await (const o of store.client.list(store.bucket, { prefix })) {
+        if (pick(o.key.slice(dir.length))) doomed.add(o.key);
+      }
+    } catch {
+      // Listing is only how leftovers are found: the previous index's shards are still removed below.
     }
-    for await (const o of store.client.list(store.bucket, { prefix: `${layout.dir}${layout.base}-` })) {
-      const name = o.key.slice(layout.dir.length);
+  };
+  await Promise.all([
+    sweepListed(layout.commitPrefix, layout.commitPrefix, (name) => {
+      const g = rankRecordGeneration(name);
+      return g !== undefined && g <= generation;
+    }),
+    sweepListed(`${layout.dir}${layout.base}-`, layout.dir, (name) => {
       const g = shardGeneration(layout.base, name);
-      if (g !== undefined && g <= generation && !keep.has(name)) doomed.add(o.key);
-    }
-  } catch {
-    // Listing is only how leftovers are found: the previous index's shards are still removed below.
-  }
+      return g !== undefined && g <= generation && !keep.has(name);
+    }),
+  ]);
   for (const name of previous?.weightMap.values() ?? []) {
     if (!keep.has(name) && shardGeneration(layout.base, name) !== undefined) doomed.add(layout.dir + name);
   }
