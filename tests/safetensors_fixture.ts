@@ -3,8 +3,6 @@
  * dtype with deterministic contents, and helpers to compare tensors byte for byte and to count what a read
  * asked the server for.
  */
-import { OssClient } from "../src/client.ts";
-import { OssCheckpoint } from "../src/checkpoint/mod.ts";
 import {
   type Dtype,
   DTYPE_BITS,
@@ -13,42 +11,20 @@ import {
   type TensorArray,
 } from "../src/safetensors/dtypes.ts";
 import type { OssSafetensorsOptions } from "../src/safetensors/reader.ts";
-import { serveEmulator } from "../src/server/emulator.ts";
 import type { FaultOptions } from "../src/server/faults.ts";
+import { KiB, setup as setupCheckpoint } from "./checkpoint_fixture.ts";
 import { bytesOf } from "./client_fixtures.ts";
 
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const BUCKET = "models";
-export const CREDS = { accessKeyId: "st-key-id", accessKeySecret: "st-key-secret" };
-export const RETRY = { maxAttempts: 8, minDelayMs: 1, maxDelayMs: 20 };
+export { BUCKET, KiB, MiB } from "./checkpoint_fixture.ts";
 
-/** An emulator, a plain client, and options (`opts`) for `OssSafetensors.open` / `saveSafetensors`. */
+/**
+ * The checkpoint fixture's emulator and client, a checkpoint with parts of 128 KiB (so small models already go up
+ * as multipart uploads), and options (`opts`) for `OssSafetensors.open` / `saveSafetensors` that use it.
+ */
 export async function setup(faults?: FaultOptions, extra: Partial<OssSafetensorsOptions> = {}) {
-  const server = await serveEmulator({
-    port: 0,
-    buckets: [BUCKET],
-    credentials: [CREDS],
-    minPartSize: 100 * KiB,
-    faults,
-  });
-  const client = new OssClient({
-    endpoint: server.url,
-    region: "cn-hangzhou",
-    credentials: CREDS,
-    retry: RETRY,
-  });
-  const checkpoint = new OssCheckpoint({
-    endpoint: server.url,
-    region: "cn-hangzhou",
-    credentials: CREDS,
-    partSize: 128 * KiB,
-    uploadConcurrency: 4,
-    prefetchConcurrency: 4,
-    retry: RETRY,
-  });
-  const opts: OssSafetensorsOptions = { checkpoint, ...extra };
-  return { server, client, checkpoint, opts, [Symbol.asyncDispose]: () => server.close() };
+  const t = await setupCheckpoint(faults, { partSize: 128 * KiB });
+  const opts: OssSafetensorsOptions = { checkpoint: t.checkpoint, ...extra };
+  return Object.assign(t, { opts });
 }
 
 /** `bytes` as a Uint8Array over the same memory. */

@@ -8,7 +8,6 @@ import { SafetensorsError } from "../../src/errors.ts";
 import type { Tensor } from "../../src/safetensors/dtypes.ts";
 import { OssSafetensors } from "../../src/safetensors/reader.ts";
 import { saveSafetensors } from "../../src/safetensors/writer.ts";
-import { serveEmulator } from "../../src/server/emulator.ts";
 import type { FaultKind } from "../../src/server/faults.ts";
 import { makeTensor, sameTensor } from "../safetensors_fixture.ts";
 import {
@@ -22,22 +21,13 @@ import {
   RETRY,
   RetryCounter,
   seedWithFaults,
+  startCheckpointServer,
 } from "./fault_fixture.ts";
 import { rankTensors } from "./safetensors_tensors.ts";
 
 const RATE = 0.1;
 const KINDS: FaultKind[] = ["slowdown", "reset", "truncate"];
 const URI = `oss://${BUCKET}/run/model.safetensors`;
-
-function startServer() {
-  return serveEmulator({
-    port: 0,
-    credentials: [CREDS],
-    buckets: [BUCKET],
-    region: REGION,
-    minPartSize: 100 * KiB,
-  });
-}
 
 function checkpointFor(url: string, retries: RetryCounter, maxAttempts: number): OssCheckpoint {
   const retry = { ...RETRY, maxAttempts, onRetry: retries.onRetry };
@@ -64,7 +54,7 @@ function model(): Map<string, Tensor> {
 
 for (const [k, kind] of KINDS.entries()) {
   Deno.test(`safetensors loads are byte-exact through 10 % ${kind} faults, or fail loudly with few retries`, async () => {
-    const server = await startServer();
+    const server = await startCheckpointServer();
     try {
       const tensors = model();
       await saveSafetensors(URI, tensors, { checkpoint: checkpointFor(server.url, new RetryCounter(), 2) });
@@ -125,7 +115,7 @@ for (const [k, kind] of KINDS.entries()) {
 }
 
 Deno.test("a distributed save whose rank is killed midway through 10 % faults commits nothing", async () => {
-  const server = await startServer();
+  const server = await startCheckpointServer();
   try {
     const client = new OssClient({ endpoint: server.url, region: REGION, credentials: CREDS, retry: RETRY });
     const retries = new RetryCounter();
