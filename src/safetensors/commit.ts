@@ -34,20 +34,14 @@
  * @module
  */
 import type { OssCheckpoint } from "../checkpoint/mod.ts";
-import type { OssClient } from "../client.ts";
 import { IntegrityError, OssError, SafetensorsError } from "../errors.ts";
 import { prefetch } from "../prefetch.ts";
 import { sleep } from "../retry.ts";
 import type { CheckedTensor } from "./dtypes.ts";
 import { type SavedFile, writeFile } from "./file_writer.ts";
-import {
-  type ModelLayout,
-  rankRecordGeneration,
-  rankRecordName,
-  shardGeneration,
-  shardName,
-} from "./layout.ts";
-import { encodeIndex, parseIndex, readSmallObject, type SafetensorsIndex } from "./sharded.ts";
+import { type ModelLayout, rankRecordName, shardGeneration, shardName } from "./layout.ts";
+import { sweep } from "./cleanup.ts";
+import { encodeIndex, generationOf, readIndex, readSmallObject, type Store } from "./sharded.ts";
 
 /** Requests (HEADs, record polls, deletes) the commit runs at once. */
 const COMMIT_CONCURRENCY = 16;
@@ -87,12 +81,6 @@ interface RankRecord {
   worldSize: number;
   saveId?: string;
   shards: ShardRecord[];
-}
-
-/** The store a set lives in. */
-interface Store {
-  client: OssClient;
-  bucket: string;
 }
 
 /** Saves this process's part of a sharded set and, as rank 0, commits it (see the module comment). */
@@ -151,24 +139,6 @@ export async function saveSet(s: SetSave): Promise<{ uri: string; generation: nu
   return result;
 }
 
-/**
- * Removes a sharded set saved at this name (its index, its shards and any rank records), after a single file
- * was saved there: best effort, like the sweep after a commit.
- */
-export async function removeSet(
-  checkpoint: OssCheckpoint,
-  prefix: string,
-  layout: ModelLayout,
-  signal?: AbortSignal,
-): Promise<void> {
-  const t = await checkpoint.target(prefix + layout.indexKey);
-  const store: Store = { client: t.client, bucket: t.bucket };
-  const previous = await readIndex(store, layout.indexKey, t.uri, signal);
-  if (previous === undefined) return;
-  await store.client.delete(store.bucket, layout.indexKey, { signal });
-  await sweep(store, layout, generationOf(previous), new Set(), previous, false);
-}
-
 /** Shards of the tensors in the order given: a new shard when the next tensor would overflow `max`. */
 export function planShards(tensors: readonly CheckedTensor[], max?: number): CheckedTensor[][] {
   const groups: CheckedTensor[][] = [];
@@ -185,22 +155,6 @@ export function planShards(tensors: readonly CheckedTensor[], max?: number): Che
   }
   if (current.length > 0) groups.push(current);
   return groups;
-}
-
-async function readIndex(
-  store: Store,
-  key: string,
-  uri: string,
-  signal?: AbortSignal,
-): Promise<SafetensorsIndex | undefined> {
-  const found = await readSmallObject(store.client, store.bucket, key, uri, signal);
-  return found === undefined ? undefined : parseIndex(uri, found.bytes);
-}
-
-/** The generation an index records; 1 for an index that does not say (one written by another tool). */
-function generationOf(index: SafetensorsIndex): number {
-  const g = index.metadata.ossflow_generation;
-  return typeof g === "number" && Number.isSafeInteger(g) && g >= 1 ? g : 1;
 }
 
 function sumTensors(shard: ShardRecord): number {
@@ -376,49 +330,4 @@ async function waitForCommit(s: SetSave, store: Store, indexUri: string, own: Ra
         `rank's shards are in no checkpoint and the previous one is unchanged`,
       { file: indexUri },
     ));
-}
-
-/**
- * After a commit of `generation` naming `keep` (or after removing a set): deletes the rank records of
- * generations up to it, this model's shards of those generations not in `keep` (listed, plus those the previous
- * index named), and (after a commit) the single file saved at the same name before. Best effort: a failed
- * delete leaves an unreferenced file, never a broken checkpoint.
- */
-async function sweep(
-  store: Store,
-  layout: ModelLayout,
-  generation: number,
-  keep: ReadonlySet<string>,
-  previous: SafetensorsIndex | undefined,
-  afterCommit = true,
-): Promise<void> {
-  const doomed = new Set<string>();
-  /** Adds the keys under `prefix` whose name (the key after `dir`) `pick` accepts. */
-  const sweepListed = async (prefix: string, dir: string, pick: (name: string) => boolean) => {
-    try {
-      for await (const o of store.client.list(store.bucket, { prefix })) {
-        if (pick(o.key.slice(dir.length))) doomed.add(o.key);
-      }
-    } catch {
-      // Listing is only how leftovers are found: the previous index's shards are still removed below.
-    }
-  };
-  await Promise.all([
-    sweepListed(layout.commitPrefix, layout.commitPrefix, (name) => {
-      const g = rankRecordGeneration(name);
-      return g !== undefined && g <= generation;
-    }),
-    sweepListed(`${layout.dir}${layout.base}-`, layout.dir, (name) => {
-      const g = shardGeneration(layout.base, name);
-      return g !== undefined && g <= generation && !keep.has(name);
-    }),
-  ]);
-  for (const name of previous?.weightMap.values() ?? []) {
-    if (!keep.has(name) && shardGeneration(layout.base, name) !== undefined) doomed.add(layout.dir + name);
-  }
-  if (afterCommit) doomed.add(layout.fileKey);
-  const deletes = prefetch([...doomed], (key) => store.client.delete(store.bucket, key).catch(() => {}), {
-    concurrency: COMMIT_CONCURRENCY,
-  });
-  for await (const _ of deletes) { /* best effort */ }
 }

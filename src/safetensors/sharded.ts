@@ -158,3 +158,26 @@ export async function readSmallObject(
   }
   return { bytes: res.bytes, etag: res.etag };
 }
+
+/** The store a set lives in. */
+export interface Store {
+  client: OssClient;
+  bucket: string;
+}
+
+/** The index at `key`, or undefined when there is none. */
+export async function readIndex(
+  store: Store,
+  key: string,
+  uri: string,
+  signal?: AbortSignal,
+): Promise<SafetensorsIndex | undefined> {
+  const found = await readSmallObject(store.client, store.bucket, key, uri, signal);
+  return found === undefined ? undefined : parseIndex(uri, found.bytes);
+}
+
+/** The generation an index records; 1 for an index that does not say (one written by another tool). */
+export function generationOf(index: SafetensorsIndex): number {
+  const g = index.metadata.ossflow_generation;
+  return typeof g === "number" && Number.isSafeInteger(g) && g >= 1 ? g : 1;
+}

@@ -10,7 +10,8 @@ import { type CheckedTensor, checkTensor, requireLittleEndian, type Tensor } fro
 import { type SavedFile, writeFile } from "./file_writer.ts";
 import { INDEX_SUFFIX, layoutOf } from "./layout.ts";
 import type { OssSafetensorsOptions } from "./reader.ts";
-import { removeSet, saveSet } from "./commit.ts";
+import { removeSet } from "./cleanup.ts";
+import { saveSet } from "./commit.ts";
 
 export type { SavedFile } from "./file_writer.ts";
 
