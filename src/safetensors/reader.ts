@@ -41,8 +41,9 @@ export interface OssSafetensorsOptions extends OssCheckpointOptions {
   /** Read and write through this checkpoint (its client and settings); the connection options are then unused. */
   checkpoint?: OssCheckpoint;
   /**
-   * Tensors at most this many bytes apart are fetched by one ranged GET, the bytes between them included.
-   * Default 1 MiB ({@linkcode DEFAULT_MAX_GAP}); 0 fetches only the tensors' own bytes.
+   * Tensors at most this many bytes apart are fetched by one ranged GET, the bytes between them included (the
+   * tensors then view that one buffer, which stays in memory while any of them does). Default 1 MiB
+   * ({@linkcode DEFAULT_MAX_GAP}); 0 fetches only the tensors' own bytes.
    */
   maxGap?: number;
   /** Bytes asked for by the first header GET (at least 8). Default 64 KiB; a longer header takes a second GET. */
