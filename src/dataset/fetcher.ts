@@ -143,8 +143,17 @@ export async function createLoader<R>(
   opts: { workers?: number } = {},
 ): Promise<Loader<R>> {
   const signer = o.signer;
-  const fn = o.transform ??
-    (o.transformUrl && !(opts.workers ?? o.workers) ? await importTransform<R>(o.transformUrl) : undefined);
+  const asked = opts.workers ?? o.workers;
+  const workers = typeof Worker === "undefined" || !signer ? 0 : asked;
+  if (asked > 0 && workers === 0) {
+    o.logger.warn("prefetch workers unavailable, prefetching inline", {
+      reason: typeof Worker === "undefined"
+        ? "no Worker in this runtime"
+        : "the client cannot sign requests for workers",
+    });
+  }
+  // A module transform runs in the workers; without them (none asked, or none available) it runs here.
+  const fn = o.transform ?? (o.transformUrl && !workers ? await importTransform<R>(o.transformUrl) : undefined);
   let skipped = 0, fetched = 0, fetchedBytes = 0;
   const counted = (bytes: Uint8Array) => {
     fetched++;
@@ -177,15 +186,6 @@ export async function createLoader<R>(
       });
       return await readBody(res.body, res.size, ref);
     };
-  const asked = opts.workers ?? o.workers;
-  const workers = typeof Worker === "undefined" || !signer ? 0 : asked;
-  if (asked > 0 && workers === 0) {
-    o.logger.warn("prefetch workers unavailable, prefetching inline", {
-      reason: typeof Worker === "undefined"
-        ? "no Worker in this runtime"
-        : "the client cannot sign requests for workers",
-    });
-  }
   if (workers === 0) {
     return {
       get skipped() {
