@@ -105,7 +105,7 @@ export function isDtype(value: unknown): value is Dtype {
 export type TensorArray =
   | Float64Array
   | Float32Array
-  | Float16Array
+  | Float16ArrayLike
   | BigInt64Array
   | BigUint64Array
   | Int32Array
@@ -165,6 +165,28 @@ export interface ArrayClass {
 /** `Float16Array` where the runtime has it (Deno 2, Chromium 135, Firefox 129, Bun; not Node 22). */
 export const FLOAT16_ARRAY: ArrayClass | null = (globalThis as { Float16Array?: ArrayClass }).Float16Array ??
   null;
+
+/**
+ * A `Float16Array` (ES2025), typed by its shape so that the declarations also compile where TypeScript's `lib`
+ * predates it (Node's `@types`, `lib: ["ES2024"]`).
+ *
+ * @example
+ * ```ts
+ * import type { Float16ArrayLike } from "./dtypes.ts";
+ * const halves: Float16ArrayLike = new Uint16Array(2) as unknown as Float16ArrayLike;
+ * console.log(halves.BYTES_PER_ELEMENT); // 2
+ * ```
+ */
+export interface Float16ArrayLike extends ArrayBufferView<ArrayBuffer> {
+  /** Number of elements. */
+  readonly length: number;
+  /** 2. */
+  readonly BYTES_PER_ELEMENT: number;
+  /** The element at an index, as a number. */
+  [index: number]: number;
+  /** The elements in order. */
+  [Symbol.iterator](): IterableIterator<number>;
+}
 
 /**
  * The typed array class of `dtype`, or undefined for the dtypes that come as raw bytes.

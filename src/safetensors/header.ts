@@ -82,7 +82,7 @@ export function headerLength(
   file: string,
   first8: Uint8Array,
   fileSize: number,
-  max = MAX_HEADER_BYTES,
+  max: number = MAX_HEADER_BYTES,
 ): number {
   if (fileSize < 8 || first8.length < 8) {
     throw new SafetensorsError(

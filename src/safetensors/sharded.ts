@@ -126,7 +126,7 @@ export async function readSmallObject(
   key: string,
   uri: string,
   signal?: AbortSignal,
-  maxBytes = MAX_HEADER_BYTES,
+  maxBytes: number = MAX_HEADER_BYTES,
 ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string } | undefined> {
   let res: GetBytesResult;
   try {

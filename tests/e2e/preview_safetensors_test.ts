@@ -5,14 +5,14 @@ import { expect } from "expect";
 import { OssClient } from "../../src/client.ts";
 import { saveSafetensors } from "../../src/safetensors/writer.ts";
 import { createPreviewApp, serveEmulator } from "../../src/server/mod.ts";
-import { chromiumPath, openBrowser } from "./browser.ts";
+import { openBrowser } from "./browser.ts";
+import { CHROMIUM, needs } from "../needs.ts";
 
 const CREDS = { accessKeyId: "LTAI5tPreviewST", accessKeySecret: "preview-st-secret" };
 const TOKEN = "e2e-safetensors-token";
 
-Deno.test({
+Deno.test(needs(CHROMIUM, {
   name: "the preview page shows a safetensors file and a sharded set as tensor tables",
-  ignore: !chromiumPath(),
   fn: async () => {
     const store = await serveEmulator({ buckets: ["models"], credentials: [CREDS] });
     const client = new OssClient({ endpoint: store.url, region: "cn-hangzhou", credentials: CREDS });
@@ -77,4 +77,4 @@ Deno.test({
       await store.close();
     }
   },
-});
+}));

@@ -134,6 +134,8 @@ Deno.test("a distributed save whose rank is killed midway through 10 % faults co
       args: [
         "run",
         "-A",
+        "--config",
+        new URL("../../deno.dev.json", import.meta.url).pathname,
         new URL("./safetensors_rank.ts", import.meta.url).pathname,
         server.url,
         URI,

@@ -1,8 +1,9 @@
 // The runtime smoke test: one module, plain JavaScript and Web APIs only, run unchanged in Deno, Node, Bun,
 // Cloudflare workerd and Chromium against the local server (see run.ts). It gets the library's bundle
 // (dist/ossflow.js) as a module namespace and the server's address, and proves: writes, listing, a dataset
-// pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a multipart
-// checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily imported) and presigned URLs.
+// pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a map dataset
+// batch (getMany), a multipart checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily
+// imported) and presigned URLs.
 
 /**
  * @typedef {object} SmokeConfig
@@ -173,6 +174,17 @@ export async function smoke(lib, cfg) {
         check(JSON.stringify(seen[i]) === JSON.stringify(want), `item ${i}: ${JSON.stringify(seen[i])}`);
       }
       return `${seen.length} items, concurrency 6, ${env.prefetchWorkers} workers`;
+    }) &&
+    await step("map dataset getMany", async () => {
+      const map = await lib.OssMapDataset.fromPrefix(`oss://${bucket}/${prefix}data/`, base);
+      check(map.length === objects.length, `map dataset of ${map.length} items, expected ${objects.length}`);
+      const picks = [5, 0, objects.length - 1, 5];
+      const got = await map.getMany(picks);
+      for (const [n, i] of picks.entries()) {
+        check(got[n].key === objects[i].key, `getMany item ${n}: ${got[n].key}, expected ${objects[i].key}`);
+        check(equalBytes(await got[n].bytes(), objects[i].bytes), `getMany item ${n}: bytes differ`);
+      }
+      return `getMany of ${picks.length} items in the order asked`;
     }) &&
     await step("checkpoint round trip", async () => {
       const size = cfg.checkpointBytes ?? 5 * MiB + 12345;
