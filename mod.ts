@@ -22,7 +22,14 @@
  *
  * @module
  */
-export { ConfigError, IntegrityError, OssError, type OssErrorInit, SafetensorsError } from "./src/errors.ts";
+export {
+  ConfigError,
+  IntegrityError,
+  OssError,
+  type OssErrorInit,
+  OssflowError,
+  SafetensorsError,
+} from "./src/errors.ts";
 export {
   formatUri,
   type ObjectUri,

@@ -104,7 +104,9 @@ export class OssClient {
    * client's credentials and signature version, good for `opts.expires` seconds (default 900). Headers in
    * `opts.headers` are signed and must be sent with the URL. Whoever holds the URL needs no credentials.
    *
-   * @throws {ConfigError} when the client has no credentials, or on a bad bucket, key or option.
+   * @throws {TypeError} when `bucket` is not a string or `key` is not a non-empty string.
+   * @throws {ConfigError} when the client has no credentials, on a bucket name or key that cannot be addressed
+   * by URL, or on a bad option.
    */
   async presignUrl(bucket: string, key: string, opts: PresignOptions = {}): Promise<string> {
     checkObject("presignUrl", bucket, key);

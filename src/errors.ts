@@ -6,6 +6,28 @@
  */
 
 /**
+ * The base of every error class ossflow throws: `err instanceof OssflowError` tells the library's own failures
+ * from anything else. Each subclass has its own `name` (`OssError`, `ConfigError`, `IntegrityError`, …).
+ * Invalid arguments (an empty key, a negative size) are built-in `TypeError`/`RangeError`, as in Deno std.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { ConfigError, OssflowError } from "./errors.ts";
+ * const err = new ConfigError("config.json: region: expected a string, got 42");
+ * expect(err).toBeInstanceOf(OssflowError);
+ * expect(err.name).toBe("ConfigError");
+ * ```
+ */
+export class OssflowError extends Error {
+  /** An error with a message and, optionally, the error that caused it. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "OssflowError";
+  }
+}
+
+/**
  * Fields describing a failed OSS (or S3-compatible) request.
  *
  * @example
@@ -44,7 +66,7 @@ export interface OssErrorInit {
  * if (err.code === "NoSuchKey") console.log(err.status); // 404
  * ```
  */
-export class OssError extends Error {
+export class OssError extends OssflowError {
   /** The service error code, e.g. `NoSuchKey`. */
   readonly code: string;
   /** The HTTP status, 0 when no response arrived. */
@@ -86,7 +108,7 @@ export class OssError extends Error {
  * console.log(err.name); // "ConfigError"
  * ```
  */
-export class ConfigError extends Error {
+export class ConfigError extends OssflowError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ConfigError";
@@ -103,7 +125,7 @@ export class ConfigError extends Error {
  * console.log(err.expected, err.actual);
  * ```
  */
-export class IntegrityError extends Error {
+export class IntegrityError extends OssflowError {
   /** Object key the data belongs to. */
   readonly key?: string;
   /** The expected value (e.g. the server's CRC64). */
@@ -138,7 +160,7 @@ export class IntegrityError extends Error {
  * console.log(err.message); // 'oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20'
  * ```
  */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends OssflowError {
   /** The file (URI) the problem is in, or the one being written. */
   readonly file: string;
   /** The tensor at fault, when one is. */

@@ -119,7 +119,8 @@ export function resolvePresignOptions(
  * endpoint, credentials and signature version (OSS4 or SigV4). Anyone holding the URL can make that one request
  * until it expires; the local server refuses it afterwards, as OSS does.
  *
- * @throws {ConfigError} on a bad URI or option, or a client without credentials.
+ * @throws {ConfigError} on a bad URI or option, or a client without credentials (every check of `uri` is
+ * `parseUri`'s, so an empty key is a `ConfigError` here, unlike `OssClient.presignUrl`'s `TypeError`).
  * @example
  * ```ts
  * import { OssClient, presignUrl } from "../mod.ts";

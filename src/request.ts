@@ -8,7 +8,7 @@
 import { concatBytes } from "./bytes.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
 import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
-import { ConfigError, OssError } from "./errors.ts";
+import { ConfigError, OssError, OssflowError } from "./errors.ts";
 import {
   backoffDelay,
   isRetryableStatus,
@@ -61,11 +61,19 @@ export interface Reply {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ShortBody } from "./request.ts";
- * console.log(new ShortBody("the body has 3 bytes, Content-Length says 5") instanceof TypeError); // true
+ * const err = new ShortBody("the body has 3 bytes, Content-Length says 5");
+ * expect(err.name).toBe("ShortBody");
  * ```
  */
-export class ShortBody extends TypeError {}
+export class ShortBody extends OssflowError {
+  /** A body whose length disagrees with its Content-Length; `message` gives both. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ShortBody";
+  }
+}
 
 /** Bodies up to this size are read with `arrayBuffer()` (they arrive in one or two chunks anyway). */
 const ONE_READ_MAX = 64 * 1024;

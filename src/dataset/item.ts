@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { OssflowError } from "../errors.ts";
 
 /**
  * A reference to one object of a dataset, before its bytes are fetched.
@@ -195,7 +196,7 @@ export class DataObject {
  * console.log(e.message); // "transform failed for oss://b/k.jpg: bad image"
  * ```
  */
-export class TransformError extends Error {
+export class TransformError extends OssflowError {
   /** Key of the object the transform failed on. */
   readonly key: string;
   /** URI of the object the transform failed on. */

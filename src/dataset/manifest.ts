@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { OssflowError } from "../errors.ts";
 import { openFileStream } from "../fs.ts";
 
 /**
@@ -73,7 +74,7 @@ export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
  * console.log(e.message); // "manifest train.jsonl: line 7: expected a JSON object"
  * ```
  */
-export class ManifestError extends Error {
+export class ManifestError extends OssflowError {
   /** The manifest's location. */
   readonly source: string;
   /** 1-based line number, 0 when the error is not about one line. */
@@ -111,7 +112,7 @@ export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
  * console.log(e.lineNumber, e.message); // 3 "line 3 is longer than 1024 characters"
  * ```
  */
-export class LineTooLongError extends RangeError {
+export class LineTooLongError extends OssflowError {
   /** 1-based number of the offending line. */
   readonly lineNumber: number;
   /** The limit that was exceeded. */

@@ -8,7 +8,7 @@
  */
 import { crc64 } from "../crc64.ts";
 import type { AuditLog } from "../log.ts";
-import { ConfigError, IntegrityError, OssError } from "../errors.ts";
+import { ConfigError, IntegrityError, OssError, OssflowError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
 import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
@@ -53,9 +53,10 @@ interface Target {
 }
 
 /** A retryable failure of one attempt (a broken body, a failed check): retried, thrown when attempts run out. */
-class AttemptFailure extends Error {
+class AttemptFailure extends OssflowError {
   constructor(readonly error: Error) {
     super(error.message);
+    this.name = "AttemptFailure";
   }
 }
 

@@ -25,7 +25,7 @@ import { objectRoutes, type Route } from "./routes_object.ts";
 import { EmulatorStats } from "./stats.ts";
 import { type ObjectStore, validateBucketName } from "./store_types.ts";
 import { errorXml } from "./xml_responses.ts";
-import { verifyRequest } from "../signer/verify.ts";
+import { SignatureVerificationError, verifyRequest } from "../signer/verify.ts";
 import { notImplemented } from "./subresources.ts";
 import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./emulator_auth.ts";
 
@@ -248,11 +248,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
           },
         );
       } catch (err) {
-        // verifyRequest throws SignatureVerificationError { code, status, message }; matched by shape so the
-        // server does not depend on where the signer keeps that class.
-        const e = err as { code?: unknown; status?: unknown; message?: unknown };
-        if (typeof e?.code === "string" && typeof e.status === "number" && typeof e.message === "string") {
-          throw new EmulatorError(e.code, e.message, { status: e.status });
+        if (err instanceof SignatureVerificationError) {
+          throw new EmulatorError(err.code, err.message, { status: err.status });
         }
         throw err;
       }

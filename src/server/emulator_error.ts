@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { OssflowError } from "../errors.ts";
 
 /** HTTP status of every error code the emulator produces. */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
@@ -77,7 +78,7 @@ export interface EmulatorErrorInit {
  * console.log(err.status); // 404
  * ```
  */
-export class EmulatorError extends Error {
+export class EmulatorError extends OssflowError {
   /** The OSS error code, e.g. `NoSuchKey`. */
   readonly code: string;
   /** HTTP status of the response. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { OssError } from "../errors.ts";
+import { OssError, OssflowError } from "../errors.ts";
 
 /**
  * An error the preview app answers with: `{ "error": { "code", "message" } }` and `status`.
@@ -17,7 +17,7 @@ import { OssError } from "../errors.ts";
  * console.log(err.status, err.code); // 403 "PrefixNotAllowed"
  * ```
  */
-export class PreviewApiError extends Error {
+export class PreviewApiError extends OssflowError {
   /** HTTP status of the answer. */
   readonly status: number;
   /** A short machine-readable code, e.g. `BadRequest`. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { OssflowError } from "../errors.ts";
 import { parseIsoBasic } from "./encoding.ts";
 import { MAX_PRESIGN_EXPIRES } from "./inputs.ts";
 
@@ -28,7 +29,7 @@ export type SignatureErrorCode =
  * console.log(err.code, err.status); // "AccessDenied" 403
  * ```
  */
-export class SignatureVerificationError extends Error {
+export class SignatureVerificationError extends OssflowError {
   /** OSS error code. */
   readonly code: SignatureErrorCode;
   /** HTTP status to answer with. */
