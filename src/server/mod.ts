@@ -1,6 +1,6 @@
 /**
  * The OSS-compatible local server: {@linkcode createEmulator} (a Hono app), {@linkcode serveEmulator}
- * (listening on 127.0.0.1), the object stores behind it and its fault injection; and the dataset preview app
+ * (listening on 127.0.0.1) and its fault injection (the object stores behind it are `./server/store`); and the dataset preview app
  * ({@linkcode createPreviewApp}): list a prefix, preview objects, hand out presigned URLs to a browser page.
  *
  * @example
@@ -35,31 +35,3 @@ export {
 export { EmulatorStats } from "./stats.ts";
 export type { ApiForm } from "./xml_responses.ts";
 export { FAULT_KINDS, FaultInjector, type FaultKind, type FaultOptions, type FaultPlan } from "./faults.ts";
-export {
-  BlobObjectStore,
-  type BodyDigest,
-  type BucketRecord,
-  type ByteRange,
-  type CompletePart,
-  type CopyOptions,
-  DirectoryStore,
-  type GetOptions,
-  type GetResult,
-  type ListOptions,
-  type ListResult,
-  MemoryStore,
-  type ObjectHeaders,
-  type ObjectMeta,
-  type ObjectRecord,
-  type ObjectStore,
-  type ObjectType,
-  type PartInfo,
-  type PartRecord,
-  type ReadBody,
-  type Segment,
-  type StoreBody,
-  type StoreState,
-  type UploadInfo,
-  type UploadRecord,
-  type WriteOptions,
-} from "./store.ts";
