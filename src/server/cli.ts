@@ -8,8 +8,8 @@
 import { ConfigError } from "../errors.ts";
 import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
 import { FAULT_KINDS, type FaultKind } from "./faults.ts";
-import { CorsPolicy } from "./cors.ts";
-import { DirectoryStore } from "./directory_store.ts";
+import { CorsPolicy } from "./pipeline/cors.ts";
+import { DirectoryStore } from "./store/directory.ts";
 
 const USAGE = `Usage: deno task serve [options]
 

@@ -11,26 +11,26 @@
  * @module
  */
 import { Hono } from "hono";
-import { resolveAddress } from "./addressing.ts";
-import { type CorsOptions, CorsPolicy } from "./cors.ts";
-import type { EmulatorEnv, EmulatorRuntime } from "./emulator_context.ts";
-import { BUFFERED, type EmulatorContext, xml } from "./emulator_context.ts";
-import { EmulatorError } from "./emulator_error.ts";
+import { resolveAddress } from "./pipeline/addressing.ts";
+import { type CorsOptions, CorsPolicy } from "./pipeline/cors.ts";
+import type { EmulatorEnv, EmulatorRuntime } from "./context.ts";
+import { BUFFERED, type EmulatorContext, xml } from "./context.ts";
+import { EmulatorError } from "./error.ts";
 import { FaultInjector, type FaultKind, type FaultOptions, meteredStream, sleep } from "./faults.ts";
-import { MemoryStore } from "./memory_store.ts";
-import { ResetProxy } from "./reset_proxy.ts";
-import { bucketRoutes } from "./routes_bucket.ts";
-import { multipartRoutes } from "./routes_multipart.ts";
-import { objectRoutes, type Route } from "./routes_object.ts";
+import { MemoryStore } from "./store/memory.ts";
+import { ResetProxy } from "./http/reset_proxy.ts";
+import { bucketRoutes } from "./routes/bucket.ts";
+import { multipartRoutes } from "./routes/multipart.ts";
+import { objectRoutes, type Route } from "./routes/object.ts";
 import { EmulatorStats } from "./stats.ts";
-import { type ObjectStore, validateBucketName } from "./store_types.ts";
-import { errorXml } from "./xml_responses.ts";
+import { type ObjectStore, validateBucketName } from "./store/types.ts";
+import { errorXml } from "./routes/xml_responses.ts";
 import { SignatureVerificationError, verifyRequest } from "../signer/verify.ts";
-import { notImplemented } from "./subresources.ts";
-import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./emulator_auth.ts";
+import { notImplemented } from "./routes/subresources.ts";
+import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./pipeline/auth.ts";
 
-export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
-export type { CorsOptions } from "./cors.ts";
+export type { EmulatorBindings, EmulatorEnv } from "./context.ts";
+export type { CorsOptions } from "./pipeline/cors.ts";
 
 /**
  * Options of {@linkcode createEmulator}.

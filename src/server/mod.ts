@@ -25,13 +25,13 @@ export {
   serveEmulator,
   type ServeEmulatorOptions,
 } from "./emulator.ts";
-export { EmulatorError, type EmulatorErrorInit } from "./emulator_error.ts";
+export { EmulatorError, type EmulatorErrorInit } from "./error.ts";
 export {
   createPreviewApp,
   type ObjectPreview,
   type PreviewAppOptions,
   type PreviewPresigner,
-} from "./preview.ts";
+} from "./preview/app.ts";
 export { EmulatorStats } from "./stats.ts";
-export type { ApiForm } from "./xml_responses.ts";
+export type { ApiForm } from "./routes/xml_responses.ts";
 export { FAULT_KINDS, FaultInjector, type FaultKind, type FaultOptions, type FaultPlan } from "./faults.ts";

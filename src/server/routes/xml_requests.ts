@@ -1,0 +1,93 @@
+/**
+ * Parsing of the XML request bodies the server accepts: CompleteMultipartUpload and
+ * DeleteMultipleObjects. Malformed bodies become `MalformedXML`.
+ *
+ * @module
+ */
+import { XMLParser } from "fast-xml-parser";
+import { EmulatorError } from "../error.ts";
+import type { CompletePart } from "../store/types.ts";
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false, // keys such as "007" stay strings
+  trimValues: false, // keys may start or end with spaces
+  htmlEntities: true, // numeric character references
+  isArray: (name) => name === "Part" || name === "Object",
+});
+
+const MAX_XML_BYTES = 2 * 1024 * 1024;
+
+function malformed(why: string): EmulatorError {
+  return new EmulatorError(
+    "MalformedXML",
+    `The XML you provided was not well-formed or did not validate against our published schema: ${why}.`,
+  );
+}
+
+async function parse(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (text.length > MAX_XML_BYTES) throw malformed("the body is too large");
+  try {
+    return parser.parse(text, true) as Record<string, unknown>;
+  } catch (err) {
+    throw malformed(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : undefined;
+}
+
+/**
+ * The parts listed in a CompleteMultipartUpload body.
+ *
+ * @example
+ * ```ts
+ * import { parseCompleteBody } from "./xml_requests.ts";
+ * const body = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>";
+ * console.log(await parseCompleteBody(new Request("http://h/", { method: "POST", body })));
+ * // [{ partNumber: 1, etag: "\"e\"" }]
+ * ```
+ */
+export async function parseCompleteBody(req: Request): Promise<CompletePart[]> {
+  const root = record((await parse(req)).CompleteMultipartUpload);
+  if (!root) throw malformed("expected a <CompleteMultipartUpload> root element");
+  const parts = (root.Part ?? []) as unknown[];
+  return parts.map((p, i) => {
+    const part = record(p);
+    const num = String(part?.PartNumber ?? "").trim();
+    const etag = part?.ETag;
+    if (!/^\d{1,5}$/.test(num) || typeof etag !== "string") {
+      throw malformed(`<Part> #${i + 1} needs a <PartNumber> (1-10000) and an <ETag>`);
+    }
+    return { partNumber: Number(num), etag: etag.trim() };
+  });
+}
+
+/**
+ * The keys and quiet flag of a DeleteMultipleObjects body.
+ *
+ * @example
+ * ```ts
+ * import { parseDeleteBody } from "./xml_requests.ts";
+ * const body = "<Delete><Quiet>true</Quiet><Object><Key>a</Key></Object></Delete>";
+ * console.log(await parseDeleteBody(new Request("http://h/", { method: "POST", body })));
+ * // { quiet: true, keys: ["a"] }
+ * ```
+ */
+export async function parseDeleteBody(req: Request): Promise<{ quiet: boolean; keys: string[] }> {
+  const root = record((await parse(req)).Delete);
+  if (!root) throw malformed("expected a <Delete> root element");
+  const objects = (root.Object ?? []) as unknown[];
+  const keys = objects.map((o, i) => {
+    const key = record(o)?.Key;
+    if (typeof key !== "string") throw malformed(`<Object> #${i + 1} needs a <Key>`);
+    return key;
+  });
+  if (keys.length === 0) throw malformed("no <Object> to delete");
+  if (keys.length > 1000) throw malformed("at most 1000 objects can be deleted at once");
+  return { quiet: String(root.Quiet ?? "false").trim().toLowerCase() === "true", keys };
+}
