@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
+import type { EmulatorContext, EmulatorEnv, EmulatorRuntime } from "../context.ts";
 import { EmulatorError } from "../error.ts";
 import { unsupportedSubresource } from "../routes/subresources.ts";
 import type { ApiForm } from "../routes/xml_responses.ts";
@@ -158,4 +160,55 @@ export function resolveAddress(
     if (subresource !== undefined) return { form, bucket, key, operation: "NotImplemented", subresource };
   }
   return { form, bucket, key, operation: operation(method, bucket, key, url, headers) };
+}
+
+/**
+ * The addressing middleware: waits for the buckets created at start, refuses an oversized header section
+ * (`maxHeaderBytes`) and an unparsable URL, then resolves and records the request's URL, bucket, key, API
+ * form and operation, and counts the operation.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { createEmulator } from "../emulator.ts";
+ * const app = createEmulator({ buckets: ["data"], maxHeaderBytes: 64 }); // addressing(...) is a stage
+ * expect((await app.request("/data/a.txt", { headers: { "x-big": "x".repeat(100) } })).status).toBe(400);
+ * ```
+ */
+export function addressing(
+  rt: EmulatorRuntime,
+  opts: { ready?: Promise<unknown>; maxHeaderBytes?: number },
+): MiddlewareHandler<EmulatorEnv> {
+  let ready = opts.ready;
+  ready?.then(() => (ready = undefined), () => {});
+  return async (c, next) => {
+    if (ready) await ready;
+    checkHeaderSize(c, opts.maxHeaderBytes);
+    // A Host header that is not a host name ("a b") makes the request URL unparsable: a client error.
+    const url = URL.parse(c.req.url);
+    if (!url) {
+      throw new EmulatorError("InvalidURI", "Couldn't parse the specified URI (check the Host header).");
+    }
+    c.set("url", url);
+    const a = resolveAddress(c.req.method, url, c.req.raw.headers, rt.virtualHosts);
+    c.set("form", a.form);
+    c.set("bucket", a.bucket);
+    c.set("key", a.key);
+    c.set("op", a.operation);
+    c.set("subresource", a.subresource);
+    rt.stats.count(a.operation);
+    await next();
+  };
+}
+
+function checkHeaderSize(c: EmulatorContext, max: number | undefined): void {
+  if (max === undefined) return;
+  let size = 0;
+  for (const [name, value] of c.req.raw.headers) size += name.length + value.length + 4;
+  if (size > max) {
+    throw new EmulatorError(
+      "RequestHeaderSectionTooLarge",
+      `Your request header section exceeds ${max} bytes.`,
+    );
+  }
 }

@@ -1,13 +1,16 @@
 /**
- * What the emulator does around authentication besides checking the signature: the S3 form's answer to a
+ * The authentication stage of the emulator's pipeline ({@linkcode authenticate}), and what it does besides
+ * checking the signature: the S3 form's answer to a
  * presigned URL with an out-of-range lifetime, and `Expect: 100-continue`, answered only once a request
  * has been authenticated and its body is read (the connection proxy hides the expectation from
  * `Deno.serve`, which would answer it at once; see request_framing.ts).
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { parseExpires } from "../../signer/auth_parse.ts";
-import type { EmulatorContext } from "../context.ts";
+import { SignatureVerificationError, verifyRequest } from "../../signer/verify.ts";
+import type { EmulatorContext, EmulatorEnv, EmulatorRuntime } from "../context.ts";
 import { EmulatorError } from "../error.ts";
 import { EXPECT_CONTINUE_MARKER } from "../http/request_framing.ts";
 
@@ -89,4 +92,60 @@ export function continueOnFirstRead(c: EmulatorContext): void {
     body,
     duplex: "half",
   } as RequestInit);
+}
+
+/**
+ * The authentication middleware: when the server has credentials, every request but a CORS preflight must be
+ * signed (OSS4 or SigV4, header or presigned URL) by one of them; a failed check answers with the signer's
+ * code and status. Then the body may be read: `100 Continue` is sent on its first read.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { createEmulator } from "../emulator.ts";
+ * const credentials = [{ accessKeyId: "id", accessKeySecret: "secret" }];
+ * const app = createEmulator({ buckets: ["data"], credentials }); // authenticate(...) is a stage
+ * const res = await app.request("/data/a.txt");
+ * expect([res.status, await res.text()]).toEqual([403, expect.stringContaining("<Code>AccessDenied</Code>")]);
+ * ```
+ */
+export function authenticate(
+  rt: EmulatorRuntime,
+  opts: { maxSkewMs?: number },
+): MiddlewareHandler<EmulatorEnv> {
+  return async (c, next) => {
+    if (rt.lookupSecret && c.get("op") !== "Options") {
+      if (c.get("form") === "s3") checkS3PresignExpires(c.get("url"));
+      let who;
+      try {
+        who = await verifyRequest(
+          {
+            method: c.req.method,
+            url: c.get("url"),
+            headers: signedRequestHeaders(c.req.raw.headers),
+            bucket: c.get("bucket"),
+            key: c.get("key"),
+          },
+          {
+            lookupSecret: rt.lookupSecret,
+            region: rt.checkRegion ? rt.region : undefined,
+            maxSkewMs: opts.maxSkewMs,
+          },
+        );
+      } catch (err) {
+        if (err instanceof SignatureVerificationError) {
+          throw new EmulatorError(err.code, err.message, { status: err.status });
+        }
+        throw err;
+      }
+      if (who.scheme === "anonymous") {
+        throw new EmulatorError(
+          "AccessDenied",
+          "You have no right to access this object: the request is not signed.",
+        );
+      }
+    }
+    continueOnFirstRead(c);
+    await next();
+  };
 }

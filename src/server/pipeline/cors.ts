@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
+import type { EmulatorEnv } from "../context.ts";
 import { EmulatorError } from "../error.ts";
 
 /**
@@ -161,4 +163,25 @@ export class CorsPolicy {
     headers.set("access-control-allow-origin", origin);
     headers.append("vary", "Origin");
   }
+}
+
+/**
+ * The CORS middleware: once a response is made (an error response too), adds the CORS headers `policy` allows
+ * for the request's `Origin`. Preflights (`OPTIONS`) are answered by the route, with their own headers.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { createEmulator } from "../emulator.ts";
+ * const app = createEmulator({ buckets: ["data"], cors: { origins: ["http://127.0.0.1:8080"] } });
+ * const res = await app.request("/data/missing.txt", { headers: { origin: "http://127.0.0.1:8080" } });
+ * expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([404, "http://127.0.0.1:8080"]);
+ * ```
+ */
+export function corsHeaders(policy: CorsPolicy): MiddlewareHandler<EmulatorEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.get("plan")?.fault === "reset" || c.get("op") === "Options") return;
+    policy.decorate(c.req.header("origin"), c.res.headers);
+  };
 }
