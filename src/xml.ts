@@ -18,15 +18,15 @@ type Node = XmlNode;
 /**
  * An element as a plain object: a child with child elements becomes a nested object, any other child its text
  * (entities decoded, whitespace kept: keys may begin or end with spaces); `REPEATED` names always collect into
- * arrays. Attributes are ignored: no OSS or S3 response carries data in them.
+ * arrays. Attributes are ignored: no OSS or S3 document carries data in them.
  */
-function toNode(el: XmlElement): Node {
+function toNode(el: XmlElement, repeated: ReadonlySet<string>): Node {
   const out: Node = {};
   for (const child of el.children) {
     if (child.type !== RgNode.TYPE_ELEMENT) continue;
     const c = child as XmlElement;
-    const value = c.children.some((n) => n.type === RgNode.TYPE_ELEMENT) ? toNode(c) : c.text;
-    if (REPEATED.has(c.name)) ((out[c.name] ??= []) as unknown[]).push(value);
+    const value = c.children.some((n) => n.type === RgNode.TYPE_ELEMENT) ? toNode(c, repeated) : c.text;
+    if (repeated.has(c.name)) ((out[c.name] ??= []) as unknown[]).push(value);
     else out[c.name] = value;
   }
   return out;
@@ -64,18 +64,23 @@ function rootOfLenient(text: string): XmlElement {
 }
 
 /**
- * Parses a response document and returns its root element `root`; throws a `SyntaxError` naming the document
- * when the text is not well-formed XML or has another root.
+ * Parses a document (a response for the client, a request body for the emulator) and returns its root element
+ * `root`; throws a `SyntaxError` naming the document when the text is not well-formed XML or has another root.
+ * Elements named in `repeated` always collect into arrays (default: the repeating elements of the responses the
+ * client reads).
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseXml } from "./xml.ts";
  * const r = parseXml("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>",
  *   "InitiateMultipartUploadResult");
- * console.log(r.UploadId); // "u1"
+ * expect(r.UploadId).toBe("u1");
+ * const d = parseXml("<Delete><Object><Key> a </Key></Object></Delete>", "Delete", new Set(["Object"]));
+ * expect(d.Object).toEqual([{ Key: " a " }]);
  * ```
  */
-export function parseXml(text: string, root: string): XmlNode {
+export function parseXml(text: string, root: string, repeated: ReadonlySet<string> = REPEATED): XmlNode {
   let el: XmlElement;
   try {
     el = rootOf(text);
@@ -86,7 +91,7 @@ export function parseXml(text: string, root: string): XmlNode {
     });
   }
   if (el.name !== root) throw new SyntaxError(`${root}: expected a <${root}> document, got <${el.name}>`);
-  return toNode(el);
+  return toNode(el, repeated);
 }
 
 /** The text of child `name` of `node`, or undefined. */
@@ -390,7 +395,7 @@ export function parseErrorResponse(status: number, headers: Headers, body: strin
       requestId,
     };
   }
-  const err = toNode(root);
+  const err = toNode(root, REPEATED);
   let message = text(err, "Message")?.trim() || `HTTP ${status}`;
   const ec = text(err, "EC");
   if (ec) message += ` [EC ${ec}]`;

@@ -4,17 +4,9 @@
  *
  * @module
  */
-import { XMLParser } from "fast-xml-parser";
+import { parseXml } from "../../xml.ts";
 import { EmulatorError } from "../error.ts";
 import type { CompletePart } from "../store/types.ts";
-
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false, // keys such as "007" stay strings
-  trimValues: false, // keys may start or end with spaces
-  htmlEntities: true, // numeric character references
-  isArray: (name) => name === "Part" || name === "Object",
-});
 
 const MAX_XML_BYTES = 2 * 1024 * 1024;
 
@@ -25,11 +17,12 @@ function malformed(why: string): EmulatorError {
   );
 }
 
-async function parse(req: Request): Promise<Record<string, unknown>> {
+/** The body's root element `root` (the client's parser, `@rgrove/parse-xml`); anything else is MalformedXML. */
+async function parse(req: Request, root: string, repeated: string): Promise<Record<string, unknown>> {
   const text = await req.text();
   if (text.length > MAX_XML_BYTES) throw malformed("the body is too large");
   try {
-    return parser.parse(text, true) as Record<string, unknown>;
+    return parseXml(text, root, new Set([repeated]));
   } catch (err) {
     throw malformed(err instanceof Error ? err.message : String(err));
   }
@@ -53,8 +46,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
  * ```
  */
 export async function parseCompleteBody(req: Request): Promise<CompletePart[]> {
-  const root = record((await parse(req)).CompleteMultipartUpload);
-  if (!root) throw malformed("expected a <CompleteMultipartUpload> root element");
+  const root = await parse(req, "CompleteMultipartUpload", "Part");
   const parts = (root.Part ?? []) as unknown[];
   return parts.map((p, i) => {
     const part = record(p);
@@ -79,8 +71,7 @@ export async function parseCompleteBody(req: Request): Promise<CompletePart[]> {
  * ```
  */
 export async function parseDeleteBody(req: Request): Promise<{ quiet: boolean; keys: string[] }> {
-  const root = record((await parse(req)).Delete);
-  if (!root) throw malformed("expected a <Delete> root element");
+  const root = await parse(req, "Delete", "Object");
   const objects = (root.Object ?? []) as unknown[];
   const keys = objects.map((o, i) => {
     const key = record(o)?.Key;
