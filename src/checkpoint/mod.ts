@@ -5,14 +5,20 @@
  *
  * @module
  */
-import { OssClient } from "../client.ts";
+import type { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
 import type { OssflowConfig } from "../config.ts";
 import type { Credentials, CredentialsProvider } from "../credentials.ts";
-import { defaultCredentials, fileCredentials } from "../credential_file.ts";
+import {
+  accessClient,
+  accessCredentials,
+  accessEndpoint,
+  checkAccessOptions,
+  resolveAccess,
+} from "../access.ts";
 import { type Endpoint, parseEndpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
-import { auditedFetch, AuditLog } from "../log.ts";
+import type { AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { DEFAULT_PREFETCH_CONCURRENCY, type KnownObject, OssCheckpointReader } from "./reader.ts";
@@ -192,17 +198,7 @@ export class OssCheckpoint {
   readonly #clients = new Map<string, OssClient>();
 
   constructor(opts: OssCheckpointOptions = {}) {
-    if (opts === null || typeof opts !== "object") {
-      throw new ConfigError(
-        `OssCheckpoint: options: expected an object, got ${opts === null ? "null" : typeof opts}`,
-      );
-    }
-    if (opts.credentials !== undefined && opts.credPath !== undefined) {
-      throw new ConfigError("OssCheckpoint: give either credentials or credPath, not both");
-    }
-    if (opts.config !== undefined && opts.configPath !== undefined) {
-      throw new ConfigError("OssCheckpoint: give either config or configPath, not both");
-    }
+    checkAccessOptions("OssCheckpoint: options", opts);
     if (opts.endpoint !== undefined) parseEndpoint(opts.endpoint); // a bad endpoint fails here, not on first use
     this.#partSize = checkPartSize(opts.partSize ?? DEFAULT_PART_SIZE);
     if (opts.uploadConcurrency !== undefined) {
@@ -361,21 +357,11 @@ export class OssCheckpoint {
   #resolve(): Promise<Settings> {
     this.#settings ??= (async () => {
       const o = this.#opts;
-      // config.ts (and zod with it) loads only when a config is given: a checkpoint process stays lean.
-      const config = o.configPath !== undefined
-        ? await (await import("../config.ts")).loadConfig(o.configPath)
-        : o.config !== undefined
-        ? (await import("../config.ts")).parseConfig(o.config, "config")
-        : undefined;
+      const { config, audit } = await resolveAccess(o);
       const cc = config?.checkpointConfig;
       return {
-        audit: config?.auditPath !== undefined ? new AuditLog({ path: config.auditPath }) : undefined,
-        credentials: o.credentials ??
-          (o.credPath !== undefined
-            ? fileCredentials(o.credPath)
-            : o.client
-            ? undefined
-            : defaultCredentials()),
+        audit,
+        credentials: o.client ? undefined : accessCredentials(o),
         uploadConcurrency: o.uploadConcurrency ?? cc?.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
         prefetchConcurrency: o.prefetchConcurrency ?? cc?.prefetchConcurrency ?? DEFAULT_PREFETCH_CONCURRENCY,
       };
@@ -394,19 +380,12 @@ export class OssCheckpoint {
         }: no endpoint: pass endpoint in the OssCheckpoint options or use oss://bucket.<endpoint-host>/key`,
       );
     }
-    const endpoint = parseEndpoint(given, o.pathStyle === undefined ? {} : { pathStyle: o.pathStyle });
+    const endpoint = accessEndpoint(o, given);
     const signatureVersion = o.signatureVersion ?? (target.scheme === "s3" ? "s3v4" : "oss4");
     const id = `${signatureVersion} ${endpoint.origin} ${endpoint.pathStyle}`;
     let client = this.#clients.get(id);
     if (client === undefined) {
-      client = new OssClient({
-        endpoint,
-        region: o.region,
-        credentials: s.credentials,
-        signatureVersion,
-        retry: o.retry,
-        fetch: s.audit ? auditedFetch(s.audit, { pathStyle: endpoint.pathStyle }) : undefined,
-      });
+      client = accessClient(o, endpoint, s.credentials, s, signatureVersion);
       this.#clients.set(id, client);
     }
     return client;

@@ -5,14 +5,20 @@
  *
  * @module
  */
-import { OssClient } from "../client.ts";
+import type { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
-import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
-import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "../credentials.ts";
-import { defaultCredentials, fileCredentials } from "../credential_file.ts";
-import { type Endpoint, objectUrl, parseEndpoint } from "../endpoint.ts";
+import type { OssflowConfig } from "../config.ts";
+import type { Credentials, CredentialsProvider } from "../credentials.ts";
+import { type Endpoint, objectUrl } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
-import { auditedFetch, AuditLog, type AuditRecord, Logger } from "../log.ts";
+import type { AuditLog, AuditRecord, Logger } from "../log.ts";
+import {
+  accessClient,
+  accessCredentials,
+  accessEndpoint,
+  checkAccessOptions,
+  resolveAccess,
+} from "../access.ts";
 import { signOss4 } from "../signer/oss4.ts";
 import { signS3v4 } from "../signer/s3v4.ts";
 import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
@@ -210,24 +216,9 @@ export async function resolveDatasetOptions<R>(
   opts: DatasetOptions<R> = {},
   source: { byUrl?: boolean } = {},
 ): Promise<ResolvedDatasetOptions<R>> {
-  if (opts === null || typeof opts !== "object") {
-    throw new ConfigError(`dataset options: expected an object, got ${opts}`);
-  }
-  if (opts.config !== undefined && opts.configPath !== undefined) {
-    throw new ConfigError("dataset options: pass config or configPath, not both");
-  }
-  if (opts.credentials !== undefined && opts.credPath !== undefined) {
-    throw new ConfigError("dataset options: pass credentials or credPath, not both");
-  }
-  const given = opts.config ??
-    (opts.configPath !== undefined ? await loadConfig(opts.configPath) : undefined);
-  const config = given === undefined ? undefined : parseConfig(given, opts.configPath ?? "config");
+  checkAccessOptions("dataset options", opts);
+  const { config, logger, audit } = await resolveAccess(opts);
   const dc = config?.datasetConfig;
-
-  const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
-  const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
-    ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink, thresholdMs: opts.auditThresholdMs })
-    : undefined;
 
   let client: OssClient | DatasetClient;
   let signer: RequestSigner | undefined;
@@ -243,23 +234,9 @@ export async function resolveDatasetOptions<R>(
         'dataset options: endpoint is required (e.g. "https://oss-cn-hangzhou.aliyuncs.com")',
       );
     }
-    const endpoint = parseEndpoint(
-      opts.endpoint,
-      opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
-    );
-    const credentials = opts.credentials !== undefined
-      ? toCredentialsProvider(opts.credentials)
-      : opts.credPath !== undefined
-      ? fileCredentials(opts.credPath)
-      : defaultCredentials();
-    const oss = new OssClient({
-      endpoint,
-      region: opts.region,
-      credentials,
-      signatureVersion: opts.signatureVersion,
-      retry: opts.retry,
-      fetch: audit ? auditedFetch(audit, { pathStyle: endpoint.pathStyle }) : undefined,
-    });
+    const endpoint = accessEndpoint(opts, opts.endpoint);
+    const credentials = accessCredentials(opts);
+    const oss = accessClient(opts, endpoint, credentials, { audit });
     const s3 = opts.signatureVersion === "s3v4";
     client = oss;
     signer = makeSigner(oss, { endpoint, provider: credentials, region: oss.region, s3 });
