@@ -10,13 +10,13 @@ import { type Credentials, type CredentialsProvider, toCredentialsProvider } fro
 import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, OssError, OssflowError } from "./errors.ts";
 import {
-  backoffDelay,
   isRetryableStatus,
   resolveRetryOptions,
+  Retry,
   retryAfterMs,
   type RetryEvent,
+  retrying,
   type RetryPolicy,
-  sleep,
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
@@ -350,8 +350,11 @@ export class Transport {
     const replayable = !(body instanceof ReadableStream);
     const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
     const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
-    const max = this.retry.maxAttempts;
-    for (let attempt = 1;; attempt++) {
+    const onRetry = (event: RetryEvent) => {
+      this.retry.onRetry?.(event);
+      spec.onRetry?.(event);
+    };
+    return await retrying(this.retry, async (attempt, last) => {
       signal?.throwIfAborted();
       const headers = new Headers(spec.headers);
       await this.#sign(spec, url, headers);
@@ -387,17 +390,13 @@ export class Transport {
         if (signal?.aborted) throw signal.reason;
         // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
         // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
-        if (!replayable || attempt >= max) {
-          throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
-        }
-        await this.#backoff(spec, attempt, undefined, err, 0);
-        continue;
+        if (!replayable || last) throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
+        return new Retry({ error: err });
       }
-      if (isRetryableStatus(res.status) && replayable && attempt < max) {
+      if (isRetryableStatus(res.status) && replayable && !last) {
         await drain(res);
         a.done();
-        await this.#backoff(spec, attempt, res.status, undefined, retryAfterMs(res.headers));
-        continue;
+        return new Retry({ status: res.status, afterMs: retryAfterMs(res.headers) });
       }
       let text = "";
       try {
@@ -414,22 +413,7 @@ export class Transport {
         key: spec.key,
         method: spec.method,
       });
-    }
-  }
-
-  async #backoff(
-    spec: RequestSpec,
-    attempt: number,
-    status: number | undefined,
-    error: unknown,
-    afterMs: number,
-  ) {
-    const delayMs = backoffDelay(attempt, this.retry, Math.random, afterMs);
-    const { method, bucket, key } = spec;
-    const event: RetryEvent = { kind: "request", attempt, delayMs, method, bucket, key, status, error };
-    this.retry.onRetry?.(event);
-    spec.onRetry?.(event);
-    await sleep(delayMs, spec.signal);
+    }, { request: spec, onRetry, signal });
   }
 
   #networkError(spec: RequestSpec, cause: unknown, timedOut: boolean, attempts: number, replayable: boolean) {

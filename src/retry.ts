@@ -65,6 +65,9 @@ export interface RetryOptions {
 /** {@linkcode RetryOptions} with every default filled in. */
 export type RetryPolicy = Required<Omit<RetryOptions, "onRetry">> & Pick<RetryOptions, "onRetry">;
 
+/** The part of a {@linkcode RetryPolicy} that sets the delays. */
+export type Backoff = Pick<RetryPolicy, "minDelayMs" | "maxDelayMs" | "multiplier" | "jitter">;
+
 /**
  * Defaults of {@linkcode RetryOptions}.
  *
@@ -131,7 +134,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  */
 export function backoffDelay(
   retry: number,
-  policy: RetryPolicy,
+  policy: Backoff,
   random: () => number = Math.random,
   retryAfterMs = 0,
 ): number {
@@ -192,4 +195,68 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Returned (not thrown) by an attempt of {@linkcode retrying} to ask for another one: the status or error of
+ * the failed attempt, and the wait the server asked for (`Retry-After`).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { Retry } from "./retry.ts";
+ * expect(new Retry({ status: 503, afterMs: 1000 }).why.status).toBe(503);
+ * ```
+ */
+export class Retry {
+  /** Why the attempt failed, and how long to wait at least. */
+  constructor(readonly why: { status?: number; error?: unknown; afterMs?: number } = {}) {}
+}
+
+/** What {@linkcode retrying} reports each retry as, and with which signal it waits. */
+export interface RetryingOptions {
+  /** The request the attempts make, for the retry events. */
+  request: { method: string; bucket?: string; key?: string };
+  /** Called before each retry. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Aborts the wait between attempts (rejecting with its reason). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The one retry loop: runs `attempt(n, last)` (n from 1; `last` when no retry may follow) until it returns
+ * something other than a {@linkcode Retry}, waiting {@linkcode backoffDelay} between attempts (at least the
+ * `Retry-After` the attempt reported) and reporting each retry. An attempt decides what is worth retrying and
+ * what its final failure is (it throws, or returns a failure value, when `last`); the policy and the waits live
+ * here. A `Retry` from the last attempt is a bug in the caller and throws its error.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { Retry, retrying } from "./retry.ts";
+ * const policy = { maxAttempts: 3, minDelayMs: 1, maxDelayMs: 1, multiplier: 2, jitter: 0 };
+ * const events: number[] = [];
+ * const got = await retrying(policy, async (n) => n < 3 ? new Retry({ status: 503 }) : `ok after ${n}`, {
+ *   request: { method: "GET", bucket: "b", key: "k" },
+ *   onRetry: (e) => events.push(e.status!),
+ * });
+ * expect([got, events]).toEqual(["ok after 3", [503, 503]]);
+ * ```
+ */
+export async function retrying<T>(
+  policy: Backoff & { maxAttempts: number },
+  attempt: (n: number, last: boolean) => Promise<T | Retry>,
+  opts: RetryingOptions,
+): Promise<T> {
+  for (let n = 1;; n++) {
+    const last = n >= policy.maxAttempts;
+    const r = await attempt(n, last);
+    if (!(r instanceof Retry)) return r;
+    if (last) throw r.why.error ?? new Error(`attempt ${n} of ${policy.maxAttempts} asked for another`);
+    const delayMs = backoffDelay(n, policy, Math.random, r.why.afterMs ?? 0);
+    const { method, bucket, key } = opts.request;
+    const { status, error } = r.why;
+    opts.onRetry?.({ kind: "request", attempt: n, delayMs, method, bucket, key, status, error });
+    await sleep(delayMs, opts.signal);
+  }
 }

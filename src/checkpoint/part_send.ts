@@ -7,7 +7,7 @@
  * @module
  */
 import { OssError } from "../errors.ts";
-import { backoffDelay, isRetryableStatus, type RetryPolicy, sleep } from "../retry.ts";
+import { isRetryableStatus, Retry, retrying, type RetryPolicy } from "../retry.ts";
 
 /** Bodies above this size go as streams; smaller ones as bytes (retried by the client). */
 const STREAM_ABOVE = 1024 * 1024;
@@ -76,25 +76,19 @@ export async function sendStreams<T>(
   opts: SendPartOptions,
   op: (body: ReadableStream<Uint8Array>) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1;; attempt++) {
+  return retrying(opts.retry, async (_attempt, last) => {
     try {
       return await op(open());
     } catch (err) {
       const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
-      if (!retryable || attempt >= opts.retry.maxAttempts || opts.signal.aborted) throw err;
-      const delayMs = backoffDelay(attempt, opts.retry);
-      opts.retry.onRetry?.({
-        kind: "request",
-        attempt,
-        delayMs,
-        method: "PUT",
-        bucket: opts.bucket,
-        key: opts.key,
-        status: err.status,
-      });
-      await sleep(delayMs, opts.signal);
+      if (!retryable || last || opts.signal.aborted) throw err;
+      return new Retry({ status: err.status });
     }
-  }
+  }, {
+    request: { method: "PUT", bucket: opts.bucket, key: opts.key },
+    onRetry: opts.retry.onRetry,
+    signal: opts.signal,
+  });
 }
 
 /** A one-shot stream over `bytes` in {@linkcode STREAM_SLICE}s, pulled by the runtime as it sends (no copy up front). */

@@ -12,13 +12,13 @@ import { ConfigError, IntegrityError, OssError, OssflowError } from "../errors.t
 import { parseContentRange } from "../body.ts";
 import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
-  backoffDelay,
   isRetryableStatus,
   resolveRetryOptions,
+  Retry,
   retryAfterMs,
+  retrying,
   type RetryOptions,
   type RetryPolicy,
-  sleep,
 } from "../retry.ts";
 import { parseErrorResponse } from "../xml.ts";
 import type { DatasetClient } from "./sources.ts";
@@ -131,7 +131,7 @@ export class UrlFetchClient implements DatasetClient {
     const headers: Record<string, string> = {};
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
-    for (let attempt = 1;; attempt++) {
+    return await retrying(this.#retry, async (attempt, last) => {
       signal?.throwIfAborted();
       const a = new Attempt(signal, this.#timeoutMs, this.#timeoutMs);
       const t0 = performance.now();
@@ -160,16 +160,14 @@ export class UrlFetchClient implements DatasetClient {
         audit(res?.status ?? 0, 0);
         if (signal?.aborted) throw signal.reason;
         const e = err instanceof AttemptFailure ? err.error : networkError(t, err, a.timedOut);
-        if (attempt >= this.#retry.maxAttempts) throw e;
-        await this.#backoff(t, attempt, undefined, e, 0, signal);
-        continue;
+        if (last) throw e;
+        return new Retry({ error: e });
       }
-      if (isRetryableStatus(res.status) && attempt < this.#retry.maxAttempts) {
+      if (isRetryableStatus(res.status) && !last) {
         await res.arrayBuffer().catch(() => {}); // read to the end so that the connection can be reused
         a.done();
         audit(res.status, 0);
-        await this.#backoff(t, attempt, res.status, undefined, retryAfterMs(res.headers), signal);
-        continue;
+        return new Retry({ status: res.status, afterMs: retryAfterMs(res.headers) });
       }
       let text = "";
       try {
@@ -188,29 +186,7 @@ export class UrlFetchClient implements DatasetClient {
         key: t.key,
         method: "GET",
       });
-    }
-  }
-
-  async #backoff(
-    t: Target,
-    attempt: number,
-    status: number | undefined,
-    error: Error | undefined,
-    afterMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const delayMs = backoffDelay(attempt, this.#retry, Math.random, afterMs);
-    this.#retry.onRetry?.({
-      kind: "request",
-      attempt,
-      delayMs,
-      method: "GET",
-      bucket: t.bucket,
-      key: t.key,
-      status,
-      error,
-    });
-    await sleep(delayMs, signal);
+    }, { request: { method: "GET", bucket: t.bucket, key: t.key }, onRetry: this.#retry.onRetry, signal });
   }
 }
 
