@@ -65,6 +65,7 @@ const FIRST_PAGE_KEYS = 100;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "./client.ts";
  * import { serveEmulator } from "./server/emulator.ts";
  *
@@ -72,7 +73,7 @@ const FIRST_PAGE_KEYS = 100;
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
  * await client.put("demo", "hello.txt", "hello, world");
  * const { body } = await client.get("demo", "hello.txt", { range: { start: 0, end: 4 } });
- * console.log(await new Response(body).text()); // "hello"
+ * expect(await new Response(body).text()).toEqual("hello");
  * for await (const o of client.list("demo")) console.log(o.key, o.size);
  * await server.close();
  * ```

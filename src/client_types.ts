@@ -47,11 +47,12 @@ export interface OssClientOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { RequestOptions } from "./client_types.ts";
  * const controller = new AbortController();
  * const opts: RequestOptions = { signal: controller.signal, onRetry: (e) => console.warn(e.attempt, e.method) };
  * controller.abort(); // stops a request made with opts, its retries and its backoff sleeps
- * console.log(opts.signal?.aborted); // true
+ * expect(opts.signal?.aborted).toBe(true);
  * ```
  */
 export interface RequestOptions {
@@ -82,9 +83,10 @@ export type ByteRange = { start: number; end?: number } | { suffix: number };
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { GetOptions } from "./client_types.ts";
  * const firstKiB: GetOptions = { range: { start: 0, end: 1023 } };
- * console.log(firstKiB.range); // { start: 0, end: 1023 }
+ * expect(firstKiB.range).toEqual({ start: 0, end: 1023 });
  * ```
  */
 export interface GetOptions extends RequestOptions {
@@ -102,10 +104,11 @@ export interface GetOptions extends RequestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { GetObjectResult } from "./client_types.ts";
  * const body = new Blob(["hi"]).stream();
  * const res: GetObjectResult = { body, status: 200, size: 2, objectSize: 2, etag: '"E"', headers: new Headers() };
- * console.log(res.status, await new Response(res.body).text()); // 200 "hi"
+ * expect([res.status, await new Response(res.body).text()]).toEqual([200, "hi"]);
  * ```
  */
 export interface GetObjectResult {
@@ -138,10 +141,11 @@ export interface GetObjectResult {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { GetBytesResult } from "./client_types.ts";
  * const bytes = new TextEncoder().encode("ell"), range = { start: 1, end: 3 }; // bytes 1-3 of "hello"
  * const res: GetBytesResult = { bytes, range, status: 206, size: 3, objectSize: 5, etag: '"E"', headers: new Headers() };
- * console.log(new TextDecoder().decode(res.bytes), res.range); // "ell" { start: 1, end: 3 }
+ * expect([new TextDecoder().decode(res.bytes), res.range]).toEqual(["ell", { start: 1, end: 3 }]);
  * ```
  */
 export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
@@ -154,9 +158,10 @@ export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ObjectMeta } from "./client_types.ts";
  * const meta: ObjectMeta = { size: 5, etag: '"E"', objectType: "Appendable", nextAppendPosition: 5 };
- * console.log(meta.objectType, meta.nextAppendPosition); // "Appendable" 5
+ * expect([meta.objectType, meta.nextAppendPosition]).toEqual(["Appendable", 5]);
  * ```
  */
 export interface ObjectMeta {
@@ -185,9 +190,10 @@ export interface ObjectMeta {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PutBody } from "./client_types.ts";
  * const bodies: PutBody[] = ["text", new Uint8Array([1, 2]), new Blob(["blob"]), new Blob(["stream"]).stream()];
- * console.log(bodies.map((b) => b.constructor.name)); // ["String", "Uint8Array", "Blob", "ReadableStream"]
+ * expect(bodies.map((b) => b.constructor.name)).toEqual(["String", "Uint8Array", "Blob", "ReadableStream"]);
  * ```
  */
 export type PutBody = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
@@ -197,9 +203,10 @@ export type PutBody = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PutOptions } from "./client_types.ts";
  * const opts: PutOptions = { contentType: "application/json", stream: true };
- * console.log(opts.contentType, opts.stream); // "application/json" true
+ * expect([opts.contentType, opts.stream]).toEqual(["application/json", true]);
  * ```
  */
 export interface PutOptions extends RequestOptions {
@@ -218,9 +225,10 @@ export interface PutOptions extends RequestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { UploadPartOptions } from "./client_types.ts";
  * const opts: UploadPartOptions = { stream: true, signal: new AbortController().signal };
- * console.log(opts.stream, opts.signal?.aborted); // true false
+ * expect([opts.stream, opts.signal?.aborted]).toEqual([true, false]);
  * ```
  */
 export interface UploadPartOptions extends RequestOptions {
@@ -233,9 +241,10 @@ export interface UploadPartOptions extends RequestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PutResult } from "./client_types.ts";
  * const res: PutResult = { etag: '"49F68A5C8493EC2C0BF489821C21FC3B"', crc64: "5234813050979658238" };
- * console.log(res.etag.replaceAll('"', "").toLowerCase()); // "49f68a5c8493ec2c0bf489821c21fc3b"
+ * expect(res.etag.replaceAll('"', "").toLowerCase()).toEqual("49f68a5c8493ec2c0bf489821c21fc3b");
  * ```
  */
 export interface PutResult {
@@ -252,9 +261,10 @@ export interface PutResult {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { AppendResult } from "./client_types.ts";
  * const res: AppendResult = { nextPosition: 2, crc64: "5234813050979658238" }; // after appending "hi" at 0
- * console.log(`next append at byte ${res.nextPosition}`); // "next append at byte 2"
+ * expect(`next append at byte ${res.nextPosition}`).toEqual("next append at byte 2");
  * ```
  */
 export interface AppendResult {
@@ -271,9 +281,10 @@ export interface AppendResult {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ListOptions } from "./client_types.ts";
  * const opts: ListOptions = { prefix: "train/", delimiter: "/", maxKeys: 100 };
- * console.log(opts.prefix, opts.maxKeys); // "train/" 100
+ * expect([opts.prefix, opts.maxKeys]).toEqual(["train/", 100]);
  * ```
  */
 export interface ListOptions extends RequestOptions {
@@ -294,10 +305,11 @@ export interface ListOptions extends RequestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ObjectSummary } from "./client_types.ts";
  * const lastModified = new Date("2024-01-01T00:00:00Z");
  * const o: ObjectSummary = { key: "train/0001.jpg", size: 1024, etag: '"E"', lastModified };
- * console.log(o.key, o.lastModified.toISOString()); // "train/0001.jpg" "2024-01-01T00:00:00.000Z"
+ * expect([o.key, o.lastModified.toISOString()]).toEqual(["train/0001.jpg", "2024-01-01T00:00:00.000Z"]);
  * ```
  */
 export interface ObjectSummary {
@@ -318,9 +330,10 @@ export interface ObjectSummary {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ListPage } from "./client_types.ts";
  * const page: ListPage = { objects: [], commonPrefixes: ["train/", "val/"], isTruncated: false };
- * console.log(page.commonPrefixes, page.isTruncated); // ["train/", "val/"] false
+ * expect([page.commonPrefixes, page.isTruncated]).toEqual([["train/", "val/"], false]);
  * ```
  */
 export interface ListPage {
@@ -339,9 +352,10 @@ export interface ListPage {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CompletedPart } from "./client_types.ts";
  * const parts: CompletedPart[] = [{ partNumber: 2, etag: '"B"' }, { partNumber: 1, etag: '"A"' }];
- * console.log(parts.sort((x, y) => x.partNumber - y.partNumber).map((p) => p.partNumber)); // [1, 2]
+ * expect(parts.sort((x, y) => x.partNumber - y.partNumber).map((p) => p.partNumber)).toEqual([1, 2]);
  * ```
  */
 export interface CompletedPart {
@@ -356,9 +370,10 @@ export interface CompletedPart {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PartInfo } from "./client_types.ts";
  * const parts: PartInfo[] = [{ partNumber: 1, etag: '"A"', size: 5 }, { partNumber: 2, etag: '"B"', size: 3 }];
- * console.log(parts.reduce((n, p) => n + p.size, 0)); // 8
+ * expect(parts.reduce((n, p) => n + p.size, 0)).toEqual(8);
  * ```
  */
 export interface PartInfo {
@@ -377,10 +392,11 @@ export interface PartInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { UploadInfo } from "./client_types.ts";
  * const initiated = new Date("2024-01-01T00:00:00Z");
  * const up: UploadInfo = { key: "ckpt/step-100.bin", uploadId: "0004B9894A22E5B1888A1E29F8236E2D", initiated };
- * console.log(up.key, up.initiated?.getUTCFullYear()); // "ckpt/step-100.bin" 2024
+ * expect([up.key, up.initiated?.getUTCFullYear()]).toEqual(["ckpt/step-100.bin", 2024]);
  * ```
  */
 export interface UploadInfo {
@@ -397,9 +413,10 @@ export interface UploadInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ListUploadsOptions } from "./client_types.ts";
  * const opts: ListUploadsOptions = { prefix: "ckpt/" };
- * console.log(opts.prefix); // "ckpt/"
+ * expect(opts.prefix).toEqual("ckpt/");
  * ```
  */
 export interface ListUploadsOptions extends RequestOptions {

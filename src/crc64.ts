@@ -55,11 +55,12 @@ export async function crc64Implementation(): Promise<"wasm" | "js"> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Crc64 } from "./crc64.ts";
  * const crc = await Crc64.create();
  * crc.update(new TextEncoder().encode("1234"));
  * crc.update(new TextEncoder().encode("56789"));
- * console.log(crc.digest()); // "11051210869376104954"
+ * expect(crc.digest()).toEqual("11051210869376104954");
  * ```
  */
 export class Crc64 {
@@ -95,8 +96,9 @@ export class Crc64 {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64 } from "./crc64.ts";
- * console.log(await crc64(new TextEncoder().encode("123456789"))); // "11051210869376104954"
+ * expect(await crc64(new TextEncoder().encode("123456789"))).toEqual("11051210869376104954");
  * ```
  */
 export async function crc64(bytes: Uint8Array): Promise<string> {
@@ -115,10 +117,11 @@ let shared: Hasher | undefined;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Crc64Stream } from "./crc64.ts";
  * const crc = new Crc64Stream();
  * await new Blob(["123456789"]).stream().pipeThrough(crc).pipeTo(new WritableStream());
- * console.log(await crc.digest); // "11051210869376104954"
+ * expect(await crc.digest).toEqual("11051210869376104954");
  * ```
  */
 export class Crc64Stream extends TransformStream<Uint8Array, Uint8Array> {

@@ -64,10 +64,11 @@ const REDACTED = "[redacted]";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SafeCredentials } from "./credentials.ts";
  * const creds = new SafeCredentials({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log(JSON.stringify(creds)); // {"accessKeyId":"LTAI5tExample","accessKeySecret":"[redacted]"}
- * console.log(creds.accessKeySecret === "s3cr3t"); // true
+ * expect(JSON.parse(JSON.stringify(creds))).toEqual({ accessKeyId: "LTAI5tExample", accessKeySecret: "[redacted]" });
+ * expect(creds.accessKeySecret === "s3cr3t").toBe(true);
  * ```
  */
 export class SafeCredentials implements Credentials {
@@ -234,9 +235,10 @@ function runtimeEnv(): EnvReader {
  * @param env Variables to read instead of the process environment (tests, or a runtime's own env object).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { envCredentials } from "./credentials.ts";
  * const provider = envCredentials({ OSS_ACCESS_KEY_ID: "LTAI5tExample", OSS_ACCESS_KEY_SECRET: "s3cr3t" });
- * console.log((await provider.getCredentials()).accessKeyId); // "LTAI5tExample"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export function envCredentials(env?: Record<string, string | undefined>): CredentialsProvider {
@@ -286,12 +288,13 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
  * @throws {ConfigError} when no provider succeeds, listing each provider and why it failed.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { chainCredentials, envCredentials, staticCredentials } from "./credentials.ts";
  * const provider = chainCredentials(
  *   envCredentials({}), // nothing set: skipped
  *   staticCredentials({ accessKeyId: "fallback", accessKeySecret: "s3cr3t" }),
  * );
- * console.log((await provider.getCredentials()).accessKeyId); // "fallback"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("fallback");
  * ```
  */
 export function chainCredentials(...providers: CredentialsProvider[]): CredentialsProvider {

@@ -41,9 +41,10 @@ export interface Endpoint {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseEndpoint, type ParseEndpointOptions } from "./endpoint.ts";
  * const opts: ParseEndpointOptions = { pathStyle: true };
- * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com", opts).pathStyle); // true
+ * expect(parseEndpoint("oss-cn-hangzhou.aliyuncs.com", opts).pathStyle).toBe(true);
  * ```
  */
 export interface ParseEndpointOptions {
@@ -77,10 +78,10 @@ function redactUserinfo(input: string): string {
  *   a scheme other than http/https.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseEndpoint } from "./endpoint.ts";
- * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com"));
- * // { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false }
- * console.log(parseEndpoint("127.0.0.1:9000").origin); // "http://127.0.0.1:9000"
+ * expect(parseEndpoint("oss-cn-hangzhou.aliyuncs.com")).toEqual({ origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false });
+ * expect(parseEndpoint("127.0.0.1:9000").origin).toEqual("http://127.0.0.1:9000");
  * ```
  */
 export function parseEndpoint(input: string | Endpoint, opts: ParseEndpointOptions = {}): Endpoint {
@@ -147,11 +148,12 @@ export function parseEndpoint(input: string | Endpoint, opts: ParseEndpointOptio
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { regionFromEndpoint } from "./endpoint.ts";
- * console.log(regionFromEndpoint("oss-cn-hangzhou-internal.aliyuncs.com")); // "cn-hangzhou"
- * console.log(regionFromEndpoint("cn-shanghai.oss.aliyuncs.com")); // "cn-shanghai"
- * console.log(regionFromEndpoint("s3.eu-west-1.amazonaws.com")); // "eu-west-1"
- * console.log(regionFromEndpoint("oss-accelerate.aliyuncs.com")); // undefined
+ * expect(regionFromEndpoint("oss-cn-hangzhou-internal.aliyuncs.com")).toEqual("cn-hangzhou");
+ * expect(regionFromEndpoint("cn-shanghai.oss.aliyuncs.com")).toEqual("cn-shanghai");
+ * expect(regionFromEndpoint("s3.eu-west-1.amazonaws.com")).toEqual("eu-west-1");
+ * expect(regionFromEndpoint("oss-accelerate.aliyuncs.com")).toBeUndefined();
  * ```
  */
 export function regionFromEndpoint(host: string): string | undefined {
@@ -172,8 +174,9 @@ export function regionFromEndpoint(host: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeRfc3986 } from "./endpoint.ts";
- * console.log(encodeRfc3986("a b*(c)!'")); // "a%20b%2A%28c%29%21%27"
+ * expect(encodeRfc3986("a b*(c)!'")).toEqual("a%20b%2A%28c%29%21%27");
  * ```
  */
 export function encodeRfc3986(s: string): string {
@@ -190,9 +193,10 @@ export function encodeRfc3986(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeKey } from "./endpoint.ts";
- * console.log(encodeKey("train/cat 1.jpg")); // "train/cat%201.jpg"
- * console.log(encodeKey("a/../b")); // "a%2F..%2Fb"
+ * expect(encodeKey("train/cat 1.jpg")).toEqual("train/cat%201.jpg");
+ * expect(encodeKey("a/../b")).toEqual("a%2F..%2Fb");
  * ```
  */
 export function encodeKey(key: string): string {
@@ -212,13 +216,12 @@ export function encodeKey(key: string): string {
  * @throws {ConfigError} when the bucket name cannot appear in a URL, or the key is exactly "." or "..".
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { objectUrl, parseEndpoint } from "./endpoint.ts";
  * const oss = parseEndpoint("oss-cn-hangzhou.aliyuncs.com");
- * console.log(objectUrl(oss, "my-bucket", "a b/c.jpg").href);
- * // "https://my-bucket.oss-cn-hangzhou.aliyuncs.com/a%20b/c.jpg"
+ * expect(objectUrl(oss, "my-bucket", "a b/c.jpg").href).toEqual("https://my-bucket.oss-cn-hangzhou.aliyuncs.com/a%20b/c.jpg");
  * const local = parseEndpoint("127.0.0.1:9000");
- * console.log(objectUrl(local, "my-bucket", undefined, new URLSearchParams({ "list-type": "2", prefix: "a b" })).href);
- * // "http://127.0.0.1:9000/my-bucket?list-type=2&prefix=a%20b"
+ * expect(objectUrl(local, "my-bucket", undefined, new URLSearchParams({ "list-type": "2", prefix: "a b" })).href).toEqual("http://127.0.0.1:9000/my-bucket?list-type=2&prefix=a%20b");
  * ```
  */
 export function objectUrl(

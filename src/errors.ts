@@ -32,9 +32,10 @@ export class OssflowError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssError, type OssErrorInit } from "./errors.ts";
  * const init: OssErrorInit = { code: "NoSuchKey", status: 404, message: "gone", method: "GET", bucket: "b", key: "k" };
- * console.log(new OssError(init).message); // "NoSuchKey (HTTP 404) on GET b/k: gone"
+ * expect(new OssError(init).message).toEqual("NoSuchKey (HTTP 404) on GET b/k: gone");
  * ```
  */
 export interface OssErrorInit {
@@ -103,9 +104,10 @@ export class OssError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ConfigError } from "./errors.ts";
  * const err = new ConfigError("config.json: datasetConfig.prefetchConcurrency: expected a positive integer, got -1");
- * console.log(err.name); // "ConfigError"
+ * expect(err.name).toEqual("ConfigError");
  * ```
  */
 export class ConfigError extends OssflowError {
@@ -152,12 +154,13 @@ export class IntegrityError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SafetensorsError } from "./errors.ts";
  * const err = new SafetensorsError("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20", {
  *   file: "oss://models/bert.safetensors",
  *   tensor: "encoder.weight",
  * });
- * console.log(err.message); // 'oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20'
+ * expect(err.message).toEqual('oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20');
  * ```
  */
 export class SafetensorsError extends OssflowError {

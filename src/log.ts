@@ -15,9 +15,10 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger, type LogLevelName } from "./log.ts";
  * const level: LogLevelName = new Logger({ level: 2 }).level;
- * console.log(level); // "warn"
+ * expect(level).toEqual("warn");
  * ```
  */
 export type LogLevelName = typeof LOG_LEVELS[number];
@@ -27,10 +28,11 @@ export type LogLevelName = typeof LOG_LEVELS[number];
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger, type LogRecord } from "./log.ts";
  * const records: LogRecord[] = [];
  * new Logger({ sink: (r) => records.push(r) }).warn("slow listing", { bucket: "b" });
- * console.log(records[0].level, records[0].msg, records[0].bucket); // "warn" "slow listing" "b"
+ * expect([records[0].level, records[0].msg, records[0].bucket]).toEqual(["warn", "slow listing", "b"]);
  * ```
  */
 export interface LogRecord {
@@ -67,8 +69,9 @@ const MASK = "***";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { redact } from "./log.ts";
- * console.log(redact("GET /k?x-oss-signature=abc&a=1")); // "GET /k?x-oss-signature=***&a=1"
+ * expect(redact("GET /k?x-oss-signature=abc&a=1")).toEqual("GET /k?x-oss-signature=***&a=1");
  * ```
  */
 export function redact(text: string, secrets?: Iterable<string>): string {
@@ -133,12 +136,13 @@ class LineFile {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger } from "./log.ts";
  * const lines: unknown[] = [];
  * const log = new Logger({ level: "info", sink: (r) => lines.push(r) });
  * log.debug("dropped");
  * log.info("listing", { bucket: "b", token: "never shown" });
- * console.log(lines.length); // 1
+ * expect(lines.length).toEqual(1);
  * ```
  */
 export class Logger {
@@ -208,11 +212,12 @@ export class Logger {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog, type AuditRecord } from "./log.ts";
  * const kept: AuditRecord[] = [];
  * const audit = new AuditLog({ sink: (r) => kept.push(r) });
  * audit.record({ method: "GET", bucket: "b", key: "k", status: 200, bytes: 10, ms: 250 });
- * console.log(kept[0].key, kept[0].ms); // "k" 250
+ * expect([kept[0].key, kept[0].ms]).toEqual(["k", 250]);
  * ```
  */
 export interface AuditRecord {
@@ -237,12 +242,13 @@ export interface AuditRecord {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog } from "./log.ts";
  * const slow: unknown[] = [];
  * const audit = new AuditLog({ sink: (r) => slow.push(r) });
  * audit.record({ method: "GET", bucket: "b", key: "k", status: 200, bytes: 10, ms: 250 });
  * audit.record({ method: "GET", bucket: "b", key: "k2", status: 200, bytes: 10, ms: 5 }); // fast: not kept
- * console.log(slow.length); // 1
+ * expect(slow.length).toEqual(1);
  * ```
  */
 export class AuditLog {
@@ -299,8 +305,9 @@ const IP_OR_LOCAL = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { bucketAndKey } from "./log.ts";
- * console.log(bucketAndKey(new URL("http://127.0.0.1:9000/b/dir/a%20b.bin"))); // { bucket: "b", key: "dir/a b.bin" }
+ * expect(bucketAndKey(new URL("http://127.0.0.1:9000/b/dir/a%20b.bin"))).toEqual({ bucket: "b", key: "dir/a b.bin" });
  * ```
  */
 export function bucketAndKey(url: URL, pathStyle?: boolean): { bucket: string; key: string } {
@@ -330,10 +337,11 @@ export function bucketAndKey(url: URL, pathStyle?: boolean): { bucket: string; k
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog, auditedFetch } from "./log.ts";
  * const audit = new AuditLog({ sink: (r) => console.log(r.method, r.key, r.ms) });
  * const f = auditedFetch(audit); // pass as OssClientOptions.fetch
- * console.log(typeof f); // "function"
+ * expect(typeof f).toEqual("function");
  * ```
  */
 export function auditedFetch(

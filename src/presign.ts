@@ -15,8 +15,9 @@ const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions } from "./presign.ts";
- * console.log(DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions().expires); // 900 900
+ * expect([DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions().expires]).toEqual([900, 900]);
  * ```
  */
 export const DEFAULT_PRESIGN_EXPIRES = 900;
@@ -26,9 +27,10 @@ export const DEFAULT_PRESIGN_EXPIRES = 900;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PresignOptions } from "./presign.ts";
  * const upload: PresignOptions = { method: "PUT", expires: 300, headers: { "content-type": "image/png" } };
- * console.log(upload.method); // "PUT"
+ * expect(upload.method).toEqual("PUT");
  * ```
  */
 export interface PresignOptions {
@@ -55,9 +57,10 @@ export interface PresignOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type Presigner, presignUrl } from "./presign.ts";
  * const fake: Presigner = { presignUrl: (bucket, key) => Promise.resolve(`https://example.com/${bucket}/${key}?sig`) };
- * console.log(await presignUrl("oss://data/a.txt", { client: fake })); // "https://example.com/data/a.txt?sig"
+ * expect(await presignUrl("oss://data/a.txt", { client: fake })).toEqual("https://example.com/data/a.txt?sig");
  * ```
  */
 export interface Presigner {
@@ -71,8 +74,9 @@ export interface Presigner {
  * @throws {ConfigError} naming the option and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolvePresignOptions } from "./presign.ts";
- * console.log(resolvePresignOptions({ method: "put" }).method); // "PUT"
+ * expect(resolvePresignOptions({ method: "put" }).method).toEqual("PUT");
  * ```
  */
 export function resolvePresignOptions(
@@ -123,6 +127,7 @@ export function resolvePresignOptions(
  * `parseUri`'s, so an empty key is a `ConfigError` here, unlike `OssClient.presignUrl`'s `TypeError`).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient, presignUrl } from "../mod.ts";
  * import { serveEmulator } from "./server/mod.ts";
  *
@@ -131,7 +136,7 @@ export function resolvePresignOptions(
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
  * await client.put("demo", "cat.txt", "meow");
  * const url = await presignUrl("oss://demo/cat.txt", { client, expires: 60 });
- * console.log(await (await fetch(url)).text()); // "meow" — no credentials needed
+ * expect(await (await fetch(url)).text()).toEqual("meow"); // no credentials needed
  * await server.close();
  * ```
  */

@@ -87,11 +87,12 @@ const ONE_READ_MAX = 64 * 1024;
  * @throws {ShortBody} when the body is shorter or longer than `length`.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Attempt, readBodyBytes } from "./request.ts";
  * const attempt = new Attempt(undefined, 1000, 1000);
  * const bytes = await readBodyBytes(new Response(new Uint8Array(100_000)), 100_000, attempt);
  * attempt.done();
- * console.log(bytes.length); // 100000
+ * expect(bytes.length).toEqual(100000);
  * ```
  */
 export async function readBodyBytes(

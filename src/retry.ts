@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { RetryEvent } from "./retry.ts";
  * const event: RetryEvent = { kind: "request", attempt: 1, delayMs: 100, method: "GET", status: 503 };
- * console.log(`retry ${event.attempt} of ${event.method} after ${event.status}`); // "retry 1 of GET after 503"
+ * expect(`retry ${event.attempt} of ${event.method} after ${event.status}`).toEqual("retry 1 of GET after 503");
  * ```
  */
 export interface RetryEvent {
@@ -73,8 +74,9 @@ export type Backoff = Pick<RetryPolicy, "minDelayMs" | "maxDelayMs" | "multiplie
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_RETRY } from "./retry.ts";
- * console.log(DEFAULT_RETRY.maxAttempts, DEFAULT_RETRY.minDelayMs, DEFAULT_RETRY.maxDelayMs); // 5 100 5000
+ * expect([DEFAULT_RETRY.maxAttempts, DEFAULT_RETRY.minDelayMs, DEFAULT_RETRY.maxDelayMs]).toEqual([5, 100, 5000]);
  * ```
  */
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
@@ -90,8 +92,9 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveRetryOptions } from "./retry.ts";
- * console.log(resolveRetryOptions({ maxAttempts: 3 }).minDelayMs); // 100
+ * expect(resolveRetryOptions({ maxAttempts: 3 }).minDelayMs).toEqual(100);
  * ```
  */
 export function resolveRetryOptions(options: RetryOptions = {}): RetryPolicy {
@@ -127,9 +130,10 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { backoffDelay, resolveRetryOptions } from "./retry.ts";
  * const policy = resolveRetryOptions({ jitter: 0 });
- * console.log(backoffDelay(1, policy), backoffDelay(3, policy)); // 100 400
+ * expect([backoffDelay(1, policy), backoffDelay(3, policy)]).toEqual([100, 400]);
  * ```
  */
 export function backoffDelay(
@@ -148,8 +152,9 @@ export function backoffDelay(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isRetryableStatus } from "./retry.ts";
- * console.log(isRetryableStatus(503), isRetryableStatus(404)); // true false
+ * expect([isRetryableStatus(503), isRetryableStatus(404)]).toEqual([true, false]);
  * ```
  */
 export function isRetryableStatus(status: number): boolean {
@@ -161,8 +166,9 @@ export function isRetryableStatus(status: number): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { retryAfterMs } from "./retry.ts";
- * console.log(retryAfterMs(new Headers({ "retry-after": "2" }))); // 2000
+ * expect(retryAfterMs(new Headers({ "retry-after": "2" }))).toEqual(2000);
  * ```
  */
 export function retryAfterMs(headers: Headers): number {

@@ -139,11 +139,12 @@ function urlDecode(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListObjectsV2 } from "./xml.ts";
  * const page = parseListObjectsV2(`<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a%20b</Key>
  *   <Size>3</Size><ETag>"e"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></Contents>
  *   <EncodingType>url</EncodingType></ListBucketResult>`);
- * console.log(page.objects[0].key); // "a b"
+ * expect(page.objects[0].key).toEqual("a b");
  * ```
  */
 export function parseListObjectsV2(xml: string): ListPage {
@@ -174,9 +175,10 @@ export function parseListObjectsV2(xml: string): ListPage {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { peekContinuationToken } from "./xml.ts";
  * const xml = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t1</NextContinuationToken>";
- * console.log(peekContinuationToken(xml)); // "t1"
+ * expect(peekContinuationToken(xml)).toEqual("t1");
  * ```
  */
 export function peekContinuationToken(xml: string): string | undefined {
@@ -226,10 +228,11 @@ export function parseETagResult(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListParts } from "./xml.ts";
  * const r = parseListParts(`<ListPartsResult><IsTruncated>false</IsTruncated>
  *   <Part><PartNumber>1</PartNumber><ETag>"a"</ETag><Size>5</Size></Part></ListPartsResult>`);
- * console.log(r.parts[0].size); // 5
+ * expect(r.parts[0].size).toEqual(5);
  * ```
  */
 export function parseListParts(
@@ -252,10 +255,11 @@ export function parseListParts(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListUploads } from "./xml.ts";
  * const r = parseListUploads(`<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>
  *   <Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>`);
- * console.log(r.uploads[0].uploadId); // "u"
+ * expect(r.uploads[0].uploadId).toEqual("u");
  * ```
  */
 export function parseListUploads(
@@ -283,8 +287,9 @@ export function parseListUploads(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { escapeXml } from "./xml.ts";
- * console.log(escapeXml('"a"&<b>')); // "&quot;a&quot;&amp;&lt;b&gt;"
+ * expect(escapeXml('"a"&<b>')).toEqual("&quot;a&quot;&amp;&lt;b&gt;");
  * ```
  */
 export function escapeXml(s: string): string {
@@ -348,10 +353,11 @@ const STATUS_CODES: Record<number, string> = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseErrorResponse } from "./xml.ts";
  * const e = parseErrorResponse(404, new Headers({ "x-oss-request-id": "r1" }),
  *   "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
- * console.log(e.code, e.requestId); // "NoSuchKey" "r1"
+ * expect([e.code, e.requestId]).toEqual(["NoSuchKey", "r1"]);
  * ```
  */
 export function parseErrorResponse(status: number, headers: Headers, body: string): ParsedError {

@@ -8,7 +8,7 @@
  * import { expect } from "expect";
  * import { parseConfig, parseUri } from "./config.ts";
  *
- * const config = parseConfig({ datasetConfig: { prefetchConcurrency: 8 } });
+ * const config = parseConfig({ datasetConfig: { prefetchConcurrency: 8 } }, "config.json");
  * expect(config.datasetConfig.prefetchConcurrency).toBe(8);
  * expect(parseUri("oss://data/train/0.bin")).toMatchObject({ bucket: "data", key: "train/0.bin" });
  * ```

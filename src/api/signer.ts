@@ -8,11 +8,11 @@
  * import { expect } from "expect";
  * import { signOss4 } from "./signer.ts";
  *
- * const req = { method: "GET", url: new URL("https://data.oss-cn-hangzhou.aliyuncs.com/a.txt"), headers: new Headers() };
+ * const url = new URL("https://data.oss-cn-hangzhou.aliyuncs.com/a.txt");
+ * const req = { method: "GET", url, headers: new Headers(), bucket: "data", key: "a.txt" };
  * await signOss4(req, {
  *   credentials: { accessKeyId: "LTAIexample", accessKeySecret: "example-secret" },
  *   region: "cn-hangzhou",
- *   bucket: "data",
  *   date: new Date("2026-01-01T00:00:00Z"),
  * });
  * expect(req.headers.get("authorization")).toMatch(/^OSS4-HMAC-SHA256 Credential=LTAIexample\/20260101\//);

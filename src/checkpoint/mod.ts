@@ -44,13 +44,14 @@ export { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartSchedul
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssCheckpoint, type OssCheckpointOptions } from "./mod.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["ckpt"] });
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts: OssCheckpointOptions = { endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 };
  * await new Blob(["weights"]).stream().pipeTo(new OssCheckpoint(opts).writer("oss://ckpt/step-1.bin"));
- * console.log((await server.store.head("ckpt", "step-1.bin"))?.size); // 7
+ * expect((await server.store.head("ckpt", "step-1.bin"))?.size).toEqual(7);
  * await server.close();
  * ```
  */
@@ -96,9 +97,10 @@ export interface OssCheckpointOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointWriterOptions, DEFAULT_PART_SIZE, PartSchedule } from "./mod.ts";
  * const opts: CheckpointWriterOptions = { sizeHint: 200 * 1024 ** 3 }; // a 200 GiB checkpoint
- * console.log(new PartSchedule(DEFAULT_PART_SIZE, opts.sizeHint).base / 1024 ** 2); // 21 (MiB per part)
+ * expect(new PartSchedule(DEFAULT_PART_SIZE, opts.sizeHint).base / 1024 ** 2).toEqual(21); // (MiB per part)
  * ```
  */
 export interface CheckpointWriterOptions {
@@ -113,12 +115,13 @@ export interface CheckpointWriterOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointReaderOptions, OssCheckpoint } from "./mod.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
  * const opts: CheckpointReaderOptions = { signal: AbortSignal.abort(new Error("stopped")) };
  * const reader = checkpoint.reader("oss://ckpt/step-1.bin", opts).getReader();
- * console.log(await reader.read().catch((e: Error) => e.message)); // "stopped"
+ * expect(await reader.read().catch((e: Error) => e.message)).toEqual("stopped");
  * ```
  */
 export interface CheckpointReaderOptions {
@@ -135,11 +138,12 @@ export interface CheckpointReaderOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointTarget, OssCheckpoint } from "./mod.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
  * const t: CheckpointTarget = await checkpoint.target("oss://ckpt/run-1/step-5.bin");
- * console.log(t.bucket, t.key, t.prefetchConcurrency); // "ckpt" "run-1/step-5.bin" 24
+ * expect([t.bucket, t.key, t.prefetchConcurrency]).toEqual(["ckpt", "run-1/step-5.bin", 24]);
  * ```
  */
 export interface CheckpointTarget {
@@ -175,6 +179,7 @@ interface Settings {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssCheckpoint } from "./mod.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["ckpt-bucket"] }); // or a real endpoint, credPath, configPath
@@ -187,7 +192,7 @@ interface Settings {
  * const state = new Uint8Array(20 << 20).map((_, i) => i % 251); // e.g. serialized model weights
  * await new Blob([state]).stream().pipeTo(checkpoint.writer("oss://ckpt-bucket/run1/step-100.bin"));
  * const loaded = await new Response(checkpoint.reader("oss://ckpt-bucket/run1/step-100.bin")).bytes();
- * console.log(loaded.length === state.length); // true
+ * expect(loaded.length === state.length).toBe(true);
  * await server.close();
  * ```
  */
@@ -234,13 +239,14 @@ export class OssCheckpoint {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssCheckpoint } from "./mod.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * const server = await serveEmulator({ buckets: ["ckpt"] });
    * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
    * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials });
    * const stats = await checkpoint.save("oss://ckpt/step-9.bin", new Blob([new Uint8Array(3 << 20)]));
-   * console.log(stats.bytesWritten, stats.partsUploaded); // 3145728 0 (one part: a single PUT)
+   * expect([stats.bytesWritten, stats.partsUploaded]).toEqual([3145728, 0]); // (one part: a single PUT)
    * await server.close();
    * ```
    */
@@ -311,6 +317,7 @@ export class OssCheckpoint {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssCheckpoint } from "./mod.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * const server = await serveEmulator({ buckets: ["ckpt"] });
@@ -318,7 +325,7 @@ export class OssCheckpoint {
    * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 });
    * await checkpoint.save("oss://ckpt/step-3.bin", new Uint8Array(5 << 20).fill(7));
    * const weights = await checkpoint.load("oss://ckpt/step-3.bin"); // 5 ranges of 1 MiB, copied into place
-   * console.log(weights.length, weights[weights.length - 1]); // 5242880 7
+   * expect([weights.length, weights[weights.length - 1]]).toEqual([5242880, 7]);
    * await server.close();
    * ```
    */

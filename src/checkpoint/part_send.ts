@@ -63,12 +63,13 @@ export async function sendPart<T>(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sendStreams } from "./part_send.ts";
  * import { resolveRetryOptions } from "../retry.ts";
  * const opts = { stream: true, retry: resolveRetryOptions(), signal: new AbortController().signal, bucket: "b", key: "k" };
  * const part = new Blob(["part one"]);
  * const sent = await sendStreams(() => part.stream(), opts, (body) => new Response(body).text());
- * console.log(sent); // "part one"
+ * expect(sent).toEqual("part one");
  * ```
  */
 export async function sendStreams<T>(

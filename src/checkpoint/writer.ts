@@ -53,10 +53,11 @@ export interface CheckpointWriterInit {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CheckpointWriterStats } from "./writer.ts";
  * const report = (s: CheckpointWriterStats) => `${s.partsUploaded} parts, ${s.peakBufferedBytes >> 20} MiB peak`;
  * const stats = { bytesWritten: 3 << 20, partSize: 1 << 20, partsUploaded: 3, peakUploadsInFlight: 2 };
- * console.log(report({ ...stats, uploadsInFlight: 0, bufferedBytes: 0, peakBufferedBytes: 3 << 20 })); // "3 parts, 3 MiB peak"
+ * expect(report({ ...stats, uploadsInFlight: 0, bufferedBytes: 0, peakBufferedBytes: 3 << 20 })).toEqual("3 parts, 3 MiB peak");
  * ```
  */
 export interface CheckpointWriterStats {
@@ -112,6 +113,7 @@ interface UploadedPart {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * import { OssCheckpointWriter } from "./writer.ts";
@@ -119,7 +121,7 @@ interface UploadedPart {
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
  * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "step-100.bin", partSize: 1024 * 1024 });
  * await new Blob([new Uint8Array(3 * 1024 * 1024 + 5)]).stream().pipeTo(writer);
- * console.log(writer.stats.partsUploaded, writer.stats.peakBufferedBytes <= 1024 * 1024 * 65); // 4 true
+ * expect([writer.stats.partsUploaded, writer.stats.peakBufferedBytes <= 1024 * 1024 * 65]).toEqual([4, true]);
  * await server.close();
  * ```
  */
@@ -151,6 +153,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * import { OssCheckpointWriter } from "./writer.ts";
@@ -158,7 +161,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
    * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "step-7.bin", partSize: 1 << 20 });
    * await writer.writeAll(new Blob([new Uint8Array(5 << 20)]).stream());
-   * console.log(writer.stats.partsUploaded, (await server.store.head("ckpt", "step-7.bin"))?.size); // 5 5242880
+   * expect([writer.stats.partsUploaded, (await server.store.head("ckpt", "step-7.bin"))?.size]).toEqual([5, 5242880]);
    * await server.close();
    * ```
    */

@@ -11,10 +11,11 @@ import { OssflowError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject, type ObjectRef } from "./item.ts";
  * const ref: ObjectRef = { scheme: "s3", bucket: "data", key: "train/0001.jpg", size: 1024 };
  * const item = new DataObject(ref);
- * console.log(item.uri, item.size, item.prefetched); // "s3://data/train/0001.jpg" 1024 false
+ * expect([item.uri, item.size, item.prefetched]).toEqual(["s3://data/train/0001.jpg", 1024, false]);
  * ```
  */
 export interface ObjectRef {
@@ -52,10 +53,11 @@ export type RangeReader = (
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject, type DataObjectInit } from "./item.ts";
  * const bytes = new TextEncoder().encode("hello");
  * const init: DataObjectInit = { bucket: "b", key: "k", reader: (_, from, to) => Promise.resolve(bytes.slice(from, to)) };
- * console.log(await new DataObject(init).text()); // "hello"
+ * expect(await new DataObject(init).text()).toEqual("hello");
  * ```
  */
 export interface DataObjectInit extends ObjectRef {
@@ -191,9 +193,10 @@ export class DataObject {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { TransformError } from "./item.ts";
  * const e = new TransformError({ key: "k.jpg", uri: "oss://b/k.jpg" }, new Error("bad image"));
- * console.log(e.message); // "transform failed for oss://b/k.jpg: bad image"
+ * expect(e.message).toEqual("transform failed for oss://b/k.jpg: bad image");
  * ```
  */
 export class TransformError extends OssflowError {

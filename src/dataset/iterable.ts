@@ -21,12 +21,13 @@ import { type UrlList, urlsSource } from "./url_source.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type IterateOptions, OssIterableDataset } from "./iterable.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
  * const pass: IterateOptions = { epoch: 2, signal: AbortSignal.abort(new Error("stopped")) };
  * const items = OssIterableDataset.fromObjects("oss://b01/a.jpg", opts).iterate(pass);
- * console.log(await items.next().catch((e: Error) => e.message)); // "stopped"
+ * expect(await items.next().catch((e: Error) => e.message)).toEqual("stopped");
  * ```
  */
 export interface IterateOptions {
@@ -41,11 +42,12 @@ export interface IterateOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { linkedController } from "./iterable.ts";
  * const outer = new AbortController();
  * const [ac, detach] = linkedController(outer.signal, undefined);
  * outer.abort("stop");
- * console.log(ac.signal.reason); // "stop"
+ * expect(ac.signal.reason).toEqual("stop");
  * detach();
  * ```
  */

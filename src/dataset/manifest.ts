@@ -20,9 +20,10 @@ import { openFileStream } from "../fs.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { keyLabelParser, type ManifestEntry } from "./manifest.ts";
  * const entry: ManifestEntry = keyLabelParser("train/cat.jpg cat", 1);
- * console.log(entry.path, entry.label); // "train/cat.jpg" "cat"
+ * expect([entry.path, entry.label]).toEqual(["train/cat.jpg", "cat"]);
  * ```
  */
 export interface ManifestEntry {
@@ -38,11 +39,12 @@ export interface ManifestEntry {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type ManifestParser, readManifest } from "./manifest.ts";
  * const semicolons: ManifestParser = (line) => ({ path: line.split(";")[0], label: line.split(";")[1] ?? "" });
  * const stream = new Blob(["a.jpg;cat\nb.jpg;dog\n"]).stream();
  * const entries = await Array.fromAsync(readManifest(stream, { parser: semicolons }));
- * console.log(entries.map((e) => e.label)); // ["cat", "dog"]
+ * expect(entries.map((e) => e.label)).toEqual(["cat", "dog"]);
  * ```
  */
 export type ManifestParser = (
@@ -55,11 +57,12 @@ export type ManifestParser = (
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type ManifestFormat, readManifest } from "./manifest.ts";
  * const format: ManifestFormat = "index";
  * const stream = new Blob(["a.jpg:cat,b.jpg:dog\n"]).stream();
  * const entries = await Array.fromAsync(readManifest(stream, { parser: format }));
- * console.log(entries.length, entries[1].path, entries[1].label); // 2 "b.jpg" "dog"
+ * expect([entries.length, entries[1].path, entries[1].label]).toEqual([2, "b.jpg", "dog"]);
  * ```
  */
 export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
@@ -69,9 +72,10 @@ export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ManifestError } from "./manifest.ts";
  * const e = new ManifestError("train.jsonl", 7, "expected a JSON object");
- * console.log(e.message); // "manifest train.jsonl: line 7: expected a JSON object"
+ * expect(e.message).toEqual("manifest train.jsonl: line 7: expected a JSON object");
  * ```
  */
 export class ManifestError extends OssflowError {
@@ -96,8 +100,9 @@ export class ManifestError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_MAX_LINE_LENGTH } from "./manifest.ts";
- * console.log(DEFAULT_MAX_LINE_LENGTH); // 1048576
+ * expect(DEFAULT_MAX_LINE_LENGTH).toEqual(1048576);
  * ```
  */
 export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
@@ -107,9 +112,10 @@ export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { LineTooLongError } from "./manifest.ts";
  * const e = new LineTooLongError(3, 1024);
- * console.log(e.lineNumber, e.message); // 3 "line 3 is longer than 1024 characters"
+ * expect([e.lineNumber, e.message]).toEqual([3, "line 3 is longer than 1024 characters"]);
  * ```
  */
 export class LineTooLongError extends OssflowError {
@@ -133,9 +139,10 @@ export class LineTooLongError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { LineSplitStream } from "./manifest.ts";
  * const lines = ReadableStream.from(["a\nb", "c\r\n", "d"]).pipeThrough(new LineSplitStream());
- * console.log(await Array.fromAsync(lines)); // ["a", "bc", "d"]
+ * expect(await Array.fromAsync(lines)).toEqual(["a", "bc", "d"]);
  * ```
  */
 export class LineSplitStream extends TransformStream<string, string> {
@@ -184,9 +191,9 @@ function labelOf(v: unknown): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { jsonLinesParser } from "./manifest.ts";
- * console.log(jsonLinesParser('{"data": {"source": "oss://b/cat.jpg", "label": "cat"}}', 1));
- * // { path: "oss://b/cat.jpg", label: "cat" }
+ * expect(jsonLinesParser('{"data": {"source": "oss://b/cat.jpg", "label": "cat"}}', 1)).toEqual({ path: "oss://b/cat.jpg", label: "cat" });
  * ```
  */
 export function jsonLinesParser(line: string, _lineNumber: number): ManifestEntry {
@@ -215,8 +222,9 @@ function labelColon(entry: string): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { indexParser } from "./manifest.ts";
- * console.log(indexParser("a.jpg:cat,b.jpg:dog", 1)); // [{ path: "a.jpg", label: "cat" }, { path: "b.jpg", label: "dog" }]
+ * expect(indexParser("a.jpg:cat,b.jpg:dog", 1)).toEqual([{ path: "a.jpg", label: "cat" }, { path: "b.jpg", label: "dog" }]);
  * ```
  */
 export function indexParser(line: string, _lineNumber: number): ManifestEntry[] {
@@ -238,8 +246,9 @@ export function indexParser(line: string, _lineNumber: number): ManifestEntry[] 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { keyLabelParser } from "./manifest.ts";
- * console.log(keyLabelParser("img/001.png\tlabel1", 1)); // { path: "img/001.png", label: "label1" }
+ * expect(keyLabelParser("img/001.png\tlabel1", 1)).toEqual({ path: "img/001.png", label: "label1" });
  * ```
  */
 export function keyLabelParser(line: string, _lineNumber: number): ManifestEntry {
@@ -256,10 +265,11 @@ export function keyLabelParser(line: string, _lineNumber: number): ManifestEntry
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { detectManifestFormat } from "./manifest.ts";
- * console.log(detectManifestFormat('{"data": {"source": "oss://b/k"}}')); // "jsonl"
- * console.log(detectManifestFormat("a.jpg:cat,b.jpg:dog")); // "index"
- * console.log(detectManifestFormat("a.jpg cat")); // "keylabel"
+ * expect(detectManifestFormat('{"data": {"source": "oss://b/k"}}')).toEqual("jsonl");
+ * expect(detectManifestFormat("a.jpg:cat,b.jpg:dog")).toEqual("index");
+ * expect(detectManifestFormat("a.jpg cat")).toEqual("keylabel");
  * ```
  */
 export function detectManifestFormat(firstLine: string): Exclude<ManifestFormat, "auto"> {

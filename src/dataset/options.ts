@@ -33,10 +33,11 @@ import { UrlFetchClient } from "./url_client.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject } from "./item.ts";
  * import type { ItemTransform } from "./options.ts";
  * const toLength: ItemTransform<number> = async (item) => (await item.bytes()).length;
- * console.log(await toLength(new DataObject({ bucket: "b", key: "k", bytes: new Uint8Array(3) }))); // 3
+ * expect(await toLength(new DataObject({ bucket: "b", key: "k", bytes: new Uint8Array(3) }))).toEqual(3);
  * ```
  */
 export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
@@ -46,11 +47,12 @@ export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type DatasetOptions, resolveDatasetOptions } from "./options.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts: DatasetOptions<string> = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
  * const resolved = await resolveDatasetOptions({ ...opts, transform: (item) => item.key, rank: 1, worldSize: 4 });
- * console.log(resolved.shard, resolved.concurrency); // { rank: 1, worldSize: 4 } 24
+ * expect([resolved.shard, resolved.concurrency]).toEqual([{ rank: 1, worldSize: 4 }, 24]);
  * ```
  */
 export interface DatasetOptions<R = DataObject> {
@@ -201,6 +203,7 @@ function urlSigner(ref: ObjectRef): Promise<SignedRequest> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveDatasetOptions } from "./options.ts";
  * const r = await resolveDatasetOptions({
  *   endpoint: "http://127.0.0.1:9000",
@@ -209,7 +212,7 @@ function urlSigner(ref: ObjectRef): Promise<SignedRequest> {
  *   config: { datasetConfig: { prefetchConcurrency: 8 } },
  *   prefetchWorker: 0,
  * });
- * console.log(r.concurrency, r.workers); // 8 0
+ * expect([r.concurrency, r.workers]).toEqual([8, 0]);
  * ```
  */
 export async function resolveDatasetOptions<R>(

@@ -12,9 +12,10 @@ import { epochSeed, hashSeed, permutation } from "./shuffle.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type Shard, shardIndices } from "./shard.ts";
  * const shard: Shard = { rank: 0, worldSize: 3 };
- * console.log(Array.from(shardIndices(7, shard.rank, shard.worldSize))); // [0, 3, 6]
+ * expect(Array.from(shardIndices(7, shard.rank, shard.worldSize))).toEqual([0, 3, 6]);
  * ```
  */
 export interface Shard {
@@ -29,8 +30,9 @@ export interface Shard {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveShard } from "./shard.ts";
- * console.log(resolveShard(1, 4)); // { rank: 1, worldSize: 4 }
+ * expect(resolveShard(1, 4)).toEqual({ rank: 1, worldSize: 4 });
  * ```
  */
 export function resolveShard(rank: number | undefined, worldSize: number | undefined): Shard {
@@ -51,8 +53,9 @@ export function resolveShard(rank: number | undefined, worldSize: number | undef
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shardIndices } from "./shard.ts";
- * console.log(Array.from(shardIndices(10, 1, 4))); // [1, 5, 9]
+ * expect(Array.from(shardIndices(10, 1, 4))).toEqual([1, 5, 9]);
  * ```
  */
 export function shardIndices(length: number, rank: number, worldSize: number): Uint32Array {
@@ -82,10 +85,11 @@ export interface DealOptions extends Shard {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { dealBlocks } from "./shard.ts";
  * const mine: number[] = [];
  * for await (const x of dealBlocks([0, 1, 2, 3, 4, 5, 6, 7], { rank: 1, worldSize: 2, blockSize: 2 })) mine.push(x);
- * console.log(mine); // [2, 3, 6, 7]
+ * expect(mine).toEqual([2, 3, 6, 7]);
  * ```
  */
 export async function* dealBlocks<T>(

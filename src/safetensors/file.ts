@@ -19,9 +19,10 @@ import { coalesce, type RangeGroup, type Span, split } from "./ranges.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SafetensorsReadStats } from "./file.ts";
  * const stats: SafetensorsReadStats = { requests: 3, bytesFetched: 65536 };
- * console.log(stats.bytesFetched / stats.requests); // 21845.333333333332
+ * expect(stats.bytesFetched / stats.requests).toEqual(21845.333333333332);
  * ```
  */
 export interface SafetensorsReadStats {

@@ -13,9 +13,10 @@ import { encodeHeader } from "./header.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SavedFile } from "./file_writer.ts";
  * const f: SavedFile = { uri: "oss://m/model.safetensors", size: 4096, crc64: "123", tensors: ["w"] };
- * console.log(f.tensors.length); // 1
+ * expect(f.tensors.length).toEqual(1);
  * ```
  */
 export interface SavedFile {

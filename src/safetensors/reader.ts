@@ -57,9 +57,10 @@ export interface OssSafetensorsOptions extends OssCheckpointOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SafetensorsReadOptions } from "./reader.ts";
  * const opts: SafetensorsReadOptions = { signal: AbortSignal.timeout(60_000) };
- * console.log(opts.signal?.aborted); // false
+ * expect(opts.signal?.aborted).toBe(false);
  * ```
  */
 export interface SafetensorsReadOptions {
@@ -72,9 +73,10 @@ export interface SafetensorsReadOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SafetensorsFileInfo } from "./reader.ts";
  * const f: SafetensorsFileInfo = { uri: "oss://m/model-00001-of-00002.safetensors", size: 4096, etag: '"E"' };
- * console.log(f.size); // 4096
+ * expect(f.size).toEqual(4096);
  * ```
  */
 export interface SafetensorsFileInfo {

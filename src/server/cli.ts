@@ -72,9 +72,10 @@ function number(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseArgs } from "./cli.ts";
  * const opts = parseArgs(["--data", "./oss-data", "--port", "9000", "--latency", "20"], {});
- * console.log(opts.data, opts.port, opts.faults); // "./oss-data" 9000 { latencyMs: 20 }
+ * expect([opts.data, opts.port, opts.faults]).toEqual(["./oss-data", 9000, { latencyMs: 20 }]);
  * ```
  */
 export function parseArgs(args: string[], env: Record<string, string | undefined>): CliOptions {

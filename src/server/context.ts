@@ -15,13 +15,14 @@ import type { ApiForm } from "./routes/xml_responses.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { createEmulator } from "./emulator.ts";
  * import type { EmulatorBindings } from "./context.ts";
  * let resets = 0;
  * const env: EmulatorBindings = { resetConnection: () => void resets++ };
  * const app = createEmulator({ buckets: ["data"], faults: { errorRate: 1, errorKinds: ["reset"] } });
  * await app.request("/data/a.txt", {}, env);
- * console.log(resets); // 1
+ * expect(resets).toEqual(1);
  * ```
  */
 export interface EmulatorBindings {
@@ -36,11 +37,12 @@ export interface EmulatorBindings {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Hono } from "hono";
  * import type { EmulatorEnv } from "./context.ts";
  * const app = new Hono<EmulatorEnv>().use(async (c, next) => { c.set("op", "GetObject"); await next(); });
  * app.get("*", (c) => c.text(`${c.get("op")}, bindings: ${c.env === undefined ? "none" : "set"}`));
- * console.log(await (await app.request("/data/a.txt")).text()); // "GetObject, bindings: none"
+ * expect(await (await app.request("/data/a.txt")).text()).toEqual("GetObject, bindings: none");
  * ```
  */
 export interface EmulatorEnv {

@@ -40,10 +40,11 @@ export type { CorsOptions } from "./pipeline/cors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { createEmulator, type EmulatorOptions } from "./emulator.ts";
  * const opts: EmulatorOptions = { buckets: ["data"], region: "cn-beijing", autoCreateBuckets: true };
  * const res = await createEmulator(opts).request("/other/a.txt", { method: "PUT", body: "hi" });
- * console.log(res.status); // 200
+ * expect(res.status).toEqual(200);
  * ```
  */
 export interface EmulatorOptions {
@@ -177,10 +178,11 @@ function hostOf(url: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
  * const opts: ServeEmulatorOptions = { buckets: ["data"], hostname: "127.0.0.1", connectionProxy: false };
  * const server = await serveEmulator(opts);
- * console.log(server.url.startsWith("http://127.0.0.1:")); // true
+ * expect(server.url.startsWith("http://127.0.0.1:")).toBe(true);
  * await server.close();
  * ```
  */
@@ -202,10 +204,11 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type RunningEmulator, serveEmulator } from "./emulator.ts";
  * const server: RunningEmulator = await serveEmulator({ buckets: ["data"] });
  * await server.store.put("data", "a.txt", new TextEncoder().encode("hi"));
- * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hi"
+ * expect(await (await fetch(`${server.url}/data/a.txt`)).text()).toEqual("hi");
  * await server.close();
  * ```
  */
@@ -229,10 +232,11 @@ export interface RunningEmulator {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { serveEmulator } from "./emulator.ts";
  * const server = await serveEmulator({ buckets: ["data"] });
  * await fetch(`${server.url}/data/a.txt`, { method: "PUT", body: "hello" }).then((r) => r.body?.cancel());
- * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hello"
+ * expect(await (await fetch(`${server.url}/data/a.txt`)).text()).toEqual("hello");
  * await server.close();
  * ```
  */

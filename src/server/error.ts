@@ -51,10 +51,11 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { EmulatorError, type EmulatorErrorInit } from "./error.ts";
  * const init: EmulatorErrorInit = { key: "log.txt", headers: { "x-oss-next-append-position": "5" } };
  * const err = new EmulatorError("PositionNotEqualToLength", "Position is not equal to file length.", init);
- * console.log(err.status, err.headers["x-oss-next-append-position"]); // 409 "5"
+ * expect([err.status, err.headers["x-oss-next-append-position"]]).toEqual([409, "5"]);
  * ```
  */
 export interface EmulatorErrorInit {
@@ -73,9 +74,10 @@ export interface EmulatorErrorInit {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { EmulatorError } from "./error.ts";
  * const err = new EmulatorError("NoSuchKey", "The specified key does not exist.", { key: "a.bin" });
- * console.log(err.status); // 404
+ * expect(err.status).toEqual(404);
  * ```
  */
 export class EmulatorError extends OssflowError {

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { serveEmulator } from "./mod.ts";
  * const server = await serveEmulator({ buckets: ["data"], faults: { latencyMs: 5 } });
  * const put = await fetch(`${server.url}/data/hello.txt`, { method: "PUT", body: "hi" });
  * await put.body?.cancel();
- * console.log(put.headers.get("x-oss-hash-crc64ecma") !== null); // true
+ * expect(put.headers.get("x-oss-hash-crc64ecma") !== null).toBe(true);
  * await server.close();
  * ```
  *

@@ -124,8 +124,9 @@ export interface Oss4PresignOptions extends Oss4SignOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isDefaultSignedHeaderOss4 } from "./oss4.ts";
- * console.log(isDefaultSignedHeaderOss4("x-oss-meta-a"), isDefaultSignedHeaderOss4("range")); // true false
+ * expect([isDefaultSignedHeaderOss4("x-oss-meta-a"), isDefaultSignedHeaderOss4("range")]).toEqual([true, false]);
  * ```
  */
 export function isDefaultSignedHeaderOss4(lowerName: string): boolean {
@@ -139,9 +140,10 @@ export function isDefaultSignedHeaderOss4(lowerName: string): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { additionalHeadersOss4 } from "./oss4.ts";
  * const headers = new Headers({ abc: "v", ZAbc: "v", "x-oss-head1": "v" });
- * console.log(additionalHeadersOss4(headers, ["ZAbc", "abc", "x-oss-head1", "missing"])); // ["abc", "zabc"]
+ * expect(additionalHeadersOss4(headers, ["ZAbc", "abc", "x-oss-head1", "missing"])).toEqual(["abc", "zabc"]);
  * ```
  */
 export function additionalHeadersOss4(headers: Headers, names: readonly string[] | undefined): string[] {
@@ -165,9 +167,10 @@ export function additionalHeadersOss4(headers: Headers, names: readonly string[]
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { canonicalUriOss4 } from "./oss4.ts";
  * const url = new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/");
- * console.log(canonicalUriOss4({ url, bucket: "bucket", key: "a b+c.txt" })); // "/bucket/a%20b%2Bc.txt"
+ * expect(canonicalUriOss4({ url, bucket: "bucket", key: "a b+c.txt" })).toEqual("/bucket/a%20b%2Bc.txt");
  * ```
  */
 export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string }): string {
@@ -185,6 +188,7 @@ export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { canonicalRequestOss4 } from "./oss4.ts";
  * const canonical = canonicalRequestOss4({
  *   method: "GET",
@@ -193,7 +197,7 @@ export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string 
  *   bucket: "bucket",
  *   key: "a.txt",
  * });
- * console.log(canonical.split("\n")[1]); // "/bucket/a.txt"
+ * expect(canonical.split("\n")[1]).toEqual("/bucket/a.txt");
  * ```
  */
 export function canonicalRequestOss4(
@@ -224,8 +228,9 @@ export function canonicalRequestOss4(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { scopeOss4 } from "./oss4.ts";
- * console.log(scopeOss4("20231216", "cn-hangzhou")); // "20231216/cn-hangzhou/oss/aliyun_v4_request"
+ * expect(scopeOss4("20231216", "cn-hangzhou")).toEqual("20231216/cn-hangzhou/oss/aliyun_v4_request");
  * ```
  */
 export function scopeOss4(shortDate: string, region: string, product = "oss"): string {
@@ -237,9 +242,10 @@ export function scopeOss4(shortDate: string, region: string, product = "oss"): s
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { stringToSignOss4 } from "./oss4.ts";
  * const sts = await stringToSignOss4("20231216T162057Z", "20231216/cn-hangzhou/oss/aliyun_v4_request", "GET\n/\n\n\n\nUNSIGNED-PAYLOAD");
- * console.log(sts.split("\n").length); // 4
+ * expect(sts.split("\n").length).toEqual(4);
  * ```
  */
 export async function stringToSignOss4(
@@ -266,10 +272,11 @@ async function deriveSigningKey(secret: string, shortDate: string, region: strin
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signingKeyOss4 } from "./oss4.ts";
  * const a = await signingKeyOss4("sk", "20231216", "cn-hangzhou");
  * const b = await signingKeyOss4("sk", "20231216", "cn-hangzhou");
- * console.log(a === b); // true
+ * expect(a === b).toBe(true);
  * ```
  */
 export function signingKeyOss4(
@@ -294,9 +301,10 @@ export function signingKeyOss4(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signatureOss4 } from "./oss4.ts";
  * const sig = await signatureOss4("sk", "20231216T162057Z", "cn-hangzhou", "GET\n/\n\n\n\nUNSIGNED-PAYLOAD");
- * console.log(sig.length); // 64
+ * expect(sig.length).toEqual(64);
  * ```
  */
 export async function signatureOss4(
@@ -333,6 +341,7 @@ function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signOss4 } from "./oss4.ts";
  * const req = {
  *   method: "GET",
@@ -342,7 +351,7 @@ function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): 
  *   key: "a.txt",
  * };
  * await signOss4(req, { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" });
- * console.log(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")); // true
+ * expect(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
 export async function signOss4(req: SignableRequest, opts: Oss4SignOptions): Promise<void> {
@@ -382,12 +391,13 @@ function withoutPresignParams(search: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { presignOss4 } from "./oss4.ts";
  * const url = await presignOss4(
  *   { method: "GET", url: new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/a.txt"), bucket: "bucket", key: "a.txt" },
  *   { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou", expires: 900 },
  * );
- * console.log(url.searchParams.get("x-oss-expires")); // "900"
+ * expect(url.searchParams.get("x-oss-expires")).toEqual("900");
  * ```
  */
 export async function presignOss4(

@@ -26,9 +26,10 @@ type SmithyRequest = Parameters<SignatureV4["presign"]>[0];
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { S3v4Query } from "./s3v4.ts";
  * const query: S3v4Query = { prefix: "a/", "list-type": "2", tag: ["x", "y"] };
- * console.log(Object.keys(query).length); // 3
+ * expect(Object.keys(query).length).toEqual(3);
  * ```
  */
 export type S3v4Query = Record<string, string | string[] | null>;
@@ -158,10 +159,11 @@ export interface S3v4PresignOptions extends S3v4SignOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signS3v4 } from "./s3v4.ts";
  * const req = { method: "GET", url: new URL("http://127.0.0.1:9000/bucket/a.txt"), headers: new Headers() };
  * await signS3v4(req, { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "us-east-1" });
- * console.log(req.headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 Credential=ak/")); // true
+ * expect(req.headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
 export async function signS3v4(req: SignableRequest, opts: S3v4SignOptions): Promise<void> {
@@ -187,12 +189,13 @@ export async function signS3v4(req: SignableRequest, opts: S3v4SignOptions): Pro
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { presignS3v4 } from "./s3v4.ts";
  * const url = await presignS3v4(
  *   { method: "GET", url: new URL("https://examplebucket.s3.amazonaws.com/test.txt") },
  *   { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "us-east-1", expires: 86400 },
  * );
- * console.log(url.searchParams.get("X-Amz-SignedHeaders")); // "host"
+ * expect(url.searchParams.get("X-Amz-SignedHeaders")).toEqual("host");
  * ```
  */
 export async function presignS3v4(
@@ -282,6 +285,7 @@ export interface S3v4Input {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { authorizationS3v4 } from "./s3v4.ts";
  * const auth = await authorizationS3v4({
  *   method: "GET",
@@ -293,7 +297,7 @@ export interface S3v4Input {
  *   date: new Date(),
  *   payloadHash: "UNSIGNED-PAYLOAD",
  * });
- * console.log(auth.startsWith("AWS4-HMAC-SHA256 Credential=ak/")); // true
+ * expect(auth.startsWith("AWS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
 export async function authorizationS3v4(input: S3v4Input): Promise<string> {
@@ -321,6 +325,7 @@ export async function authorizationS3v4(input: S3v4Input): Promise<string> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { presignQueryS3v4 } from "./s3v4.ts";
  * const query = await presignQueryS3v4({
  *   method: "GET",
@@ -332,7 +337,7 @@ export async function authorizationS3v4(input: S3v4Input): Promise<string> {
  *   date: new Date(),
  *   expires: 60,
  * });
- * console.log(typeof query["X-Amz-Signature"]); // "string"
+ * expect(typeof query["X-Amz-Signature"]).toEqual("string");
  * ```
  */
 export async function presignQueryS3v4(input: S3v4Input & { expires: number }): Promise<S3v4Query> {

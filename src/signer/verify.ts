@@ -345,12 +345,13 @@ class Verifier {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signOss4 } from "./oss4.ts";
  * import { verifyRequest } from "./verify.ts";
  * const req = { method: "GET", url: new URL("http://127.0.0.1:9000/b/k"), headers: new Headers(), bucket: "b", key: "k" };
  * await signOss4(req, { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" });
  * const who = await verifyRequest(req, { lookupSecret: (id) => (id === "ak" ? "sk" : undefined) });
- * console.log(who); // { accessKeyId: "ak", scheme: "oss4" }
+ * expect(who).toEqual({ accessKeyId: "ak", scheme: "oss4" });
  * ```
  */
 export async function verifyRequest(req: VerifiableRequest, opts: VerifyOptions): Promise<VerifiedRequest> {

@@ -18,8 +18,9 @@ const MAX_LINE = 8192;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isAwsChunked } from "./aws_chunked.ts";
- * console.log(isAwsChunked(new Headers({ "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER" }))); // true
+ * expect(isAwsChunked(new Headers({ "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER" }))).toBe(true);
  * ```
  */
 export function isAwsChunked(headers: Headers): boolean {
@@ -34,11 +35,12 @@ export function isAwsChunked(headers: Headers): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AwsChunkedDecoderStream } from "./aws_chunked.ts";
  * const wire = "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
  * const decoder = new AwsChunkedDecoderStream();
  * const text = await new Response(new Blob([wire]).stream().pipeThrough(decoder)).text();
- * console.log(text, decoder.trailers.get("x-amz-checksum-crc32")); // "hello" "NhCmhg=="
+ * expect([text, decoder.trailers.get("x-amz-checksum-crc32")]).toEqual(["hello", "NhCmhg=="]);
  * ```
  */
 export class AwsChunkedDecoderStream extends TransformStream<Uint8Array, Uint8Array> {

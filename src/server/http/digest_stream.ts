@@ -29,10 +29,11 @@ const POOL_LIMIT = 128;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { acquireHasher, releaseHasher } from "./digest_stream.ts";
  * const h = await acquireHasher("md5");
  * h.update(new TextEncoder().encode("hello"));
- * console.log(h.digest("hex")); // "5d41402abc4b2a76b9719d911017c592"
+ * expect(h.digest("hex")).toEqual("5d41402abc4b2a76b9719d911017c592");
  * releaseHasher("md5", h);
  * ```
  */
@@ -61,11 +62,12 @@ function crcDecimal(h: IHasher): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { BodyDigester } from "./digest_stream.ts";
  * const d = await BodyDigester.create();
  * let stored = 0;
  * for await (const chunk of d.pass(new Blob(["hello"]).stream())) stored += chunk.length;
- * console.log(stored, d.digest().md5); // 5 "5d41402abc4b2a76b9719d911017c592"
+ * expect([stored, d.digest().md5]).toEqual([5, "5d41402abc4b2a76b9719d911017c592"]);
  * ```
  */
 export class BodyDigester {
@@ -116,9 +118,10 @@ export class BodyDigester {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { toStream } from "./digest_stream.ts";
  * const s = toStream(new Uint8Array([1, 2, 3]));
- * console.log((await new Response(s).bytes()).length); // 3
+ * expect((await new Response(s).bytes()).length).toEqual(3);
  * ```
  */
 export function toStream(body: ReadableStream<Uint8Array> | Uint8Array): ReadableStream<Uint8Array> {
@@ -136,8 +139,9 @@ export function toStream(body: ReadableStream<Uint8Array> | Uint8Array): Readabl
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { md5OfMd5s } from "./digest_stream.ts";
- * console.log((await md5OfMd5s(["5d41402abc4b2a76b9719d911017c592"])).length); // 32
+ * expect((await md5OfMd5s(["5d41402abc4b2a76b9719d911017c592"])).length).toEqual(32);
  * ```
  */
 export async function md5OfMd5s(hexDigests: string[]): Promise<string> {
@@ -157,8 +161,9 @@ export async function md5OfMd5s(hexDigests: string[]): Promise<string> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { randomHex } from "./digest_stream.ts";
- * console.log(randomHex(16).length); // 32
+ * expect(randomHex(16).length).toEqual(32);
  * ```
  */
 export function randomHex(bytes: number): string {

@@ -49,10 +49,11 @@ function base64ToHex(b64: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { requestBody } from "./request_body.ts";
  * const req = new Request("http://localhost/b/k", { method: "PUT", body: "hello" });
  * const { stream } = requestBody(req, { maxBodyBytes: 100 });
- * console.log(await new Response(stream).text()); // "hello"
+ * expect(await new Response(stream).text()).toEqual("hello");
  * ```
  */
 export function requestBody(req: Request, ctx: BodyContext): PreparedBody {

@@ -18,8 +18,9 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { EXPECT_CONTINUE_MARKER } from "./request_framing.ts";
- * console.log(EXPECT_CONTINUE_MARKER); // "ossflow-expect"
+ * expect(EXPECT_CONTINUE_MARKER).toEqual("ossflow-expect");
  * ```
  */
 export const EXPECT_CONTINUE_MARKER = "ossflow-expect";
@@ -35,12 +36,13 @@ type Mode = "head" | "fixed" | "chunk-size" | "chunk-data" | "trailer" | "pass";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { RequestFraming } from "./request_framing.ts";
  * const seen: boolean[] = [];
  * const framing = new RequestFraming((expects) => seen.push(expects));
  * const wire = "PUT /b/k HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhiGET / HTTP/1.1\r\n\r\n";
  * const out = framing.push(new TextEncoder().encode(wire)).map((piece) => new TextDecoder().decode(piece)).join("");
- * console.log(out.includes("ossflow-expect: 100-continue"), seen); // true [true, false]
+ * expect([out.includes("ossflow-expect: 100-continue"), seen]).toEqual([true, [true, false]]);
  * ```
  */
 export class RequestFraming {

@@ -34,8 +34,9 @@ const OSS_SERVICE_HOST = /^oss-[a-z0-9-]+\.aliyuncs\.com$/;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { detectForm } from "./addressing.ts";
- * console.log(detectForm(new URL("http://h/b/k"), new Headers({ "x-amz-date": "x" }))); // "s3"
+ * expect(detectForm(new URL("http://h/b/k"), new Headers({ "x-amz-date": "x" }))).toEqual("s3");
  * ```
  */
 export function detectForm(url: URL, headers: Headers): ApiForm {
@@ -57,9 +58,10 @@ export function detectForm(url: URL, headers: Headers): ApiForm {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { bucketFromHost } from "./addressing.ts";
- * console.log(bucketFromHost("data.oss-cn-hangzhou.aliyuncs.com", [])); // "data"
- * console.log(bucketFromHost("127.0.0.1", [])); // undefined
+ * expect(bucketFromHost("data.oss-cn-hangzhou.aliyuncs.com", [])).toEqual("data");
+ * expect(bucketFromHost("127.0.0.1", [])).toBeUndefined();
  * ```
  */
 export function bucketFromHost(host: string, serviceHosts: readonly string[]): string | undefined {
@@ -125,9 +127,10 @@ function operation(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveAddress } from "./addressing.ts";
  * const a = resolveAddress("GET", new URL("http://127.0.0.1:9000/data/a%20b.txt?list-type=2"), new Headers(), []);
- * console.log(a); // { form: "oss", bucket: "data", key: "a b.txt", operation: "GetObject" }
+ * expect(a).toEqual({ form: "oss", bucket: "data", key: "a b.txt", operation: "GetObject" });
  * ```
  */
 export function resolveAddress(

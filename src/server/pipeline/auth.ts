@@ -20,11 +20,12 @@ import { EXPECT_CONTINUE_MARKER } from "../http/request_framing.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkS3PresignExpires } from "./auth.ts";
  * try {
  *   checkS3PresignExpires(new URL("http://h/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=604801"));
  * } catch (err) {
- *   console.log((err as { code: string; status: number }).status); // 403
+ *   expect((err as { code: string; status: number }).status).toEqual(403);
  * }
  * ```
  */
@@ -44,9 +45,10 @@ export function checkS3PresignExpires(url: URL): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signedRequestHeaders } from "./auth.ts";
  * const h = signedRequestHeaders(new Headers({ "ossflow-expect": "100-continue" }));
- * console.log(h.get("expect"), h.has("ossflow-expect")); // "100-continue" false
+ * expect([h.get("expect"), h.has("ossflow-expect")]).toEqual(["100-continue", false]);
  * ```
  */
 export function signedRequestHeaders(headers: Headers): Headers {

@@ -15,11 +15,12 @@ import { EmulatorError } from "../error.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { CorsPolicy, type CorsOptions } from "./cors.ts";
  * const opts: CorsOptions = { origins: ["http://*.example.com"], maxAgeSeconds: 600 };
  * const headers = new Headers();
  * new CorsPolicy(opts).decorate("http://app.example.com", headers);
- * console.log(headers.get("access-control-allow-origin")); // "http://app.example.com"
+ * expect(headers.get("access-control-allow-origin")).toEqual("http://app.example.com");
  * ```
  */
 export interface CorsOptions {
@@ -59,15 +60,16 @@ function refused(message: string): EmulatorError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { CorsPolicy } from "./cors.ts";
  * const cors = new CorsPolicy({ origins: ["http://127.0.0.1:8080"], maxAgeSeconds: 600 });
  * const res = cors.preflight(
  *   new Headers({ origin: "http://127.0.0.1:8080", "access-control-request-method": "PUT" }),
  * );
- * console.log(res.status, res.headers.get("access-control-allow-origin")); // 200 "http://127.0.0.1:8080"
+ * expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([200, "http://127.0.0.1:8080"]);
  * const headers = new Headers();
  * cors.decorate("http://evil.example", headers);
- * console.log(headers.has("access-control-allow-origin")); // false
+ * expect(headers.has("access-control-allow-origin")).toBe(false);
  * ```
  */
 export class CorsPolicy {

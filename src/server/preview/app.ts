@@ -31,11 +31,12 @@ export type { ObjectPreview } from "./object.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PreviewPresigner } from "./app.ts";
  * const cdn: PreviewPresigner = {
  *   presignUrl: (bucket, key) => Promise.resolve(`https://cdn.example.com/${bucket}/${key}`),
  * };
- * console.log(await cdn.presignUrl("data", "a.png")); // "https://cdn.example.com/data/a.png"
+ * expect(await cdn.presignUrl("data", "a.png")).toEqual("https://cdn.example.com/data/a.png");
  * ```
  */
 export interface PreviewPresigner {
@@ -48,6 +49,7 @@ export interface PreviewPresigner {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PreviewAppOptions } from "./app.ts";
  * const opts: PreviewAppOptions = {
  *   client: { endpoint: "https://oss-cn-hangzhou.aliyuncs.com", credentials: { accessKeyId: "id", accessKeySecret: "secret" } },
@@ -56,7 +58,7 @@ export interface PreviewPresigner {
  *   token: "a-long-random-token",
  *   corsOrigins: ["https://labeling.example.com"],
  * };
- * console.log(opts.bucket); // "datasets"
+ * expect(opts.bucket).toEqual("datasets");
  * ```
  */
 export interface PreviewAppOptions {
@@ -114,6 +116,7 @@ export interface PreviewAppOptions {
  * @throws {TypeError} or {RangeError} on bad options, naming the option.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../../client.ts";
  * import { serveEmulator } from "../emulator.ts";
  * import { createPreviewApp } from "./app.ts";
@@ -125,8 +128,8 @@ export interface PreviewAppOptions {
  * const app = createPreviewApp({ client, bucket: "data", prefixes: ["train/"], token: "s3cret-token" });
  * const auth = { authorization: "Bearer s3cret-token" };
  * const list = await (await app.request("/api/list?prefix=train/", { headers: auth })).json();
- * console.log(list.objects[0].key); // "train/0.txt"
- * console.log((await app.request("/api/list")).status); // 401
+ * expect(list.objects[0].key).toEqual("train/0.txt");
+ * expect((await app.request("/api/list")).status).toEqual(401);
  * await store.close();
  * ```
  */

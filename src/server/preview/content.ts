@@ -37,9 +37,10 @@ const GENERIC_TYPES = new Set([
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { typeFromKey } from "./content.ts";
- * console.log(typeFromKey("train/0001.jpg")); // "image/jpeg"
- * console.log(typeFromKey("meta/rows.jsonl")); // "application/jsonl"
+ * expect(typeFromKey("train/0001.jpg")).toEqual("image/jpeg");
+ * expect(typeFromKey("meta/rows.jsonl")).toEqual("application/jsonl");
  * ```
  */
 export function typeFromKey(key: string): string | undefined {
@@ -71,11 +72,12 @@ function kindOfType(type: string): PreviewKind | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { classify } from "./content.ts";
  * const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
- * console.log(classify("a/1.png", "application/octet-stream", png)); // { kind: "image", contentType: "image/png" }
+ * expect(classify("a/1.png", "application/octet-stream", png)).toEqual({ kind: "image", contentType: "image/png" });
  * const rows = new TextEncoder().encode('{"a":1}\n{"a":2}\n');
- * console.log(classify("rows", undefined, rows).kind); // "jsonl"
+ * expect(classify("rows", undefined, rows).kind).toEqual("jsonl");
  * ```
  */
 export function classify(
@@ -149,9 +151,10 @@ export interface TextPreview {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { textPreview } from "./content.ts";
  * const head = new TextEncoder().encode('{"id":1}\n{"id":2}\n{"id"');
- * console.log(textPreview(head, "jsonl", true)); // { text: '{"id":1}\n{"id":2}\n', records: [{ id: 1 }, { id: 2 }] }
+ * expect(textPreview(head, "jsonl", true)).toEqual({ text: '{"id":1}\n{"id":2}\n', records: [{ id: 1 }, { id: 2 }] });
  * ```
  */
 export function textPreview(head: Uint8Array, kind: PreviewKind, truncated: boolean): TextPreview {
@@ -174,8 +177,9 @@ export function textPreview(head: Uint8Array, kind: PreviewKind, truncated: bool
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { hexHead } from "./content.ts";
- * console.log(hexHead(new Uint8Array([0, 15, 255]))); // "00 0f ff"
+ * expect(hexHead(new Uint8Array([0, 15, 255]))).toEqual("00 0f ff");
  * ```
  */
 export function hexHead(bytes: Uint8Array): string {

@@ -12,9 +12,10 @@ import { OssError, OssflowError } from "../../errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { PreviewApiError } from "./http.ts";
  * const err = new PreviewApiError(403, "PrefixNotAllowed", 'prefix "private/" is outside the allowed prefixes');
- * console.log(err.status, err.code); // 403 "PrefixNotAllowed"
+ * expect([err.status, err.code]).toEqual([403, "PrefixNotAllowed"]);
  * ```
  */
 export class PreviewApiError extends OssflowError {
@@ -36,8 +37,9 @@ export class PreviewApiError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { API_HEADERS } from "./http.ts";
- * console.log(API_HEADERS["cache-control"]); // "no-store"
+ * expect(API_HEADERS["cache-control"]).toEqual("no-store");
  * ```
  */
 export const API_HEADERS: Readonly<Record<string, string>> = {
@@ -50,9 +52,10 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { jsonResponse } from "./http.ts";
  * const res = jsonResponse({ ok: true }, 201);
- * console.log(res.status, res.headers.get("content-type")); // 201 "application/json; charset=utf-8"
+ * expect([res.status, res.headers.get("content-type")]).toEqual([201, "application/json; charset=utf-8"]);
  * ```
  */
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -68,10 +71,11 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { errorResponse } from "./http.ts";
  * import { OssError } from "../../errors.ts";
  * const res = errorResponse(new OssError({ code: "NoSuchKey", status: 404, message: "gone", key: "a.txt" }));
- * console.log(res.status, await res.json()); // 404 { error: { code: "NoSuchKey", message: 'no object "a.txt"' } }
+ * expect([res.status, await res.json()]).toEqual([404, { error: { code: "NoSuchKey", message: 'no object "a.txt"' } }]);
  * ```
  */
 export function errorResponse(err: unknown, report?: (err: unknown) => void): Response {
@@ -102,11 +106,12 @@ export function errorResponse(err: unknown, report?: (err: unknown) => void): Re
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { badParam, PreviewApiError } from "./http.ts";
  * try {
  *   badParam("limit", "an integer", "ten");
  * } catch (err) {
- *   console.log((err as PreviewApiError).message); // 'query parameter limit: expected an integer, got "ten"'
+ *   expect((err as PreviewApiError).message).toEqual('query parameter limit: expected an integer, got "ten"');
  * }
  * ```
  */
@@ -122,9 +127,10 @@ export function badParam(name: string, expected: string, got: string | undefined
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { intParam } from "./http.ts";
- * console.log(intParam("limit", "20", 1, 1000, 100)); // 20
- * console.log(intParam("limit", undefined, 1, 1000, 100)); // 100
+ * expect(intParam("limit", "20", 1, 1000, 100)).toEqual(20);
+ * expect(intParam("limit", undefined, 1, 1000, 100)).toEqual(100);
  * ```
  */
 export function intParam(

@@ -26,9 +26,10 @@ export interface PreviewLimits {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ObjectPreview } from "./object.ts";
  * const p: ObjectPreview = { key: "a.txt", size: 5, etag: '"x"', kind: "text", truncated: false, text: "hello" };
- * console.log(p.kind); // "text"
+ * expect(p.kind).toEqual("text");
  * ```
  */
 export interface ObjectPreview {
@@ -66,6 +67,7 @@ const IMAGE_HEADERS = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../../client.ts";
  * import { serveEmulator } from "../emulator.ts";
  * import { previewObject } from "./object.ts";
@@ -74,7 +76,7 @@ const IMAGE_HEADERS = {
  * await client.put("data", "notes.txt", "hello, world");
  * const limits = { previewBytes: 5, hexBytes: 16, maxImageBytes: 1 << 20 };
  * const res = await previewObject(client, "data", "notes.txt", limits);
- * console.log((await res.json()).text); // "hello"
+ * expect((await res.json()).text).toEqual("hello");
  * await server.close();
  * ```
  */

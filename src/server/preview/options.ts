@@ -72,6 +72,7 @@ function int(name: string, v: unknown, min: number, max: number, fallback: numbe
  * @throws {TypeError} or {RangeError} naming the option and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveOptions } from "./options.ts";
  * const o = resolveOptions({
  *   client: { endpoint: "http://127.0.0.1:9000" },
@@ -79,7 +80,7 @@ function int(name: string, v: unknown, min: number, max: number, fallback: numbe
  *   prefixes: ["train/"],
  *   token: "t0ken",
  * });
- * console.log(o.maxPresignExpires, o.limits.previewBytes); // 900 65536
+ * expect([o.maxPresignExpires, o.limits.previewBytes]).toEqual([900, 65536]);
  * ```
  */
 export function resolveOptions(opts: PreviewAppOptions): ResolvedPreviewOptions {
@@ -182,10 +183,11 @@ function resolveBundle(bundle: PreviewAppOptions["bundle"]): { bundleUrl: string
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Hono } from "hono";
  * import { bundleRoute } from "./options.ts";
  * const app = new Hono().get("/:file{ossflow\\.js}", bundleRoute(new URL("file:///nowhere/")));
- * console.log((await app.request("/ossflow.js")).status); // 404
+ * expect((await app.request("/ossflow.js")).status).toEqual(404);
  * ```
  */
 export function bundleRoute(dir: URL): (c: Context) => Promise<Response> {

@@ -34,9 +34,10 @@ function originOf(url: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { pageCsp } from "./page.ts";
  * const csp = pageCsp({ title: "t", bundleUrl: "./ossflow.js", connectOrigins: ["http://127.0.0.1:9000"] });
- * console.log(csp.includes("connect-src 'self' http://127.0.0.1:9000")); // true
+ * expect(csp.includes("connect-src 'self' http://127.0.0.1:9000")).toBe(true);
  * ```
  */
 export function pageCsp(opts: PreviewPageOptions): string {
@@ -61,9 +62,10 @@ export function pageCsp(opts: PreviewPageOptions): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { previewPageHtml } from "./page.ts";
  * const html = previewPageHtml({ title: "Dataset <preview>", bundleUrl: "./ossflow.js" });
- * console.log(html.includes("Dataset &#60;preview&#62;")); // true
+ * expect(html.includes("Dataset &#60;preview&#62;")).toBe(true);
  * ```
  */
 export function previewPageHtml(opts: PreviewPageOptions): string {
@@ -125,8 +127,9 @@ ${TENSOR_TABLE_CSS}`;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { PREVIEW_PAGE_SCRIPT } from "./page.ts";
- * console.log(PREVIEW_PAGE_SCRIPT.includes("fromUrls")); // true
+ * expect(PREVIEW_PAGE_SCRIPT.includes("fromUrls")).toBe(true);
  * ```
  */
 export const PREVIEW_PAGE_SCRIPT: string = `// ossflow preview page

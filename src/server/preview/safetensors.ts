@@ -23,8 +23,9 @@ const MAX_PREVIEW_ROWS = 5000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isSafetensorsKey } from "./safetensors.ts";
- * console.log(isSafetensorsKey("llm/model-00001-of-00002.safetensors"), isSafetensorsKey("a.json")); // true false
+ * expect([isSafetensorsKey("llm/model-00001-of-00002.safetensors"), isSafetensorsKey("a.json")]).toEqual([true, false]);
  * ```
  */
 export function isSafetensorsKey(key: string): boolean {
@@ -36,12 +37,13 @@ export function isSafetensorsKey(key: string): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SafetensorsPreview } from "./safetensors.ts";
  * const p: SafetensorsPreview = {
  *   key: "m.safetensors", size: 80, etag: '"E"', kind: "safetensors", metadata: {}, files: [{ key: "m.safetensors", size: 80 }],
  *   tensorCount: 1, totalBytes: 8, truncated: false, tensors: [{ name: "w", dtype: "F32", shape: [2], bytes: 8 }],
  * };
- * console.log(p.tensors[0].bytes); // 8
+ * expect(p.tensors[0].bytes).toEqual(8);
  * ```
  */
 export interface SafetensorsPreview {
@@ -74,6 +76,7 @@ export interface SafetensorsPreview {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../../client.ts";
  * import { saveSafetensors } from "../../safetensors/writer.ts";
  * import { serveEmulator } from "../emulator.ts";
@@ -82,7 +85,7 @@ export interface SafetensorsPreview {
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
  * await saveSafetensors("oss://models/m.safetensors", { w: { dtype: "F32", shape: [2], data: new Float32Array(2) } }, { client });
  * const res = await previewSafetensors(client, "models", "m.safetensors", () => {});
- * console.log((await res.json()).tensors); // [{ name: "w", dtype: "F32", shape: [2], bytes: 8 }]
+ * expect((await res.json()).tensors).toEqual([{ name: "w", dtype: "F32", shape: [2], bytes: 8 }]);
  * await server.close();
  * ```
  */
@@ -163,8 +166,9 @@ figure:has(.tensors) { grid-column: span 2; }
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { TENSOR_TABLE_SCRIPT } from "./safetensors.ts";
- * console.log(TENSOR_TABLE_SCRIPT.includes("function showTensorTable(card, p)")); // true
+ * expect(TENSOR_TABLE_SCRIPT.includes("function showTensorTable(card, p)")).toBe(true);
  * ```
  */
 export const TENSOR_TABLE_SCRIPT: string = `

@@ -44,8 +44,9 @@ async function listPage(rt: EmulatorRuntime, bucket: string, opts: ListOptions):
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { decodeToken, encodeToken } from "./bucket.ts";
- * console.log(decodeToken(encodeToken("photos/ü.jpg"))); // "photos/ü.jpg"
+ * expect(decodeToken(encodeToken("photos/ü.jpg"))).toEqual("photos/ü.jpg");
  * ```
  */
 export function encodeToken(marker: string): string {

@@ -19,8 +19,9 @@ export function vendor(form: ApiForm): "x-oss-" | "x-amz-" {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { userMetaFrom } from "./object_headers.ts";
- * console.log(userMetaFrom(new Headers({ "x-oss-meta-Owner": "me" }))); // { owner: "me" }
+ * expect(userMetaFrom(new Headers({ "x-oss-meta-Owner": "me" }))).toEqual({ owner: "me" });
  * ```
  */
 export function userMetaFrom(headers: Headers): Record<string, string> {
@@ -46,9 +47,10 @@ const STANDARD_HEADERS = [
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { standardHeadersFrom } from "./object_headers.ts";
  * const h = new Headers({ "content-encoding": "aws-chunked,gzip", "cache-control": "no-cache", "x-other": "1" });
- * console.log(standardHeadersFrom(h)); // { "cache-control": "no-cache", "content-encoding": "gzip" }
+ * expect(standardHeadersFrom(h)).toEqual({ "cache-control": "no-cache", "content-encoding": "gzip" });
  * ```
  */
 export function standardHeadersFrom(headers: Headers): ObjectHeaders {
@@ -71,12 +73,13 @@ export function standardHeadersFrom(headers: Headers): ObjectHeaders {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { objectHeaders } from "./object_headers.ts";
  * const h = objectHeaders("oss", {
  *   key: "k", size: 1, etag: "abc", crc64: "5", lastModified: 0, contentType: "text/plain",
  *   objectType: "Normal", userMeta: { a: "b" },
  * });
- * console.log(h.get("etag"), h.get("x-oss-meta-a")); // "\"abc\"" "b"
+ * expect([h.get("etag"), h.get("x-oss-meta-a")]).toEqual(["\"abc\"", "b"]);
  * ```
  */
 export function objectHeaders(form: ApiForm, meta: ObjectMeta): Headers {
@@ -102,8 +105,9 @@ export function objectHeaders(form: ApiForm, meta: ObjectMeta): Headers {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseRange } from "./object_headers.ts";
- * console.log(parseRange("bytes=0-9"), parseRange("bytes=-5"), parseRange("bytes=7-")); // {start:0,end:9} {suffix:5} {start:7}
+ * expect([parseRange("bytes=0-9"), parseRange("bytes=-5"), parseRange("bytes=7-")]).toEqual([{start:0,end:9}, {suffix:5}, {start:7}]);
  * ```
  */
 export function parseRange(header: string | null): ByteRange | undefined {
@@ -123,8 +127,9 @@ export function parseRange(header: string | null): ByteRange | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseCopySource } from "./object_headers.ts";
- * console.log(parseCopySource("/src/a%20b.txt")); // { bucket: "src", key: "a b.txt" }
+ * expect(parseCopySource("/src/a%20b.txt")).toEqual({ bucket: "src", key: "a b.txt" });
  * ```
  */
 export function parseCopySource(value: string): { bucket: string; key: string } {
@@ -157,9 +162,10 @@ export function copySourceHeader(headers: Headers): string | null {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { copySourceCondition } from "./object_headers.ts";
  * const read = copySourceCondition(new Headers({ "x-oss-copy-source-if-match": '"e"' }), "oss");
- * console.log(read("if-match")); // "\"e\""
+ * expect(read("if-match")).toEqual("\"e\"");
  * ```
  */
 export function copySourceCondition(headers: Headers, form: ApiForm): (name: string) => string | null {
@@ -193,13 +199,14 @@ function preconditionFailed(): EmulatorError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkConditions } from "./object_headers.ts";
  * const meta = { key: "k", size: 1, etag: "abc", crc64: "0", lastModified: 0, contentType: "", objectType: "Normal" as const, userMeta: {} };
  * const h = new Headers({ "x-amz-copy-source-if-match": '"other"' });
  * try {
  *   checkConditions(meta, (name) => h.get(`x-amz-copy-source-${name}`), 412);
  * } catch (err) {
- *   console.log((err as { status: number }).status); // 412
+ *   expect((err as { status: number }).status).toEqual(412);
  * }
  * ```
  */

@@ -166,8 +166,9 @@ const S3 = [
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SUBRESOURCES } from "./subresources.ts";
- * console.log(SUBRESOURCES.includes("legal-hold"), SUBRESOURCES.includes("prefix")); // true false
+ * expect([SUBRESOURCES.includes("legal-hold"), SUBRESOURCES.includes("prefix")]).toEqual([true, false]);
  * ```
  */
 export const SUBRESOURCES: readonly string[] = [...new Set([...OSS, ...S3])].sort();
@@ -179,8 +180,9 @@ const KNOWN = new Set(SUBRESOURCES);
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { notImplemented } from "./subresources.ts";
- * console.log(notImplemented("PUT", "legal-hold").status); // 501
+ * expect(notImplemented("PUT", "legal-hold").status).toEqual(501);
  * ```
  */
 export function notImplemented(method: string, subresource: string): EmulatorError {
@@ -210,10 +212,11 @@ const NONE: ReadonlySet<string> = new Set();
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { unsupportedSubresource } from "./subresources.ts";
- * console.log(unsupportedSubresource("PUT", "object", new URLSearchParams("legal-hold"))); // "legal-hold"
- * console.log(unsupportedSubresource("PUT", "object", new URLSearchParams("partNumber=1&uploadId=U"))); // undefined
- * console.log(unsupportedSubresource("GET", "bucket", new URLSearchParams("list-type=2&prefix=a"))); // undefined
+ * expect(unsupportedSubresource("PUT", "object", new URLSearchParams("legal-hold"))).toEqual("legal-hold");
+ * expect(unsupportedSubresource("PUT", "object", new URLSearchParams("partNumber=1&uploadId=U"))).toBeUndefined();
+ * expect(unsupportedSubresource("GET", "bucket", new URLSearchParams("list-type=2&prefix=a"))).toBeUndefined();
  * ```
  */
 export function unsupportedSubresource(

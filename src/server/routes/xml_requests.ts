@@ -39,10 +39,10 @@ function record(value: unknown): Record<string, unknown> | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseCompleteBody } from "./xml_requests.ts";
  * const body = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>";
- * console.log(await parseCompleteBody(new Request("http://h/", { method: "POST", body })));
- * // [{ partNumber: 1, etag: "\"e\"" }]
+ * expect(await parseCompleteBody(new Request("http://h/", { method: "POST", body }))).toEqual([{ partNumber: 1, etag: "\"e\"" }]);
  * ```
  */
 export async function parseCompleteBody(req: Request): Promise<CompletePart[]> {
@@ -64,10 +64,10 @@ export async function parseCompleteBody(req: Request): Promise<CompletePart[]> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseDeleteBody } from "./xml_requests.ts";
  * const body = "<Delete><Quiet>true</Quiet><Object><Key>a</Key></Object></Delete>";
- * console.log(await parseDeleteBody(new Request("http://h/", { method: "POST", body })));
- * // { quiet: true, keys: ["a"] }
+ * expect(await parseDeleteBody(new Request("http://h/", { method: "POST", body }))).toEqual({ quiet: true, keys: ["a"] });
  * ```
  */
 export async function parseDeleteBody(req: Request): Promise<{ quiet: boolean; keys: string[] }> {

@@ -12,10 +12,11 @@ import type { ListResult, ObjectMeta, PartInfo, UploadInfo } from "../store/type
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { detectForm } from "../pipeline/addressing.ts";
  * import type { ApiForm } from "./xml_responses.ts";
  * const form: ApiForm = detectForm(new URL("http://127.0.0.1:9000/b/k"), new Headers({ "x-oss-date": "x" }));
- * console.log(form); // "oss"
+ * expect(form).toEqual("oss");
  * ```
  */
 export type ApiForm = "oss" | "s3";
@@ -28,8 +29,9 @@ const OWNER = "<Owner><ID>ossflow</ID><DisplayName>ossflow</DisplayName></Owner>
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { escapeXml } from "./xml_responses.ts";
- * console.log(escapeXml("a<b&c")); // "a&lt;b&amp;c"
+ * expect(escapeXml("a<b&c")).toEqual("a&lt;b&amp;c");
  * ```
  */
 export function escapeXml(text: string): string {
@@ -50,8 +52,9 @@ const XML_ESCAPES: Record<string, string> = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { urlEncodeKey } from "./xml_responses.ts";
- * console.log(urlEncodeKey("a b/ü")); // "a%20b/%C3%BC"
+ * expect(urlEncodeKey("a b/ü")).toEqual("a%20b/%C3%BC");
  * ```
  */
 export function urlEncodeKey(key: string): string {
@@ -74,8 +77,9 @@ function root(form: ApiForm, tag: string, body: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isoDate } from "./xml_responses.ts";
- * console.log(isoDate(0)); // "1970-01-01T00:00:00.000Z"
+ * expect(isoDate(0)).toEqual("1970-01-01T00:00:00.000Z");
  * ```
  */
 export function isoDate(ms: number): string {
@@ -138,10 +142,11 @@ function contents(form: ApiForm, o: ObjectMeta, enc: (s: string) => string, owne
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { listObjectsXml } from "./xml_responses.ts";
  * const xml = listObjectsXml("oss", 2, { bucket: "b", prefix: "", maxKeys: 100, encodeUrl: false, fetchOwner: false },
  *   { objects: [], commonPrefixes: [], isTruncated: false });
- * console.log(xml.includes("<KeyCount>0</KeyCount>")); // true
+ * expect(xml.includes("<KeyCount>0</KeyCount>")).toBe(true);
  * ```
  */
 export function listObjectsXml(form: ApiForm, version: 1 | 2, q: ListEcho, r: ListResult): string {
@@ -171,8 +176,9 @@ export function listObjectsXml(form: ApiForm, version: 1 | 2, q: ListEcho, r: Li
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { initiateXml } from "./xml_responses.ts";
- * console.log(initiateXml("oss", "b", "k", "U1").includes("<UploadId>U1</UploadId>")); // true
+ * expect(initiateXml("oss", "b", "k", "U1").includes("<UploadId>U1</UploadId>")).toBe(true);
  * ```
  */
 export function initiateXml(form: ApiForm, bucket: string, key: string, uploadId: string): string {
@@ -188,8 +194,9 @@ export function initiateXml(form: ApiForm, bucket: string, key: string, uploadId
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { completeXml } from "./xml_responses.ts";
- * console.log(completeXml("s3", "http://h/b/k", "b", "k", "abc-2").includes("&quot;abc-2&quot;")); // true
+ * expect(completeXml("s3", "http://h/b/k", "b", "k", "abc-2").includes("&quot;abc-2&quot;")).toBe(true);
  * ```
  */
 export function completeXml(
@@ -211,9 +218,10 @@ export function completeXml(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { listPartsXml } from "./xml_responses.ts";
  * const xml = listPartsXml("oss", { bucket: "b", key: "k", uploadId: "U", marker: 0, maxParts: 1000 }, [], false);
- * console.log(xml.includes("<IsTruncated>false</IsTruncated>")); // true
+ * expect(xml.includes("<IsTruncated>false</IsTruncated>")).toBe(true);
  * ```
  */
 export function listPartsXml(
@@ -243,8 +251,9 @@ export function listPartsXml(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { listUploadsXml } from "./xml_responses.ts";
- * console.log(listUploadsXml("oss", { bucket: "b", prefix: "", maxUploads: 1000 }, [], false).length > 0); // true
+ * expect(listUploadsXml("oss", { bucket: "b", prefix: "", maxUploads: 1000 }, [], false).length > 0).toBe(true);
  * ```
  */
 export function listUploadsXml(
@@ -275,8 +284,9 @@ export function listUploadsXml(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { copyResultXml } from "./xml_responses.ts";
- * console.log(copyResultXml("oss", "CopyObjectResult", "abc", 0).includes("<ETag>")); // true
+ * expect(copyResultXml("oss", "CopyObjectResult", "abc", 0).includes("<ETag>")).toBe(true);
  * ```
  */
 export function copyResultXml(form: ApiForm, tag: string, etag: string, lastModified: number): string {
@@ -342,8 +352,9 @@ export function listBucketsXml(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { locationXml } from "./xml_responses.ts";
- * console.log(locationXml("oss", "oss-cn-hangzhou").includes("oss-cn-hangzhou")); // true
+ * expect(locationXml("oss", "oss-cn-hangzhou").includes("oss-cn-hangzhou")).toBe(true);
  * ```
  */
 export function locationXml(form: ApiForm, location: string): string {

@@ -56,11 +56,12 @@ const SMALL_READ = 256 * 1024;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "a.txt", new TextEncoder().encode("hi"));
- * console.log((await store.head("data", "a.txt"))?.size); // 2
+ * expect((await store.head("data", "a.txt"))?.size).toEqual(2);
  * ```
  */
 export abstract class BlobObjectStore implements ObjectStore {

@@ -40,6 +40,7 @@ const READ_CHUNK = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DirectoryStore } from "./directory.ts";
  * const dir = await Deno.makeTempDir();
  * const store = new DirectoryStore(dir);
@@ -47,7 +48,7 @@ const READ_CHUNK = 1024 * 1024;
  * await store.put("data", "a/b.txt", new TextEncoder().encode("hi"));
  * await store.close();
  * const again = new DirectoryStore(dir);
- * console.log((await again.head("data", "a/b.txt"))?.size); // 2
+ * expect((await again.head("data", "a/b.txt"))?.size).toEqual(2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

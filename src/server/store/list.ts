@@ -20,8 +20,9 @@ const SPLICE_LIMIT = 50_000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sortKeys } from "./list.ts";
- * console.log(sortKeys(["b", "a/", "a"])); // ["a", "a/", "b"]
+ * expect(sortKeys(["b", "a/", "a"])).toEqual(["a", "a/", "b"]);
  * ```
  */
 export function sortKeys(keys: string[]): string[] {
@@ -44,10 +45,11 @@ function partition(keys: string[], lo: number, before: (key: string) => boolean)
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { insertSorted } from "./list.ts";
  * const index = { objects: new Map(), sorted: ["a", "c"] };
  * insertSorted(index, "b");
- * console.log(index.sorted); // ["a", "b", "c"]
+ * expect(index.sorted).toEqual(["a", "b", "c"]);
  * ```
  */
 export function insertSorted(index: KeyIndex, key: string): void {
@@ -64,10 +66,11 @@ export function insertSorted(index: KeyIndex, key: string): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { removeSorted } from "./list.ts";
  * const index = { objects: new Map(), sorted: ["a", "b"] };
  * removeSorted(index, "a");
- * console.log(index.sorted); // ["b"]
+ * expect(index.sorted).toEqual(["b"]);
  * ```
  */
 export function removeSorted(index: KeyIndex, key: string): void {
@@ -84,11 +87,12 @@ export function removeSorted(index: KeyIndex, key: string): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { listSorted } from "./list.ts";
  * const meta = (key: string) => ({ meta: { key } as never });
  * const index = { objects: new Map([["a/1", meta("a/1")], ["b", meta("b")]]) };
  * const page = listSorted(index, { delimiter: "/", maxKeys: 10 });
- * console.log(page.commonPrefixes, page.objects.length); // ["a/"] 1
+ * expect([page.commonPrefixes, page.objects.length]).toEqual([["a/"], 1]);
  * ```
  */
 export function listSorted(index: KeyIndex, opts: ListOptions): ListResult {

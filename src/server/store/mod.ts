@@ -4,12 +4,13 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./mod.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "hello.txt", new TextEncoder().encode("hello"));
  * const { body } = await store.get("data", "hello.txt");
- * console.log(await new Response(body).text()); // "hello"
+ * expect(await new Response(body).text()).toEqual("hello");
  * ```
  *
  * @module

@@ -59,12 +59,13 @@ export interface StoreInternals {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore(); // BlobObjectStore delegates its multipart methods here
  * await store.createBucket("data");
  * const { uploadId } = await store.createUpload("data", "big");
  * const part = await store.uploadPart("data", "big", uploadId, 1, new Uint8Array([1, 2]));
- * console.log((await store.completeUpload("data", "big", uploadId, [part])).etag.endsWith("-1")); // true
+ * expect((await store.completeUpload("data", "big", uploadId, [part])).etag.endsWith("-1")).toBe(true);
  * ```
  */
 export class MultipartUploads {

@@ -33,11 +33,12 @@ export interface Segment {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { assembleParts, type PartRecord } from "./records.ts";
  * const etag = "5d41402abc4b2a76b9719d911017c592"; // MD5 of "hello"
  * const part: PartRecord = { partNumber: 1, etag, size: 5, crc64: "0", lastModified: 0, blob: { id: "x", size: 5 } };
  * const r = await assembleParts(new Map([[1, part]]), [{ partNumber: 1, etag }], 0, {});
- * console.log(r.size, r.parts[0].blob.id); // 5 "x"
+ * expect([r.size, r.parts[0].blob.id]).toEqual([5, "x"]);
  * ```
  */
 export interface PartRecord extends PartInfo {
@@ -50,11 +51,12 @@ export interface PartRecord extends PartInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ObjectRecord } from "./records.ts";
  * const etag = "d41d8cd98f00b204e9800998ecf8427e"; // MD5 of no bytes
  * const meta = { key: "empty", size: 0, etag, crc64: "0", lastModified: 0, contentType: "text/plain" };
  * const rec: ObjectRecord = { meta: { ...meta, objectType: "Normal", userMeta: {} }, segments: [] };
- * console.log(rec.meta.size, rec.segments.length); // 0 0
+ * expect([rec.meta.size, rec.segments.length]).toEqual([0, 0]);
  * ```
  */
 export interface ObjectRecord {
@@ -69,10 +71,11 @@ export interface ObjectRecord {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { UploadRecord } from "./records.ts";
  * const info = { uploadId: "u1", bucket: "data", key: "big.bin", initiated: 0 };
  * const up: UploadRecord = { ...info, contentType: "application/octet-stream", userMeta: {}, parts: new Map() };
- * console.log(up.key, up.parts.size); // "big.bin" 0
+ * expect([up.key, up.parts.size]).toEqual(["big.bin", 0]);
  * ```
  */
 export interface UploadRecord extends UploadInfo {
@@ -92,8 +95,9 @@ export interface UploadRecord extends UploadInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { headersOf } from "./records.ts";
- * console.log(headersOf({ headers: { expires: "0" } }), headersOf({ headers: {} })); // { headers: { expires: "0" } } {}
+ * expect([headersOf({ headers: { expires: "0" } }), headersOf({ headers: {} })]).toEqual([{ headers: { expires: "0" } }, {}]);
  * ```
  */
 export function headersOf(from: { headers?: ObjectHeaders }): { headers?: ObjectHeaders } {
@@ -105,9 +109,10 @@ export function headersOf(from: { headers?: ObjectHeaders }): { headers?: Object
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { BucketRecord } from "./records.ts";
  * const bucket: BucketRecord = { created: Date.UTC(2024, 0, 1), objects: new Map() };
- * console.log(new Date(bucket.created).toISOString(), bucket.objects.size); // "2024-01-01T00:00:00.000Z" 0
+ * expect([new Date(bucket.created).toISOString(), bucket.objects.size]).toEqual(["2024-01-01T00:00:00.000Z", 0]);
  * ```
  */
 export interface BucketRecord {
@@ -124,10 +129,11 @@ export interface BucketRecord {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { StoreState } from "./records.ts";
  * const data = { created: 0, objects: new Map() };
  * const state: StoreState = { buckets: new Map([["data", data]]), uploads: new Map() };
- * console.log([...state.buckets.keys()], state.uploads.size); // ["data"] 0
+ * expect([[...state.buckets.keys()], state.uploads.size]).toEqual([["data"], 0]);
  * ```
  */
 export interface StoreState {
@@ -143,14 +149,15 @@ export interface StoreState {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { BlobPins } from "./records.ts";
  * const deleted: string[] = [];
  * const pins = new BlobPins((id) => void deleted.push(id));
  * const unpin = pins.pin([{ id: "a", size: 1 }]);
  * pins.release([{ id: "a", size: 1 }]);
- * console.log(deleted); // []
+ * expect(deleted).toEqual([]);
  * unpin();
- * console.log(deleted); // ["a"]
+ * expect(deleted).toEqual(["a"]);
  * ```
  */
 export class BlobPins {
@@ -196,11 +203,12 @@ export class BlobPins {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readSegments } from "./records.ts";
  * const blobs: Record<string, string> = { a: "hello ", b: "world" };
  * const read = (seg: { id: string }, from: number, to: number) => new Blob([blobs[seg.id].slice(from, to)]).stream();
  * const s = readSegments([{ id: "a", size: 6 }, { id: "b", size: 5 }], 4, 8, read, () => {});
- * console.log(await new Response(s).text()); // "o wo"
+ * expect(await new Response(s).text()).toEqual("o wo");
  * ```
  */
 export function readSegments(
@@ -256,12 +264,13 @@ export function readSegments(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readSegmentBytes } from "./records.ts";
  * const blobs: Record<string, string> = { a: "hello ", b: "world" };
  * const read = (seg: { id: string }, from: number, to: number) =>
  *   Promise.resolve(new TextEncoder().encode(blobs[seg.id].slice(from, to)));
  * const bytes = await readSegmentBytes([{ id: "a", size: 6 }, { id: "b", size: 5 }], 4, 8, read);
- * console.log(new TextDecoder().decode(bytes)); // "o wo"
+ * expect(new TextDecoder().decode(bytes)).toEqual("o wo");
  * ```
  */
 export async function readSegmentBytes(
@@ -292,11 +301,12 @@ export async function readSegmentBytes(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { KeyedMutex } from "./records.ts";
  * const mutex = new KeyedMutex();
  * const order: number[] = [];
  * await Promise.all([1, 2].map((n) => mutex.run("k", async () => void order.push(n))));
- * console.log(order); // [1, 2]
+ * expect(order).toEqual([1, 2]);
  * ```
  */
 export class KeyedMutex {
@@ -322,8 +332,9 @@ export class KeyedMutex {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveRange } from "./records.ts";
- * console.log(resolveRange({ suffix: 3 }, 10, {})); // { start: 7, end: 9 }
+ * expect(resolveRange({ suffix: 3 }, 10, {})).toEqual({ start: 7, end: 9 });
  * ```
  */
 export function resolveRange(
@@ -354,10 +365,11 @@ export function resolveRange(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { assembleParts } from "./records.ts";
  * const part = { partNumber: 1, etag: "5d41402abc4b2a76b9719d911017c592", size: 5, crc64: "0", lastModified: 0, blob: { id: "x", size: 5 } };
  * const r = await assembleParts(new Map([[1, part]]), [{ partNumber: 1, etag: `"${part.etag}"` }], 0, {});
- * console.log(r.etag.endsWith("-1"), r.size); // true 5
+ * expect([r.etag.endsWith("-1"), r.size]).toEqual([true, 5]);
  * ```
  */
 export async function assembleParts(

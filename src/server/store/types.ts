@@ -10,12 +10,13 @@ import { EmulatorError } from "../error.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ObjectType } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const type: ObjectType = (await store.append("data", "log.txt", 0, new Uint8Array([1]))).objectType;
- * console.log(type); // "Appendable"
+ * expect(type).toEqual("Appendable");
  * ```
  */
 export type ObjectType = "Normal" | "Appendable" | "Multipart";
@@ -47,12 +48,13 @@ export type ObjectHeaders = Partial<
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ObjectMeta } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const meta: ObjectMeta = await store.put("data", "a.txt", new TextEncoder().encode("hi"));
- * console.log(meta.size, meta.etag, meta.objectType); // 2 "49f68a5c8493ec2c0bf489821c21fc3b" "Normal"
+ * expect([meta.size, meta.etag, meta.objectType]).toEqual([2, "49f68a5c8493ec2c0bf489821c21fc3b", "Normal"]);
  * ```
  */
 export interface ObjectMeta {
@@ -81,12 +83,13 @@ export interface ObjectMeta {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { BodyDigest } from "./types.ts";
  * const store = new MemoryStore(), seen: BodyDigest[] = [];
  * await store.createBucket("data");
  * await store.put("data", "a.txt", new TextEncoder().encode("hi"), { verify: (d) => void seen.push(d) });
- * console.log(seen[0]); // { size: 2, md5: "49f68a5c8493ec2c0bf489821c21fc3b", crc64: "5234813050979658238" }
+ * expect(seen[0]).toEqual({ size: 2, md5: "49f68a5c8493ec2c0bf489821c21fc3b", crc64: "5234813050979658238" });
  * ```
  */
 export interface BodyDigest {
@@ -103,12 +106,13 @@ export interface BodyDigest {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { WriteOptions } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const opts: WriteOptions = { contentType: "text/plain", userMeta: { owner: "ml" } };
- * console.log((await store.put("data", "a.txt", new Uint8Array(2), opts)).userMeta); // { owner: "ml" }
+ * expect((await store.put("data", "a.txt", new Uint8Array(2), opts)).userMeta).toEqual({ owner: "ml" });
  * ```
  */
 export interface WriteOptions {
@@ -127,13 +131,14 @@ export interface WriteOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { CopyOptions } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "a", new Uint8Array(1), { userMeta: { v: "1" } });
  * const opts: CopyOptions = { metadata: { contentType: "text/plain", userMeta: { v: "2" } } };
- * console.log((await store.copy({ bucket: "data", key: "a" }, { bucket: "data", key: "b" }, opts)).userMeta); // { v: "2" }
+ * expect((await store.copy({ bucket: "data", key: "a" }, { bucket: "data", key: "b" }, opts)).userMeta).toEqual({ v: "2" });
  * ```
  */
 export interface CopyOptions {
@@ -148,10 +153,11 @@ export interface CopyOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveRange } from "./records.ts";
  * import type { ByteRange } from "./types.ts";
  * const range: ByteRange = { start: 2 }; // "Range: bytes=2-"
- * console.log(resolveRange(range, 10, {})); // { start: 2, end: 9 }
+ * expect(resolveRange(range, 10, {})).toEqual({ start: 2, end: 9 });
  * ```
  */
 export type ByteRange =
@@ -163,13 +169,14 @@ export type ByteRange =
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { GetOptions } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "k", new Uint8Array([1, 2, 3]));
  * const opts: GetOptions = { range: { suffix: 2 } };
- * console.log((await store.get("data", "k", opts)).range); // { start: 1, end: 2 }
+ * expect((await store.get("data", "k", opts)).range).toEqual({ start: 1, end: 2 });
  * ```
  */
 export interface GetOptions {
@@ -210,13 +217,14 @@ export interface GetResult {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ListOptions } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * for (const key of ["a/1", "a/2", "b"]) await store.put("data", key, new Uint8Array());
  * const opts: ListOptions = { delimiter: "/", maxKeys: 100 };
- * console.log((await store.list("data", opts)).commonPrefixes); // ["a/"]
+ * expect((await store.list("data", opts)).commonPrefixes).toEqual(["a/"]);
  * ```
  */
 export interface ListOptions {
@@ -235,13 +243,14 @@ export interface ListOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ListResult } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * for (const key of ["a", "b"]) await store.put("data", key, new Uint8Array());
  * const page: ListResult = await store.list("data", { maxKeys: 1 });
- * console.log(page.objects.length, page.isTruncated, page.nextMarker); // 1 true "a"
+ * expect([page.objects.length, page.isTruncated, page.nextMarker]).toEqual([1, true, "a"]);
  * ```
  */
 export interface ListResult {
@@ -260,12 +269,13 @@ export interface ListResult {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { UploadInfo } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const up: UploadInfo = await store.createUpload("data", "big.bin");
- * console.log(up.bucket, up.key, (await store.listUploads("data")).length); // "data" "big.bin" 1
+ * expect([up.bucket, up.key, (await store.listUploads("data")).length]).toEqual(["data", "big.bin", 1]);
  * ```
  */
 export interface UploadInfo {
@@ -284,13 +294,14 @@ export interface UploadInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { PartInfo } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const { uploadId } = await store.createUpload("data", "big.bin");
  * const part: PartInfo = await store.uploadPart("data", "big.bin", uploadId, 1, new TextEncoder().encode("hi"));
- * console.log(part.partNumber, part.size, part.etag); // 1 2 "49f68a5c8493ec2c0bf489821c21fc3b"
+ * expect([part.partNumber, part.size, part.etag]).toEqual([1, 2, "49f68a5c8493ec2c0bf489821c21fc3b"]);
  * ```
  */
 export interface PartInfo {
@@ -311,6 +322,7 @@ export interface PartInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { CompletePart } from "./types.ts";
  * const store = new MemoryStore();
@@ -318,7 +330,7 @@ export interface PartInfo {
  * const { uploadId } = await store.createUpload("data", "big.bin");
  * const { etag } = await store.uploadPart("data", "big.bin", uploadId, 1, new TextEncoder().encode("hi"));
  * const parts: CompletePart[] = [{ partNumber: 1, etag: `"${etag}"` }];
- * console.log((await store.completeUpload("data", "big.bin", uploadId, parts)).objectType); // "Multipart"
+ * expect((await store.completeUpload("data", "big.bin", uploadId, parts)).objectType).toEqual("Multipart");
  * ```
  */
 export interface CompletePart {
@@ -333,10 +345,11 @@ export interface CompletePart {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ReadBody } from "./types.ts";
  * const small: ReadBody = new Uint8Array([104, 105]);
  * const large: ReadBody = new Blob(["hi"]).stream();
- * console.log(await new Response(small).text(), await new Response(large).text()); // "hi" "hi"
+ * expect([await new Response(small).text(), await new Response(large).text()]).toEqual(["hi", "hi"]);
  * ```
  */
 export type ReadBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
@@ -346,12 +359,13 @@ export type ReadBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { StoreBody } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const body: StoreBody = new Blob(["hello"]).stream();
- * console.log((await store.put("data", "a.txt", body)).size); // 5
+ * expect((await store.put("data", "a.txt", body)).size).toEqual(5);
  * ```
  */
 export type StoreBody = ReadableStream<Uint8Array> | Uint8Array;
@@ -362,11 +376,12 @@ export type StoreBody = ReadableStream<Uint8Array> | Uint8Array;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ObjectStore } from "./types.ts";
  * const store: ObjectStore = new MemoryStore();
  * await store.createBucket("data");
- * console.log(await store.hasBucket("data"), await store.delete("data", "missing")); // true false
+ * expect([await store.hasBucket("data"), await store.delete("data", "missing")]).toEqual([true, false]);
  * ```
  */
 export interface ObjectStore {
@@ -441,13 +456,14 @@ const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { validateBucketName } from "./types.ts";
  * validateBucketName("my-bucket");
  * validateBucketName("logs.example.com"); // an S3 name
  * try {
  *   validateBucketName("logs.example.com", "oss");
  * } catch (err) {
- *   console.log((err as { code: string }).code); // "InvalidBucketName"
+ *   expect((err as { code: string }).code).toEqual("InvalidBucketName");
  * }
  * ```
  */
@@ -491,8 +507,9 @@ export function validateKey(key: string): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { compareKeys } from "./types.ts";
- * console.log(["b", "a"].sort(compareKeys)); // ["a", "b"]
+ * expect(["b", "a"].sort(compareKeys)).toEqual(["a", "b"]);
  * ```
  */
 export function compareKeys(a: string, b: string): number {
