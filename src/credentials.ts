@@ -83,6 +83,8 @@ export class SafeCredentials implements Credentials {
   declare readonly expiration?: Date;
 
   /**
+   * Checks and copies `init`, hiding the secret and the token.
+   *
    * @param init The key pair; validated (non-empty strings, a valid Date).
    * @param source What the credentials came from, for error messages.
    */

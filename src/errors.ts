@@ -81,6 +81,7 @@ export class OssError extends OssflowError {
   /** HTTP method of the failed request. */
   readonly method?: string;
 
+  /** An error from the fields of a failed request; the message gives code, status, method, bucket/key and request id. */
   constructor(init: OssErrorInit) {
     const where = [init.method, init.bucket !== undefined ? `${init.bucket}/${init.key ?? ""}` : undefined]
       .filter(Boolean).join(" ");
@@ -111,6 +112,7 @@ export class OssError extends OssflowError {
  * ```
  */
 export class ConfigError extends OssflowError {
+  /** An error whose message names the input and what was expected. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ConfigError";
@@ -135,6 +137,7 @@ export class IntegrityError extends OssflowError {
   /** The value computed over the bytes received. */
   readonly actual?: string;
 
+  /** An integrity failure, with the key and the expected and actual values when known. */
   constructor(
     message: string,
     init: { key?: string; expected?: string; actual?: string; cause?: unknown } = {},
@@ -169,6 +172,7 @@ export class SafetensorsError extends OssflowError {
   /** The tensor at fault, when one is. */
   readonly tensor?: string;
 
+  /** An error about `init.file` (and `init.tensor`); the message starts with both. */
   constructor(detail: string, init: { file: string; tensor?: string; cause?: unknown }) {
     const name = init.tensor;
     // A hostile header may name a tensor with megabytes: the message shows the start of it.

@@ -9,7 +9,7 @@
 import { appendTextFile } from "./fs.ts";
 
 /** Level names in the order of the config file's `logLevel` (0 debug … 3 error). */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
 /**
  * A level name.
  *
@@ -21,7 +21,7 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
  * expect(level).toEqual("warn");
  * ```
  */
-export type LogLevelName = typeof LOG_LEVELS[number];
+export type LogLevelName = "debug" | "info" | "warn" | "error";
 
 /**
  * One log line before formatting.
@@ -146,6 +146,7 @@ class LineFile {
  * ```
  */
 export class Logger {
+  /** The lowest level written. */
   readonly level: LogLevelName;
   #min: number;
   #file?: LineFile;
@@ -252,12 +253,14 @@ export interface AuditRecord {
  * ```
  */
 export class AuditLog {
+  /** Requests slower than this many ms are kept. */
   readonly thresholdMs: number;
   #file?: LineFile;
   #sink?: (record: AuditRecord) => void;
   #secrets?: string[];
   #count = 0;
 
+  /** An audit log writing to `opts.path` and/or `opts.sink`, keeping requests slower than `thresholdMs` (default 100 ms). */
   constructor(opts: LogDestination<AuditRecord> & { thresholdMs?: number } = {}) {
     this.thresholdMs = opts.thresholdMs ?? 100;
     if (!(this.thresholdMs >= 0)) {

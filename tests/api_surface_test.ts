@@ -55,3 +55,13 @@ Deno.test("every entry point of deno.json exports has a module doc and at least 
     expect([path, (await exportsOf(file)).names.length > 0]).toEqual([path, true]);
   }
 });
+
+Deno.test("deno task check and .ci/run lint the docs of every entry point and run the doc examples", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const ci = await Deno.readTextFile(new URL(".ci/run", ROOT));
+  for (const script of [config.tasks.check as string, ci]) {
+    const lint = /(?:^|&& )deno doc --lint ([^&\n]+)/m.exec(script)?.[1].trim().split(/\s+/) ?? [];
+    expect(lint.sort()).toEqual(Object.values(entries).map((f) => f.replace(/^\.\//, "")).sort());
+    expect(script).toMatch(/(?:^|&& )deno test --doc [^&\n]*mod\.ts src\/ workers\//m);
+  }
+});

@@ -12,7 +12,14 @@
  *
  * @module
  */
-export { type Dtype, DTYPE_BITS, isDtype, LITTLE_ENDIAN, type TensorArray } from "../safetensors/dtypes.ts";
+export {
+  type Dtype,
+  DTYPE_BITS,
+  type Float16ArrayLike,
+  isDtype,
+  LITTLE_ENDIAN,
+  type TensorArray,
+} from "../safetensors/dtypes.ts";
 export { MAX_HEADER_BYTES, type TensorInfo } from "../safetensors/header.ts";
 export type { SafetensorsReadStats } from "../safetensors/file.ts";
 export {

@@ -202,6 +202,7 @@ export class OssCheckpoint {
   #settings?: Promise<Settings>;
   readonly #clients = new Map<string, OssClient>();
 
+  /** Checks the options at once (a bad endpoint, part size or concurrency fails here); config and credential files are read on first use. */
   constructor(opts: OssCheckpointOptions = {}) {
     checkAccessOptions("OssCheckpoint: options", opts);
     if (opts.endpoint !== undefined) parseEndpoint(opts.endpoint); // a bad endpoint fails here, not on first use

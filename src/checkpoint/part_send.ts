@@ -77,7 +77,7 @@ export async function sendStreams<T>(
   opts: SendPartOptions,
   op: (body: ReadableStream<Uint8Array>) => Promise<T>,
 ): Promise<T> {
-  return retrying(opts.retry, async (_attempt, last) => {
+  return await retrying(opts.retry, async (_attempt, last) => {
     try {
       return await op(open());
     } catch (err) {

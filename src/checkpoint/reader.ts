@@ -124,6 +124,7 @@ export class OssCheckpointReader extends ReadableStream<Uint8Array> {
   /** Live counters: size, bytes delivered, buffered bytes. */
   readonly stats: CheckpointReaderStats;
 
+  /** A reader of the object `init` names; the HEAD and the first ranges start when the stream is first read. */
   constructor(init: CheckpointReaderInit | Promise<CheckpointReaderInit>) {
     const source = new RangedSource();
     super({

@@ -130,6 +130,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
   readonly stats: CheckpointWriterStats;
   readonly #sink: MultipartSink;
 
+  /** A writer of the object `init` names; nothing is sent before the first part is full or the stream closes. */
   constructor(init: CheckpointWriterInit | Promise<CheckpointWriterInit>) {
     const upload = new MultipartSink();
     super({

@@ -96,6 +96,7 @@ export class DataObject {
   #bytes?: Uint8Array;
   #reader?: RangeReader;
 
+  /** An item with its identity and (already fetched) bytes. */
   constructor(init: DataObjectInit) {
     this.bucket = init.bucket;
     this.key = init.key;
@@ -205,6 +206,7 @@ export class TransformError extends OssflowError {
   /** URI of the object the transform failed on. */
   readonly uri: string;
 
+  /** The error of the transform that failed on `item`, kept as `cause`. */
   constructor(item: { key: string; uri: string }, cause: unknown) {
     super(`transform failed for ${item.uri}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = "TransformError";

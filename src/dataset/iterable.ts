@@ -212,8 +212,15 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     this.#epoch = epoch;
   }
 
-  /** Resolves the options (config and credential files are read once). */
-  options(): Promise<ResolvedDatasetOptions<R>> {
+  /**
+   * Resolves the options now (config and credential files are read once), so that the first pass does not
+   * wait for them; a bad option rejects here.
+   */
+  async ready(): Promise<void> {
+    await this.#options();
+  }
+
+  #options(): Promise<ResolvedDatasetOptions<R>> {
     this.#resolved ??= resolveDatasetOptions(this.#opts, { byUrl: this.#source.kind === "urls" });
     return this.#resolved;
   }
@@ -225,7 +232,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
 
   /** One pass over the dataset, with an explicit epoch or signal. */
   async *iterate(pass: IterateOptions = {}): AsyncGenerator<R, void, undefined> {
-    const o = await this.options();
+    const o = await this.#options();
     const epoch = pass.epoch ?? this.#epoch;
     if (!Number.isInteger(epoch) || epoch < 0) {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);

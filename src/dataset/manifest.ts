@@ -84,6 +84,7 @@ export class ManifestError extends OssflowError {
   /** 1-based line number, 0 when the error is not about one line. */
   readonly lineNumber: number;
 
+  /** An error about `source` (and line `lineNumber`, when above 0). */
   constructor(source: string, lineNumber: number, message: string, options?: { cause?: unknown }) {
     super(`manifest ${source}: ${lineNumber > 0 ? `line ${lineNumber}: ` : ""}${message}`, options);
     this.name = "ManifestError";

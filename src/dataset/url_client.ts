@@ -86,6 +86,7 @@ export class UrlFetchClient implements DatasetClient {
   readonly #fetch: typeof fetch;
   readonly #audit?: AuditLog;
 
+  /** A client with its own retry policy, timeout, fetch and audit log. */
   constructor(opts: UrlFetchOptions = {}) {
     this.#retry = resolveRetryOptions(opts.retry);
     const t = opts.timeoutMs ?? 30_000;
@@ -131,7 +132,7 @@ export class UrlFetchClient implements DatasetClient {
     const headers: Record<string, string> = {};
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
-    return await retrying(this.#retry, async (attempt, last) => {
+    return await retrying(this.#retry, async (_attempt, last) => {
       signal?.throwIfAborted();
       const a = new Attempt(signal, this.#timeoutMs, this.#timeoutMs);
       const t0 = performance.now();

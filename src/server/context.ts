@@ -70,6 +70,31 @@ export interface EmulatorEnv {
 }
 
 /**
+ * What {@linkcode createEmulator} and `createPreviewApp` return, as their users call it: a Hono app (at run time
+ * a `Hono` instance) with its `fetch` handler, for `Deno.serve(app.fetch)` or any runtime's fetch event, and
+ * `request`, which answers without a network (tests).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { createEmulator } from "./emulator.ts";
+ * import type { EmulatorBindings, ServerApp } from "./context.ts";
+ * const app: ServerApp<EmulatorBindings> = createEmulator({ buckets: ["data"] });
+ * expect((await app.request("/data/missing")).status).toBe(404);
+ * ```
+ */
+export interface ServerApp<Bindings = undefined> {
+  /** Answers a request; `env` carries the server's hooks (see {@linkcode EmulatorBindings}). */
+  fetch: (request: Request, env?: Bindings) => Response | Promise<Response>;
+  /** Answers a request given as a path or URL and an init, without a network (`env` as for `fetch`). */
+  request: (
+    input: string | Request | URL,
+    init?: RequestInit,
+    env?: Bindings,
+  ) => Response | Promise<Response>;
+}
+
+/**
  * Responses whose body is a byte array (or absent): the lifecycle can let the HTTP server send them
  * natively instead of re-streaming them through JavaScript when no bandwidth cap or truncation applies.
  */

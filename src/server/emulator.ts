@@ -12,7 +12,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { EmulatorEnv, EmulatorRuntime } from "./context.ts";
+import type { EmulatorBindings, EmulatorEnv, EmulatorRuntime, ServerApp } from "./context.ts";
 import { type EmulatorContext, xml } from "./context.ts";
 import { EmulatorError } from "./error.ts";
 import { FaultInjector, type FaultOptions } from "./faults.ts";
@@ -32,7 +32,7 @@ import { EmulatorStats } from "./stats.ts";
 import { MemoryStore } from "./store/memory.ts";
 import { type ObjectStore, validateBucketName } from "./store/types.ts";
 
-export type { EmulatorBindings, EmulatorEnv } from "./context.ts";
+export type { EmulatorBindings, EmulatorEnv, ServerApp } from "./context.ts";
 export type { CorsOptions } from "./pipeline/cors.ts";
 
 /**
@@ -98,7 +98,7 @@ const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
  * expect([res.status, await res.text()]).toEqual([200, "hi"]);
  * ```
  */
-export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
+export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBindings> {
   for (const b of opts.buckets ?? []) validateBucketName(b);
   const secrets = opts.credentials
     ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))

@@ -25,6 +25,7 @@ export {
   type RunningEmulator,
   serveEmulator,
   type ServeEmulatorOptions,
+  type ServerApp,
 } from "./emulator.ts";
 export { EmulatorError, type EmulatorErrorInit } from "./error.ts";
 export {
@@ -35,4 +36,12 @@ export {
 } from "./preview/app.ts";
 export { EmulatorStats } from "./stats.ts";
 export type { ApiForm } from "./routes/xml_responses.ts";
-export { FAULT_KINDS, FaultInjector, type FaultKind, type FaultOptions, type FaultPlan } from "./faults.ts";
+export {
+  FAULT_KINDS,
+  FaultInjector,
+  type FaultKind,
+  type FaultOptions,
+  type FaultPlan,
+  type LatencySpike,
+} from "./faults.ts";
+export type { PreviewKind } from "./preview/content.ts";

@@ -16,6 +16,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { OssClient } from "../../client.ts";
+import type { ServerApp } from "../context.ts";
 import type { OssClientOptions } from "../../client_types.ts";
 import type { PresignOptions } from "../../presign.ts";
 import { API_HEADERS, badParam, errorResponse, intParam, jsonResponse, PreviewApiError } from "./http.ts";
@@ -133,7 +134,7 @@ export interface PreviewAppOptions {
  * await store.close();
  * ```
  */
-export function createPreviewApp(opts: PreviewAppOptions): Hono {
+export function createPreviewApp(opts: PreviewAppOptions): ServerApp<unknown> {
   const o = resolveOptions(opts);
   const client = o.client;
   const app = new Hono();
