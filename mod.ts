@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient, OssIterableDataset } from "./mod.ts";
  * import { serveEmulator } from "./src/server/mod.ts";
  *
@@ -14,7 +15,8 @@
  *   client,
  *   transform: async (item) => `${item.key}: ${(await item.bytes()).length} bytes`,
  * });
- * for await (const line of dataset) console.log(line); // train/0.bin: 1 bytes ...
+ * const lines = await Array.fromAsync(dataset);
+ * expect(lines).toEqual(["train/0.bin: 1 bytes", "train/1.bin: 2 bytes", "train/2.bin: 3 bytes"]);
  * await server.close();
  * ```
  *

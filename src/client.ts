@@ -74,7 +74,8 @@ const FIRST_PAGE_KEYS = 100;
  * await client.put("demo", "hello.txt", "hello, world");
  * const { body } = await client.get("demo", "hello.txt", { range: { start: 0, end: 4 } });
  * expect(await new Response(body).text()).toEqual("hello");
- * for await (const o of client.list("demo")) console.log(o.key, o.size);
+ * const listed = await Array.fromAsync(client.list("demo"), (o) => [o.key, o.size]);
+ * expect(listed).toEqual([["hello.txt", 12]]);
  * await server.close();
  * ```
  */

@@ -9,15 +9,6 @@ import type { RetryEvent, RetryOptions } from "./retry.ts";
 
 /**
  * How an {@linkcode OssClient} reaches its store.
- *
- * @example
- * ```ts
- * import type { OssClientOptions } from "./client_types.ts";
- * const opts: OssClientOptions = {
- *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
- *   credentials: { accessKeyId: "id", accessKeySecret: "secret" },
- * };
- * ```
  */
 export interface OssClientOptions {
   /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, or a parsed endpoint. */
@@ -44,16 +35,6 @@ export interface OssClientOptions {
 
 /**
  * Options every operation accepts.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { RequestOptions } from "./client_types.ts";
- * const controller = new AbortController();
- * const opts: RequestOptions = { signal: controller.signal, onRetry: (e) => console.warn(e.attempt, e.method) };
- * controller.abort(); // stops a request made with opts, its retries and its backoff sleeps
- * expect(opts.signal?.aborted).toBe(true);
- * ```
  */
 export interface RequestOptions {
   /** Aborts the request, its retries and backoff sleeps, and (for `get`) the body stream. */
@@ -68,26 +49,11 @@ export interface RequestOptions {
 /**
  * A byte range: `{ start, end }` (both inclusive; `end` omitted: to the end of the object) or the last `suffix`
  * bytes.
- *
- * @example
- * ```ts
- * import type { ByteRange } from "./client_types.ts";
- * const first100: ByteRange = { start: 0, end: 99 };
- * const last100: ByteRange = { suffix: 100 };
- * ```
  */
 export type ByteRange = { start: number; end?: number } | { suffix: number };
 
 /**
  * Options of `get`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { GetOptions } from "./client_types.ts";
- * const firstKiB: GetOptions = { range: { start: 0, end: 1023 } };
- * expect(firstKiB.range).toEqual({ start: 0, end: 1023 });
- * ```
  */
 export interface GetOptions extends RequestOptions {
   /** Read only these bytes (a 206 response). */
@@ -101,15 +67,6 @@ export interface GetOptions extends RequestOptions {
 
 /**
  * The response of `get`. The body resumes by itself (Range + If-Match) when the connection breaks.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { GetObjectResult } from "./client_types.ts";
- * const body = new Blob(["hi"]).stream();
- * const res: GetObjectResult = { body, status: 200, size: 2, objectSize: 2, etag: '"E"', headers: new Headers() };
- * expect([res.status, await new Response(res.body).text()]).toEqual([200, "hi"]);
- * ```
  */
 export interface GetObjectResult {
   /** The object bytes; cancel it if you stop reading early. */
@@ -138,15 +95,6 @@ export interface GetObjectResult {
 
 /**
  * The response of `getBytes`: what `get` reports, with the bytes instead of a stream.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { GetBytesResult } from "./client_types.ts";
- * const bytes = new TextEncoder().encode("ell"), range = { start: 1, end: 3 }; // bytes 1-3 of "hello"
- * const res: GetBytesResult = { bytes, range, status: 206, size: 3, objectSize: 5, etag: '"E"', headers: new Headers() };
- * expect([new TextDecoder().decode(res.bytes), res.range]).toEqual(["ell", { start: 1, end: 3 }]);
- * ```
  */
 export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
   /** The object bytes (or the bytes of the range). */
@@ -155,14 +103,6 @@ export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
 
 /**
  * Object metadata, from `head`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ObjectMeta } from "./client_types.ts";
- * const meta: ObjectMeta = { size: 5, etag: '"E"', objectType: "Appendable", nextAppendPosition: 5 };
- * expect([meta.objectType, meta.nextAppendPosition]).toEqual(["Appendable", 5]);
- * ```
  */
 export interface ObjectMeta {
   /** Size in bytes. */
@@ -187,27 +127,11 @@ export interface ObjectMeta {
  * A request body. Bytes, strings and Blobs are sent with a Content-Length and retried on failure. A
  * `ReadableStream` is one-shot, so by default it is first read into memory (and then retried like bytes); with
  * `{ stream: true }` it is sent as it arrives with chunked transfer encoding and never retried.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { PutBody } from "./client_types.ts";
- * const bodies: PutBody[] = ["text", new Uint8Array([1, 2]), new Blob(["blob"]), new Blob(["stream"]).stream()];
- * expect(bodies.map((b) => b.constructor.name)).toEqual(["String", "Uint8Array", "Blob", "ReadableStream"]);
- * ```
  */
 export type PutBody = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
 
 /**
  * Options of `put`, `append` and `initiateMultipart`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { PutOptions } from "./client_types.ts";
- * const opts: PutOptions = { contentType: "application/json", stream: true };
- * expect([opts.contentType, opts.stream]).toEqual(["application/json", true]);
- * ```
  */
 export interface PutOptions extends RequestOptions {
   /** Content-Type of the object; default `application/octet-stream` (a Blob's own type, if it has one). */
@@ -222,14 +146,6 @@ export interface PutOptions extends RequestOptions {
 
 /**
  * Options of `uploadPart`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { UploadPartOptions } from "./client_types.ts";
- * const opts: UploadPartOptions = { stream: true, signal: new AbortController().signal };
- * expect([opts.stream, opts.signal?.aborted]).toEqual([true, false]);
- * ```
  */
 export interface UploadPartOptions extends RequestOptions {
   /** As {@linkcode PutOptions.stream}. */
@@ -238,14 +154,6 @@ export interface UploadPartOptions extends RequestOptions {
 
 /**
  * The response of `put`, `uploadPart` and `completeMultipart`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { PutResult } from "./client_types.ts";
- * const res: PutResult = { etag: '"49F68A5C8493EC2C0BF489821C21FC3B"', crc64: "5234813050979658238" };
- * expect(res.etag.replaceAll('"', "").toLowerCase()).toEqual("49f68a5c8493ec2c0bf489821c21fc3b");
- * ```
  */
 export interface PutResult {
   /** ETag of the new object (or part), quotes included. */
@@ -258,14 +166,6 @@ export interface PutResult {
 
 /**
  * The response of `append`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { AppendResult } from "./client_types.ts";
- * const res: AppendResult = { nextPosition: 2, crc64: "5234813050979658238" }; // after appending "hi" at 0
- * expect(`next append at byte ${res.nextPosition}`).toEqual("next append at byte 2");
- * ```
  */
 export interface AppendResult {
   /** Where the next append must start (`x-oss-next-append-position`). */
@@ -278,14 +178,6 @@ export interface AppendResult {
 
 /**
  * Options of `listPages` and `list` (ListObjectsV2).
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ListOptions } from "./client_types.ts";
- * const opts: ListOptions = { prefix: "train/", delimiter: "/", maxKeys: 100 };
- * expect([opts.prefix, opts.maxKeys]).toEqual(["train/", 100]);
- * ```
  */
 export interface ListOptions extends RequestOptions {
   /** Only keys starting with this. */
@@ -302,15 +194,6 @@ export interface ListOptions extends RequestOptions {
 
 /**
  * One object of a listing.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ObjectSummary } from "./client_types.ts";
- * const lastModified = new Date("2024-01-01T00:00:00Z");
- * const o: ObjectSummary = { key: "train/0001.jpg", size: 1024, etag: '"E"', lastModified };
- * expect([o.key, o.lastModified.toISOString()]).toEqual(["train/0001.jpg", "2024-01-01T00:00:00.000Z"]);
- * ```
  */
 export interface ObjectSummary {
   /** Object key (URL-decoded when the server URL-encoded it). */
@@ -327,14 +210,6 @@ export interface ObjectSummary {
 
 /**
  * One page of a listing.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ListPage } from "./client_types.ts";
- * const page: ListPage = { objects: [], commonPrefixes: ["train/", "val/"], isTruncated: false };
- * expect([page.commonPrefixes, page.isTruncated]).toEqual([["train/", "val/"], false]);
- * ```
  */
 export interface ListPage {
   /** The objects of this page, in key order. */
@@ -349,14 +224,6 @@ export interface ListPage {
 
 /**
  * A part to assemble in `completeMultipart`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { CompletedPart } from "./client_types.ts";
- * const parts: CompletedPart[] = [{ partNumber: 2, etag: '"B"' }, { partNumber: 1, etag: '"A"' }];
- * expect(parts.sort((x, y) => x.partNumber - y.partNumber).map((p) => p.partNumber)).toEqual([1, 2]);
- * ```
  */
 export interface CompletedPart {
   /** 1..10000. */
@@ -367,14 +234,6 @@ export interface CompletedPart {
 
 /**
  * A part reported by `listParts`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { PartInfo } from "./client_types.ts";
- * const parts: PartInfo[] = [{ partNumber: 1, etag: '"A"', size: 5 }, { partNumber: 2, etag: '"B"', size: 3 }];
- * expect(parts.reduce((n, p) => n + p.size, 0)).toEqual(8);
- * ```
  */
 export interface PartInfo {
   /** 1..10000. */
@@ -389,15 +248,6 @@ export interface PartInfo {
 
 /**
  * An unfinished multipart upload reported by `listUploads`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { UploadInfo } from "./client_types.ts";
- * const initiated = new Date("2024-01-01T00:00:00Z");
- * const up: UploadInfo = { key: "ckpt/step-100.bin", uploadId: "0004B9894A22E5B1888A1E29F8236E2D", initiated };
- * expect([up.key, up.initiated?.getUTCFullYear()]).toEqual(["ckpt/step-100.bin", 2024]);
- * ```
  */
 export interface UploadInfo {
   /** Object key of the upload. */
@@ -410,14 +260,6 @@ export interface UploadInfo {
 
 /**
  * Options of `listUploads`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ListUploadsOptions } from "./client_types.ts";
- * const opts: ListUploadsOptions = { prefix: "ckpt/" };
- * expect(opts.prefix).toEqual("ckpt/");
- * ```
  */
 export interface ListUploadsOptions extends RequestOptions {
   /** Only uploads whose key starts with this. */

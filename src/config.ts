@@ -265,11 +265,8 @@ function unknownKeys(json: unknown): { path: string; suggestion?: string }[] {
  * import { parseConfig } from "./config.ts";
  * const config = parseConfig({ datasetConfig: { prefetchConcurrency: 64 } }, "config.json");
  * expect(config.datasetConfig).toEqual({ prefetchConcurrency: 64, prefetchWorker: 2, enableFastList: false, listConcurrency: 16, listWorker: 1 });
- * try {
- *   parseConfig({ datasetConfig: { prefetchConcurrency: -1 } }, "config.json");
- * } catch (err) {
- *   console.log((err as Error).message); // config.json: datasetConfig.prefetchConcurrency: expected an integer >= 1, got -1
- * }
+ * expect(() => parseConfig({ datasetConfig: { prefetchConcurrency: -1 } }, "config.json"))
+ *   .toThrow("config.json: datasetConfig.prefetchConcurrency: expected an integer >= 1, got -1");
  * ```
  */
 export function parseConfig(json: unknown, source: string, opts: ParseConfigOptions = {}): OssflowConfig {

@@ -41,8 +41,9 @@ async function newHasher(): Promise<Hasher> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64Implementation } from "./crc64.ts";
- * console.log(await crc64Implementation()); // "wasm" in Deno, "js" in Cloudflare workerd
+ * expect(await crc64Implementation()).toEqual("wasm"); // in Deno; "js" in Cloudflare workerd
  * ```
  */
 export async function crc64Implementation(): Promise<"wasm" | "js"> {
@@ -196,10 +197,11 @@ const X2N: bigint[] = (() => {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64, crc64Combine } from "./crc64.ts";
  * const enc = new TextEncoder();
  * const whole = crc64Combine(await crc64(enc.encode("1234")), await crc64(enc.encode("56789")), 5);
- * console.log(whole); // "11051210869376104954", the same as crc64("123456789")
+ * expect(whole).toEqual(await crc64(enc.encode("123456789"))); // "11051210869376104954"
  * ```
  */
 export function crc64Combine(crc1: string, crc2: string, length2: number): string {

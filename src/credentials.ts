@@ -14,13 +14,6 @@ import { ConfigError } from "./errors.ts";
 
 /**
  * An access key pair, optionally with an STS security token and its expiry.
- *
- * @example
- * ```ts
- * import type { Credentials } from "./credentials.ts";
- * const creds: Credentials = { accessKeyId: "LTAI5tExample", accessKeySecret: "example-secret" };
- * console.log(creds.accessKeyId);
- * ```
  */
 export interface Credentials {
   /** AccessKey ID (not secret; shown in logs and errors). */
@@ -38,12 +31,13 @@ export interface Credentials {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CredentialsProvider } from "./credentials.ts";
  * const provider: CredentialsProvider = {
  *   name: "vault",
  *   getCredentials: () => Promise.resolve({ accessKeyId: "id", accessKeySecret: "secret" }),
  * };
- * console.log((await provider.getCredentials()).accessKeyId);
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("id");
  * ```
  */
 export interface CredentialsProvider {
@@ -179,9 +173,10 @@ function toSafe(c: Credentials, source: string): SafeCredentials {
  * @throws {ConfigError} at once when the pair is incomplete.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { staticCredentials } from "./credentials.ts";
  * const provider = staticCredentials({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log(String(await provider.getCredentials()));
+ * expect(String(await provider.getCredentials())).not.toContain("s3cr3t");
  * ```
  */
 export function staticCredentials(c: Credentials): CredentialsProvider {
@@ -358,9 +353,10 @@ export function chainCredentials(...providers: CredentialsProvider[]): Credentia
  * @throws {ConfigError} when the value is neither.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { toCredentialsProvider } from "./credentials.ts";
  * const provider = toCredentialsProvider({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log((await provider.getCredentials()).accessKeyId);
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export function toCredentialsProvider(c: Credentials | CredentialsProvider): CredentialsProvider {

@@ -17,13 +17,6 @@ import { ConfigError } from "./errors.ts";
 
 /**
  * A normalised endpoint.
- *
- * @example
- * ```ts
- * import type { Endpoint } from "./endpoint.ts";
- * const ep: Endpoint = { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false };
- * console.log(ep.region);
- * ```
  */
 export interface Endpoint {
   /** Scheme, host and port, no trailing slash: `https://oss-cn-hangzhou.aliyuncs.com`. */

@@ -62,9 +62,10 @@ export interface OssErrorInit {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssError } from "./errors.ts";
  * const err = new OssError({ code: "NoSuchKey", status: 404, message: "The specified key does not exist.", key: "a.bin" });
- * if (err.code === "NoSuchKey") console.log(err.status); // 404
+ * expect([err.code, err.status, err.key]).toEqual(["NoSuchKey", 404, "a.bin"]);
  * ```
  */
 export class OssError extends OssflowError {
@@ -124,9 +125,10 @@ export class ConfigError extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { IntegrityError } from "./errors.ts";
  * const err = new IntegrityError("CRC64 mismatch for oss://b/k", { key: "k", expected: "1", actual: "2" });
- * console.log(err.expected, err.actual);
+ * expect([err.name, err.expected, err.actual]).toEqual(["IntegrityError", "1", "2"]);
  * ```
  */
 export class IntegrityError extends OssflowError {

@@ -197,11 +197,7 @@ export async function appendTextFile(path: string, data: string): Promise<void> 
  * import { expect } from "expect";
  * import { parseJsonText } from "./fs.ts";
  * expect(parseJsonText('{"logLevel": 1}', "config.json")).toEqual({ logLevel: 1 });
- * try {
- *   parseJsonText('{"logLevel": 1,}', "config.json");
- * } catch (err) {
- *   console.log((err as Error).message); // config.json: invalid JSON at line 1, column 16: expected a property name in double quotes
- * }
+ * expect(() => parseJsonText('{"logLevel": 1,}', "config.json")).toThrow("config.json: invalid JSON at line 1, column 16");
  * ```
  */
 export function parseJsonText(text: string, source: string): unknown {

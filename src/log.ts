@@ -342,7 +342,7 @@ export function bucketAndKey(url: URL, pathStyle?: boolean): { bucket: string; k
  * ```ts
  * import { expect } from "expect";
  * import { AuditLog, auditedFetch } from "./log.ts";
- * const audit = new AuditLog({ sink: (r) => console.log(r.method, r.key, r.ms) });
+ * const audit = new AuditLog({ sink: (r) => console.warn(r.method, r.key, r.ms) });
  * const f = auditedFetch(audit); // pass as OssClientOptions.fetch
  * expect(typeof f).toEqual("function");
  * ```

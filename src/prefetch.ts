@@ -84,10 +84,11 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { prefetch } from "./prefetch.ts";
  * const urls = ["https://example.com/a", "https://example.com/b"];
  * const fetchLen = async (u: string, { signal }: { signal: AbortSignal }) => u.length + (signal.aborted ? 1 : 0);
- * for await (const n of prefetch(urls, fetchLen, { concurrency: 8 })) console.log(n);
+ * expect(await Array.fromAsync(prefetch(urls, fetchLen, { concurrency: 8 }))).toEqual([21, 21]); // in input order
  * ```
  */
 export function prefetch<T, R>(

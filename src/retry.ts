@@ -7,14 +7,6 @@
 
 /**
  * What a retry is about to repeat: a whole request, or the rest of a GET body that broke mid-stream.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { RetryEvent } from "./retry.ts";
- * const event: RetryEvent = { kind: "request", attempt: 1, delayMs: 100, method: "GET", status: 503 };
- * expect(`retry ${event.attempt} of ${event.method} after ${event.status}`).toEqual("retry 1 of GET after 503");
- * ```
  */
 export interface RetryEvent {
   /** `"request"`: a request failed and is sent again; `"resume"`: a GET body broke and is resumed with a Range. */
@@ -41,12 +33,6 @@ export interface RetryEvent {
  * `ReadableStream` cannot). The delay before retry `n` (1-based) is
  * `d = min(maxDelayMs, minDelayMs * multiplier ** (n - 1))`, shortened by a random share of up to `jitter`:
  * `d * (1 - jitter * random())`. A `Retry-After` header (seconds) raises the delay, still capped by `maxDelayMs`.
- *
- * @example
- * ```ts
- * import type { RetryOptions } from "./retry.ts";
- * const retry: RetryOptions = { maxAttempts: 8, minDelayMs: 50, maxDelayMs: 2_000, jitter: 0.5 };
- * ```
  */
 export interface RetryOptions {
   /** Attempts in all, the first one included; 1 disables retries. Default 5. */

@@ -191,9 +191,10 @@ export function peekContinuationToken(xml: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseInitiateMultipart } from "./xml.ts";
- * console.log(parseInitiateMultipart(
- *   "<InitiateMultipartUploadResult><UploadId>0004B9</UploadId></InitiateMultipartUploadResult>")); // "0004B9"
+ * const xml = "<InitiateMultipartUploadResult><UploadId>0004B9</UploadId></InitiateMultipartUploadResult>";
+ * expect(parseInitiateMultipart(xml)).toEqual("0004B9");
  * ```
  */
 export function parseInitiateMultipart(xml: string): string {
@@ -211,9 +212,10 @@ export function parseInitiateMultipart(xml: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseETagResult } from "./xml.ts";
- * console.log(parseETagResult("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
- *   "CopyObjectResult")); // "\"e\""
+ * const xml = "<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>";
+ * expect(parseETagResult(xml, "CopyObjectResult")).toEqual('"e"');
  * ```
  */
 export function parseETagResult(
@@ -304,8 +306,10 @@ export function escapeXml(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { buildCompleteMultipart } from "./xml.ts";
- * console.log(buildCompleteMultipart([{ partNumber: 1, etag: '"a"' }]));
+ * expect(buildCompleteMultipart([{ partNumber: 1, etag: '"a"' }]))
+ *   .toContain("<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>");
  * ```
  */
 export function buildCompleteMultipart(parts: readonly CompletedPart[]): string {

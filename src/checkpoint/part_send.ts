@@ -39,12 +39,13 @@ export interface SendPartOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sendPart } from "./part_send.ts";
  * import { resolveRetryOptions } from "../retry.ts";
  * const signal = new AbortController().signal;
  * const opts = { stream: true, retry: resolveRetryOptions(), signal, bucket: "b", key: "k" };
  * const sent = await sendPart(new Uint8Array(3 << 20), opts, (body, stream) => Promise.resolve(stream));
- * console.log(sent); // true: 3 MiB go as a stream
+ * expect(sent).toBe(true); // 3 MiB go as a stream
  * ```
  */
 export async function sendPart<T>(

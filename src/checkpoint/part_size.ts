@@ -63,9 +63,10 @@ export const PARTS_PER_STEP = 1_000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkPartSize } from "./part_size.ts";
  * checkPartSize(8 * 1024 * 1024); // ok
- * try { checkPartSize(1024); } catch (err) { console.log((err as Error).message); }
+ * expect(() => checkPartSize(1024)).toThrow("partSize");
  * ```
  */
 export function checkPartSize(value: unknown, name = "partSize"): number {
@@ -108,9 +109,10 @@ export function checkPositiveInteger(value: unknown, name: string, max = 10_000)
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { PartSchedule } from "./part_size.ts";
  * const s = new PartSchedule(8 * 1024 * 1024, 200 * 1024 ** 3); // 200 GiB hint
- * console.log(s.sizeOf(1)); // 21 MiB: 200 GiB / 10,000 rounded up to a MiB
+ * expect(s.sizeOf(1)).toEqual(21 * 1024 * 1024); // 200 GiB / 10,000 rounded up to a MiB
  * ```
  */
 export class PartSchedule {

@@ -44,14 +44,6 @@ export interface CheckpointReaderInit {
 
 /**
  * What a HEAD would tell about an object, when already known (see {@linkcode CheckpointReaderInit.object}).
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { KnownObject } from "./reader.ts";
- * const known: KnownObject = { size: 1024, etag: '"5B3C1A2E053D763E1B002CC607C5A0FE"', crc64: "9112883466341592537" };
- * expect(known.size).toEqual(1024);
- * ```
  */
 export interface KnownObject {
   /** Size in bytes. */

@@ -75,9 +75,10 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject } from "./item.ts";
  * const item = new DataObject({ bucket: "b", key: "a.json", label: "x", bytes: new TextEncoder().encode('{"n":1}') });
- * console.log(item.uri, item.size, (await item.json<{ n: number }>()).n); // oss://b/a.json 7 1
+ * expect([item.uri, item.size, (await item.json<{ n: number }>()).n]).toEqual(["oss://b/a.json", 7, 1]);
  * ```
  */
 export class DataObject {

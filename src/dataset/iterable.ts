@@ -112,15 +112,18 @@ export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promis
  *
  * @example Against the local server
  * ```ts
+ * import { expect } from "expect";
  * import { OssIterableDataset } from "./iterable.ts";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["demo"] });
  * const opts = { endpoint: server.url, region: "cn-hangzhou", credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
  * await new OssClient(opts).put("demo", "train/a.txt", "hello");
+ * const items = [];
  * for await (const item of OssIterableDataset.fromPrefix("oss://demo/train/", opts)) {
- *   console.log(item.uri, await item.text()); // oss://demo/train/a.txt hello
+ *   items.push([item.uri, await item.text()]);
  * }
+ * expect(items).toEqual([["oss://demo/train/a.txt", "hello"]]);
  * await server.close();
  * ```
  */
@@ -175,6 +178,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    * @throws {ConfigError} naming the entry (never its query) when a URL is not an absolute http(s) URL.
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssIterableDataset } from "./iterable.ts";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
@@ -184,9 +188,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    * await client.put("demo", "train/a.txt", "hello");
    * const urls = [await client.presignUrl("demo", "train/a.txt", { expires: 600 })];
    * // Elsewhere (a browser page, a worker): only the URLs are needed.
+   * const items = [];
    * for await (const item of OssIterableDataset.fromUrls(urls, { prefetchConcurrency: 8 })) {
-   *   console.log(item.key, await item.text()); // train/a.txt hello
+   *   items.push([item.key, await item.text()]);
    * }
+   * expect(items).toEqual([["train/a.txt", "hello"]]);
    * await server.close();
    * ```
    */

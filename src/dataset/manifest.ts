@@ -304,9 +304,11 @@ export interface ReadManifestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readManifest } from "./manifest.ts";
  * const bytes = new Blob(["a.jpg cat\n", "b.jpg dog\n"]).stream();
- * for await (const e of readManifest(bytes)) console.log(e.lineNumber, e.path, e.label);
+ * const entries = await Array.fromAsync(readManifest(bytes), (e) => [e.lineNumber, e.path, e.label]);
+ * expect(entries).toEqual([[1, "a.jpg", "cat"], [2, "b.jpg", "dog"]]);
  * ```
  */
 export async function* readManifest(
@@ -386,10 +388,12 @@ export interface ObjectGetter {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { openManifest, readManifest } from "./manifest.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a.jpg cat\n");
- * for await (const e of readManifest(await openManifest(path))) console.log(e.path); // a.jpg
+ * const entries = await Array.fromAsync(readManifest(await openManifest(path)), (e) => e.path);
+ * expect(entries).toEqual(["a.jpg"]);
  * ```
  */
 export async function openManifest(

@@ -26,12 +26,6 @@ import { redactQuery } from "./url_source.ts";
 
 /**
  * Options of {@linkcode UrlFetchClient}.
- *
- * @example
- * ```ts
- * import type { UrlFetchOptions } from "./url_client.ts";
- * const opts: UrlFetchOptions = { retry: { maxAttempts: 3 }, timeoutMs: 10_000 };
- * ```
  */
 export interface UrlFetchOptions {
   /** Retry policy (the same as `OssClient`'s; default 5 attempts). */
@@ -67,6 +61,7 @@ class AttemptFailure extends OssflowError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { UrlFetchClient } from "./url_client.ts";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
@@ -76,7 +71,7 @@ class AttemptFailure extends OssflowError {
  * await client.put("demo", "a.txt", "hello");
  * const url = await client.presignUrl("demo", "a.txt", { expires: 60 });
  * const { bytes } = await new UrlFetchClient().getBytes("demo", "a.txt", { url });
- * console.log(new TextDecoder().decode(bytes)); // hello
+ * expect(new TextDecoder().decode(bytes)).toEqual("hello");
  * await server.close();
  * ```
  */

@@ -96,7 +96,8 @@ function shown(input: string): string {
  * import { expect } from "expect";
  * import { urlRef } from "./url_source.ts";
  * const ref = urlRef("https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg?x-oss-signature=abc", 0);
- * console.log(ref.bucket, ref.key, ref.uri); // my-bucket train/a b.jpg https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg
+ * expect([ref.bucket, ref.key, ref.uri])
+ *   .toEqual(["my-bucket", "train/a b.jpg", "https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg"]);
  * expect(JSON.stringify(ref).includes("signature")).toBe(false);
  * ```
  */
@@ -154,9 +155,10 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { urlsSource } from "./url_source.ts";
  * const src = urlsSource(["http://127.0.0.1:9000/b/a.bin", "http://127.0.0.1:9000/b/b.bin"]);
- * console.log(src.kind, src.description); // urls 2 URLs
+ * expect([src.kind, src.description]).toEqual(["urls", "2 URLs"]);
  * ```
  */
 export function urlsSource(urls: UrlList, opts: UrlRefOptions = {}): DatasetSource {

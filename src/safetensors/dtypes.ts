@@ -122,14 +122,6 @@ export type TensorArray =
 /**
  * A tensor: what `OssSafetensors.get` returns and what `saveSafetensors` takes. `data` holds the elements in
  * row-major order; its byte length is the product of `shape` times the dtype's size (`[]` is a scalar).
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { Tensor } from "./dtypes.ts";
- * const bias: Tensor = { dtype: "F32", shape: [2, 3], data: new Float32Array(6) };
- * expect(bias.data.length).toEqual(6);
- * ```
  */
 export interface Tensor {
   /** The safetensors dtype. */

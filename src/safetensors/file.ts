@@ -16,14 +16,6 @@ import { coalesce, type RangeGroup, type Span, split } from "./ranges.ts";
 /**
  * Requests and bytes a reader has fetched: header reads, tensor ranges and whole-file loads (a load counts its
  * HEAD and its ranges). Retries are not counted.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { SafetensorsReadStats } from "./file.ts";
- * const stats: SafetensorsReadStats = { requests: 3, bytesFetched: 65536 };
- * expect(stats.bytesFetched / stats.requests).toEqual(21845.333333333332);
- * ```
  */
 export interface SafetensorsReadStats {
   /** Requests started. */

@@ -10,14 +10,6 @@ import { encodeHeader } from "./header.ts";
 
 /**
  * A file `saveSafetensors` wrote.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { SavedFile } from "./file_writer.ts";
- * const f: SavedFile = { uri: "oss://m/model.safetensors", size: 4096, crc64: "123", tensors: ["w"] };
- * expect(f.tensors.length).toEqual(1);
- * ```
  */
 export interface SavedFile {
   /** Its URI. */

@@ -20,16 +20,6 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /**
  * One tensor of an opened file: what the header says about it, and where its bytes are.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { TensorInfo } from "./header.ts";
- * const t: TensorInfo = {
- *   name: "w", dtype: "F32", shape: [2], dataOffsets: [0, 8], start: 72, end: 80, file: "oss://m/a.safetensors",
- * };
- * expect(t.end - t.start).toEqual(8); // (bytes)
- * ```
  */
 export interface TensorInfo {
   /** The tensor's name (its key in the header). */

@@ -8,14 +8,6 @@
 
 /**
  * A byte span `[start, end)`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { Span } from "./ranges.ts";
- * const s: Span = { start: 100, end: 164 };
- * expect(s.end - s.start).toEqual(64);
- * ```
  */
 export interface Span {
   /** First byte. */

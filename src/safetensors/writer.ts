@@ -68,14 +68,6 @@ export interface SaveSafetensorsOptions extends OssSafetensorsOptions {
 
 /**
  * What {@linkcode saveSafetensors} did.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { SaveSafetensorsResult } from "./writer.ts";
- * const r: SaveSafetensorsResult = { uri: "oss://m/model.safetensors.index.json", generation: 2, files: [] };
- * expect(r.uri.endsWith(".index.json")).toBe(true);
- * ```
  */
 export interface SaveSafetensorsResult {
   /** What to open: the file, or the index of the set. */

@@ -79,13 +79,6 @@ export function quote(value: string): string {
 
 /**
  * A parsed credential scope.
- *
- * @example
- * ```ts
- * import type { Scope } from "./auth_parse.ts";
- * const scope: Scope = { accessKeyId: "ak", shortDate: "20240101", region: "cn-hangzhou", service: "oss" };
- * console.log(scope.region);
- * ```
  */
 export interface Scope {
   /** The AccessKey ID that signed. */

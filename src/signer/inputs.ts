@@ -93,13 +93,10 @@ export function checkSigningInputs(credentials: Credentials, region: string, dat
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkExpires } from "./inputs.ts";
  * checkExpires(900); // fine
- * try {
- *   checkExpires(604801);
- * } catch (err) {
- *   console.log((err as Error).message); // "expires: expected a whole number of seconds from 1 to 604800 ..."
- * }
+ * expect(() => checkExpires(604801)).toThrow("expires: expected a whole number of seconds from 1 to 604800");
  * ```
  */
 export function checkExpires(expires: number): void {

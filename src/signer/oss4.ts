@@ -46,19 +46,6 @@ const PRESIGN_PARAMS = [
  * A request to sign: what the signer reads (and, for header signing, the headers it adds to).
  * `bucket` and `key` give the OSS canonical URI `/bucket/key`, which is the same whether the URL is
  * virtual-hosted (`https://bucket.oss-cn-hangzhou.aliyuncs.com/key`) or path style.
- *
- * @example
- * ```ts
- * import type { SignableRequest } from "./oss4.ts";
- * const req: SignableRequest = {
- *   method: "GET",
- *   url: new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/a.txt"),
- *   headers: new Headers(),
- *   bucket: "bucket",
- *   key: "a.txt",
- * };
- * console.log(req.method);
- * ```
  */
 export interface SignableRequest {
   /** HTTP method; upper-cased in the canonical request. */
@@ -75,13 +62,6 @@ export interface SignableRequest {
 
 /**
  * Options of {@link signOss4}.
- *
- * @example
- * ```ts
- * import type { Oss4SignOptions } from "./oss4.ts";
- * const opts: Oss4SignOptions = { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" };
- * console.log(opts.region);
- * ```
  */
 export interface Oss4SignOptions {
   /** The key pair (and STS token) to sign with. */
@@ -102,17 +82,6 @@ export interface Oss4SignOptions {
 
 /**
  * Options of {@link presignOss4}.
- *
- * @example
- * ```ts
- * import type { Oss4PresignOptions } from "./oss4.ts";
- * const opts: Oss4PresignOptions = {
- *   credentials: { accessKeyId: "ak", accessKeySecret: "sk" },
- *   region: "cn-hangzhou",
- *   expires: 900,
- * };
- * console.log(opts.expires);
- * ```
  */
 export interface Oss4PresignOptions extends Oss4SignOptions {
   /** Lifetime of the URL in whole seconds, 1 to 604800 (7 days). */

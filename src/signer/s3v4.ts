@@ -23,14 +23,6 @@ export const S3V4_ALGORITHM = "AWS4-HMAC-SHA256";
 type SmithyRequest = Parameters<SignatureV4["presign"]>[0];
 /**
  * A query as `@smithy/signature-v4` holds it: decoded names to a value or, for repeated names, a list.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { S3v4Query } from "./s3v4.ts";
- * const query: S3v4Query = { prefix: "a/", "list-type": "2", tag: ["x", "y"] };
- * expect(Object.keys(query).length).toEqual(3);
- * ```
  */
 export type S3v4Query = Record<string, string | string[] | null>;
 let smithy: Promise<typeof import("@smithy/signature-v4")> | undefined;
@@ -113,13 +105,6 @@ export const S3V4_PRESIGN_PARAMS: readonly string[] = [
 
 /**
  * Options of {@link signS3v4}.
- *
- * @example
- * ```ts
- * import type { S3v4SignOptions } from "./s3v4.ts";
- * const opts: S3v4SignOptions = { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "us-east-1" };
- * console.log(opts.service ?? "s3");
- * ```
  */
 export interface S3v4SignOptions {
   /** The key pair (and session token) to sign with. */
@@ -134,17 +119,6 @@ export interface S3v4SignOptions {
 
 /**
  * Options of {@link presignS3v4}.
- *
- * @example
- * ```ts
- * import type { S3v4PresignOptions } from "./s3v4.ts";
- * const opts: S3v4PresignOptions = {
- *   credentials: { accessKeyId: "ak", accessKeySecret: "sk" },
- *   region: "us-east-1",
- *   expires: 3600,
- * };
- * console.log(opts.expires);
- * ```
  */
 export interface S3v4PresignOptions extends S3v4SignOptions {
   /** Lifetime of the URL in whole seconds, 1 to 604800 (7 days). */
@@ -241,21 +215,6 @@ function encodeQuery(value: string): string {
 
 /**
  * What the verifier (and {@link presignS3v4}) hand to smithy: the request with exactly the headers to sign.
- *
- * @example
- * ```ts
- * import type { S3v4Input } from "./s3v4.ts";
- * const input: S3v4Input = {
- *   method: "GET",
- *   url: new URL("https://examplebucket.s3.amazonaws.com/test.txt"),
- *   headers: { host: "examplebucket.s3.amazonaws.com" },
- *   credentials: { accessKeyId: "ak", accessKeySecret: "sk" },
- *   region: "us-east-1",
- *   service: "s3",
- *   date: new Date(),
- * };
- * console.log(input.service);
- * ```
  */
 export interface S3v4Input {
   /** HTTP method. */

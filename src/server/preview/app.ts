@@ -29,16 +29,6 @@ export type { ObjectPreview } from "./object.ts";
 
 /**
  * What presigns the URLs the app hands out: an `OssClient` with credentials, or anything with its `presignUrl`.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { PreviewPresigner } from "./app.ts";
- * const cdn: PreviewPresigner = {
- *   presignUrl: (bucket, key) => Promise.resolve(`https://cdn.example.com/${bucket}/${key}`),
- * };
- * expect(await cdn.presignUrl("data", "a.png")).toEqual("https://cdn.example.com/data/a.png");
- * ```
  */
 export interface PreviewPresigner {
   /** See `OssClient.presignUrl`. */

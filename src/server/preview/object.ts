@@ -23,14 +23,6 @@ export interface PreviewLimits {
 
 /**
  * The JSON body of a non-image preview.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ObjectPreview } from "./object.ts";
- * const p: ObjectPreview = { key: "a.txt", size: 5, etag: '"x"', kind: "text", truncated: false, text: "hello" };
- * expect(p.kind).toEqual("text");
- * ```
  */
 export interface ObjectPreview {
   /** Object key. */

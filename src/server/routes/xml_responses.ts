@@ -91,8 +91,11 @@ export function isoDate(ms: number): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { errorXml } from "./xml_responses.ts";
- * console.log(errorXml({ code: "NoSuchKey", message: "missing", requestId: "1", hostId: "h", key: "k" }));
+ * const xml = errorXml({ code: "NoSuchKey", message: "missing", requestId: "1", hostId: "h", key: "k" });
+ * expect(xml).toContain("<Code>NoSuchKey</Code>");
+ * expect(xml).toContain("<Key>k</Key>");
  * ```
  */
 export function errorXml(e: {
@@ -298,8 +301,9 @@ export function copyResultXml(form: ApiForm, tag: string, etag: string, lastModi
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { deleteResultXml } from "./xml_responses.ts";
- * console.log(deleteResultXml("oss", ["a"], [], false)); // includes <Deleted><Key>a</Key></Deleted>
+ * expect(deleteResultXml("oss", ["a"], [], false)).toContain("<Deleted><Key>a</Key></Deleted>");
  * ```
  */
 export function deleteResultXml(
@@ -326,8 +330,9 @@ export function deleteResultXml(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { listBucketsXml } from "./xml_responses.ts";
- * console.log(listBucketsXml("oss", "oss-cn-hangzhou", [{ name: "b", created: 0 }]).includes("<Name>b</Name>"));
+ * expect(listBucketsXml("oss", "oss-cn-hangzhou", [{ name: "b", created: 0 }])).toContain("<Name>b</Name>");
  * ```
  */
 export function listBucketsXml(

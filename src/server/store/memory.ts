@@ -18,12 +18,13 @@ import { randomHex } from "../http/digest_stream.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "k", new Uint8Array([1, 2, 3]));
  * const { body } = await store.get("data", "k", { range: { start: 1 } });
- * console.log(await new Response(body).bytes()); // Uint8Array [2, 3]
+ * expect(await new Response(body).bytes()).toEqual(new Uint8Array([2, 3]));
  * ```
  */
 export class MemoryStore extends BlobObjectStore {

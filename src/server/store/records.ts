@@ -15,10 +15,11 @@ import type { ByteRange, CompletePart, ObjectHeaders, ObjectMeta, PartInfo, Uplo
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readSegmentBytes, type Segment } from "./records.ts";
  * const segments: Segment[] = [{ id: "a", size: 3 }, { id: "b", size: 2 }];
  * const read = (s: Segment, from: number, to: number) => Promise.resolve(new Uint8Array(to - from).fill(s.size));
- * console.log(await readSegmentBytes(segments, 2, 4, read)); // Uint8Array [3, 2]
+ * expect(await readSegmentBytes(segments, 2, 4, read)).toEqual(new Uint8Array([3, 2]));
  * ```
  */
 export interface Segment {
@@ -48,16 +49,6 @@ export interface PartRecord extends PartInfo {
 
 /**
  * A committed object: its metadata and where its bytes live.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ObjectRecord } from "./records.ts";
- * const etag = "d41d8cd98f00b204e9800998ecf8427e"; // MD5 of no bytes
- * const meta = { key: "empty", size: 0, etag, crc64: "0", lastModified: 0, contentType: "text/plain" };
- * const rec: ObjectRecord = { meta: { ...meta, objectType: "Normal", userMeta: {} }, segments: [] };
- * expect([rec.meta.size, rec.segments.length]).toEqual([0, 0]);
- * ```
  */
 export interface ObjectRecord {
   /** Metadata reported by HEAD/GET/list. */
@@ -68,15 +59,6 @@ export interface ObjectRecord {
 
 /**
  * A multipart upload in progress.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { UploadRecord } from "./records.ts";
- * const info = { uploadId: "u1", bucket: "data", key: "big.bin", initiated: 0 };
- * const up: UploadRecord = { ...info, contentType: "application/octet-stream", userMeta: {}, parts: new Map() };
- * expect([up.key, up.parts.size]).toEqual(["big.bin", 0]);
- * ```
  */
 export interface UploadRecord extends UploadInfo {
   /** Content type given at initiation, applied on completion. */
@@ -126,15 +108,6 @@ export interface BucketRecord {
 
 /**
  * Everything a backend restores at start.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { StoreState } from "./records.ts";
- * const data = { created: 0, objects: new Map() };
- * const state: StoreState = { buckets: new Map([["data", data]]), uploads: new Map() };
- * expect([[...state.buckets.keys()], state.uploads.size]).toEqual([["data"], 0]);
- * ```
  */
 export interface StoreState {
   /** Buckets by name. */

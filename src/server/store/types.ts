@@ -28,12 +28,13 @@ export type ObjectType = "Normal" | "Appendable" | "Multipart";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { ObjectHeaders } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * const headers: ObjectHeaders = { "cache-control": "max-age=60", "content-language": "en" };
- * console.log((await store.put("data", "a.txt", new Uint8Array(1), { headers })).headers); // the same
+ * expect((await store.put("data", "a.txt", new Uint8Array(1), { headers })).headers).toEqual(headers);
  * ```
  */
 export type ObjectHeaders = Partial<
@@ -191,13 +192,14 @@ export interface GetOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MemoryStore } from "./memory.ts";
  * import type { GetResult } from "./types.ts";
  * const store = new MemoryStore();
  * await store.createBucket("data");
  * await store.put("data", "k", new Uint8Array([1, 2, 3]));
  * const res: GetResult = await store.get("data", "k");
- * console.log(res.meta.size, res.body); // 3 Uint8Array [1, 2, 3]
+ * expect([res.meta.size, await new Response(res.body).bytes()]).toEqual([3, new Uint8Array([1, 2, 3])]);
  * ```
  */
 export interface GetResult {
@@ -342,15 +344,6 @@ export interface CompletePart {
 
 /**
  * Body returned by reads: a stream, or one byte array for small reads.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import type { ReadBody } from "./types.ts";
- * const small: ReadBody = new Uint8Array([104, 105]);
- * const large: ReadBody = new Blob(["hi"]).stream();
- * expect([await new Response(small).text(), await new Response(large).text()]).toEqual(["hi", "hi"]);
- * ```
  */
 export type ReadBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
 
