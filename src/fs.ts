@@ -145,8 +145,11 @@ export async function openFileStream(path: string): Promise<ReadableStream<Uint8
  * @throws {ConfigError} naming the file when it cannot be written.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { writeTextFile } from "./fs.ts";
- * await writeTextFile(await Deno.makeTempFile(), '{"logLevel": 2}');
+ * const path = await Deno.makeTempFile();
+ * await writeTextFile(path, '{"logLevel": 2}');
+ * expect(await Deno.readTextFile(path)).toEqual('{"logLevel": 2}');
  * ```
  */
 export async function writeTextFile(path: string, data: string): Promise<void> {

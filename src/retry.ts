@@ -169,8 +169,10 @@ export function retryAfterMs(headers: Headers): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sleep } from "./retry.ts";
  * await sleep(10, AbortSignal.timeout(1_000));
+ * await expect(sleep(10_000, AbortSignal.abort(new Error("stop")))).rejects.toThrow("stop");
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

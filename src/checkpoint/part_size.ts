@@ -88,8 +88,10 @@ export function checkPartSize(value: unknown, name = "partSize"): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkPositiveInteger } from "./part_size.ts";
- * checkPositiveInteger(4, "uploadConcurrency"); // 4
+ * expect(checkPositiveInteger(4, "uploadConcurrency")).toBe(4);
+ * expect(() => checkPositiveInteger(0, "uploadConcurrency")).toThrow("uploadConcurrency");
  * ```
  */
 export function checkPositiveInteger(value: unknown, name: string, max = 10_000): number {

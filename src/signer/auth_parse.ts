@@ -162,8 +162,10 @@ export function parseExpires(value: string, source: string): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkSignatureFormat } from "./auth_parse.ts";
- * checkSignatureFormat("0".repeat(64), "x-oss-signature"); // fine
+ * expect(() => checkSignatureFormat("0".repeat(64), "x-oss-signature")).not.toThrow();
+ * expect(() => checkSignatureFormat("xyz", "x-oss-signature")).toThrow("x-oss-signature");
  * ```
  */
 export function checkSignatureFormat(value: string, source: string): void {

@@ -480,8 +480,10 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { validateKey } from "./types.ts";
- * validateKey("images/0001.jpg");
+ * expect(() => validateKey("images/0001.jpg")).not.toThrow();
+ * expect(() => validateKey("")).toThrow();
  * ```
  */
 export function validateKey(key: string): void {
