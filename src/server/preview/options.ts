@@ -1,6 +1,6 @@
 /**
  * Checking and defaulting the options of the preview app, and serving the browser bundle from a directory.
- * Internal: see `preview.ts`.
+ * Internal: see `app.ts`.
  *
  * @module
  */
