@@ -73,9 +73,14 @@ export function linkedController(...signals: (AbortSignal | undefined)[]): [Abor
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { flushLogs } from "./iterable.ts";
  * import { Logger } from "../log.ts";
- * await flushLogs({ logger: new Logger() });
+ * const path = await Deno.makeTempFile();
+ * const logger = new Logger({ path });
+ * logger.warn("listing was slow");
+ * await flushLogs({ logger });
+ * expect(await Deno.readTextFile(path)).toContain("listing was slow");
  * ```
  */
 export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promise<void> {

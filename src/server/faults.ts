@@ -258,8 +258,11 @@ const NO_FAULTS: FaultPlan = Object.freeze({ latencyMs: 0 });
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sleep } from "./faults.ts";
- * await sleep(1);
+ * const t0 = performance.now();
+ * await sleep(5);
+ * expect(performance.now() - t0).toBeGreaterThanOrEqual(4); // the behaviour is the wait
  * ```
  */
 export function sleep(ms: number): Promise<void> {
