@@ -203,8 +203,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * ```
  */
 export class Retry {
-  /** Why the attempt failed, and how long to wait at least. */
-  constructor(readonly why: { status?: number; error?: unknown; afterMs?: number } = {}) {}
+  /**
+   * Why the attempt failed, and how long to wait at least; `now`: try again at once, without a wait or a retry
+   * event (the attempt fixed the cause itself, e.g. signed again with fresh credentials).
+   */
+  constructor(readonly why: { status?: number; error?: unknown; afterMs?: number; now?: boolean } = {}) {}
 }
 
 /** What {@linkcode retrying} reports each retry as, and with which signal it waits. */
@@ -247,6 +250,7 @@ export async function retrying<T>(
     const r = await attempt(n, last);
     if (!(r instanceof Retry)) return r;
     if (last) throw r.why.error ?? new Error(`attempt ${n} of ${policy.maxAttempts} asked for another`);
+    if (r.why.now) continue;
     const delayMs = backoffDelay(n, policy, Math.random, r.why.afterMs ?? 0);
     const { method, bucket, key } = opts.request;
     const { status, error } = r.why;

@@ -126,3 +126,14 @@ Deno.test("retrying waits Retry-After between attempts and an abort ends the wai
   await expect(waiting).rejects.toThrow("stopped");
   expect(delays).toEqual([30_000]);
 });
+
+Deno.test("retrying: a Retry marked now runs the next attempt at once, counted but neither waited nor reported", async () => {
+  const policy = { maxAttempts: 3, minDelayMs: 60_000, maxDelayMs: 60_000, multiplier: 2, jitter: 0 };
+  const events: RetryEvent[] = [];
+  const got = await retrying(
+    policy,
+    (n) => Promise.resolve(n === 1 ? new Retry({ status: 403, now: true }) : `attempt ${n}`),
+    { request: { method: "GET" }, onRetry: (e) => events.push(e) },
+  );
+  expect([got, events.length]).toEqual(["attempt 2", 0]);
+});
