@@ -242,12 +242,13 @@ Deno.test("an s3:// checkpoint round-trips through the S3 form of the API (SigV4
 
 Deno.test("close() fails with IntegrityError and deletes the object when the completed object's CRC-64 differs", async () => {
   await using t = await setup();
-  // A real fetch whose CompleteMultipartUpload response reports another CRC-64, as a server that assembled
-  // the parts wrongly would.
+  // A real fetch whose CompleteMultipartUpload and HEAD responses report another CRC-64, as a server that
+  // assembled the parts wrongly would (a garbled answer alone is confirmed by HEAD: see integrity_test.ts).
   const lying: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     const url = new URL(input instanceof Request ? input.url : String(input));
-    if (init?.method !== "POST" || !url.searchParams.has("uploadId")) return res;
+    const complete = init?.method === "POST" && url.searchParams.has("uploadId");
+    if (!complete && init?.method !== "HEAD") return res;
     const headers = new Headers(res.headers);
     headers.set("x-oss-hash-crc64ecma", "12345");
     return new Response(res.body, { status: res.status, headers });
