@@ -26,7 +26,7 @@ import {
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
-import { redact } from "./log.ts";
+import { redact, secretHeaderValues } from "./log.ts";
 import { parseErrorResponse } from "./xml.ts";
 import type { OssClientOptions } from "./client_types.ts";
 
@@ -281,21 +281,6 @@ async function drain(res: Response): Promise<void> {
   try {
     await res.arrayBuffer(); // read to the end so that the connection can be reused
   } catch { /* the response is done with either way */ }
-}
-
-/** Request headers whose values are secret or single-use proof of a secret. */
-const SECRET_HEADERS = ["authorization", "x-oss-security-token", "x-amz-security-token"];
-
-/** The values of the secret headers of a request (and the signature alone, as an echo may split it off). */
-function secretHeaderValues(headers: Headers): string[] {
-  const out: string[] = [];
-  for (const name of SECRET_HEADERS) {
-    const v = headers.get(name);
-    if (v) out.push(v);
-  }
-  const signature = /Signature=([0-9a-f]+)/.exec(headers.get("authorization") ?? "")?.[1];
-  if (signature) out.push(signature);
-  return out;
 }
 
 /** Credentials are asked of the provider at most this often (they are refreshed sooner near expiry). */

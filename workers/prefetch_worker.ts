@@ -12,6 +12,7 @@
 import { DataObject } from "../src/dataset/item.ts";
 import type { WorkerReply, WorkerRequest, WorkerRetry } from "../src/dataset/fetcher.ts";
 import { redactQuery } from "../src/dataset/url_source.ts";
+import { redact, secretHeaderValues } from "../src/log.ts";
 
 // Loaded in the background (CRC-64) or only on an error response (XML): a worker is ready in ~50 ms.
 let integrityModule: Promise<typeof import("../src/integrity.ts")> | undefined;
@@ -77,7 +78,8 @@ async function attemptOnce(
         kind: "http",
         status: res.status,
         code: e.code,
-        message: redactQuery(e.message, m.req.url),
+        // An error page may echo the request: never its query, token or signature.
+        message: redactQuery(redact(e.message, secretHeaderValues(m.req.headers)), m.req.url),
         requestId: e.requestId,
       };
       const retryable = res.status >= 500 || res.status === 429;
