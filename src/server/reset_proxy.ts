@@ -59,7 +59,18 @@ export class ResetProxy {
     upstream.setNoDelay(true);
     const id = (upstream.localAddr as Deno.NetAddr).port;
     this.#pairs.set(id, { client, upstream });
-    await Promise.all([pump(client, upstream), pump(upstream, client)]);
+    // Whether the latest request the client started is a HEAD (whose answer must have no body).
+    let head = false;
+    const watch = (chunk: Uint8Array) => {
+      if (chunk[0] >= 0x41 && chunk[0] <= 0x5a) {
+        head = chunk.length > 5 && HEAD.every((b, i) => chunk[i] === b);
+      }
+      return chunk;
+    };
+    await Promise.all([
+      pump(client, upstream, watch),
+      pump(upstream, client, (c) => explainRefusal(c, head)),
+    ]);
     this.#pairs.delete(id);
     closeQuietly(client);
     closeQuietly(upstream);
@@ -83,14 +94,67 @@ export class ResetProxy {
   }
 }
 
-/** Copies `from` to `to` until EOF or error, then half-closes (or closes) `to`. */
-async function pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+/**
+ * The bare answer of Deno's HTTP server to a request it refuses before any handler runs (a header section over
+ * about 64 KiB, or a malformed request line or header): no server header, no body, connection closed. The
+ * emulator's own answers always carry `server: ossflow-emulator`.
+ */
+const REFUSAL =
+  /^HTTP\/1\.1 (4\d\d) [^\r]*\r\ncontent-length: 0\r\ndate: [^\r]+\r\nconnection: close\r\n\r\n$/;
+
+const HEAD = [...new TextEncoder().encode("HEAD ")];
+
+/**
+ * Turns the HTTP server's bare refusal into an OSS error (a document, or its headers alone when `head`); any
+ * other chunk passes as it is.
+ *
+ * @example
+ * ```ts
+ * import { explainRefusal } from "./reset_proxy.ts";
+ * const bare = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Sat, 05 Dec 2026 03:37:05 GMT\r\nconnection: close\r\n\r\n";
+ * const answer = new TextDecoder().decode(explainRefusal(new TextEncoder().encode(bare), false));
+ * console.log(answer.includes("<Code>InvalidRequest</Code>")); // true
+ * ```
+ */
+export function explainRefusal(chunk: Uint8Array, head: boolean): Uint8Array {
+  if (chunk.length > 160 || chunk[0] !== 0x48) return chunk; // "H"
+  const m = REFUSAL.exec(new TextDecoder().decode(chunk));
+  if (!m) return chunk;
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0"))
+    .join("").toUpperCase();
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code><Message>The HTTP ` +
+    `server refused the request before reading it: its header section is over 64 KiB, or a request line or ` +
+    `header is malformed.</Message><RequestId>${id}</RequestId><HostId>ossflow-emulator</HostId></Error>`;
+  return new TextEncoder().encode(
+    `HTTP/1.1 ${m[1]} Bad Request\r\ncontent-type: application/xml\r\n` +
+      `content-length: ${head ? 0 : body.length}\r\nx-oss-request-id: ${id}\r\nx-amz-request-id: ${id}\r\n` +
+      `server: ossflow-emulator\r\nconnection: close\r\n\r\n${head ? "" : body}`,
+  );
+}
+
+/** Copies `from` to `to` (through `edit`) until EOF or error, then half-closes (or closes) `to`. */
+async function pump(
+  from: Deno.TcpConn,
+  to: Deno.TcpConn,
+  edit: (chunk: Uint8Array) => Uint8Array = (c) => c,
+): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
+  let writing = true;
   try {
     while (true) {
       const n = await from.read(buf);
       if (n === null) break;
-      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+      if (!writing) continue;
+      const out = edit(buf.subarray(0, n));
+      try {
+        for (let off = 0; off < out.length;) off += await to.write(out.subarray(off));
+      } catch {
+        // `to` stopped reading: the server refused a request it had not read to the end and closed. Its
+        // answer is still on the way back: keep reading (and dropping) what `from` sends, so that closing
+        // `from` with unread bytes does not reset the connection before that answer arrives.
+        writing = false;
+      }
     }
     await to.closeWrite().catch(() => closeQuietly(to));
   } catch {
