@@ -194,6 +194,14 @@ export async function resolveDatasetOptions<R>(
   const config = given === undefined ? undefined : parseConfig(given, opts.configPath ?? "config");
   const dc = config?.datasetConfig;
 
+  const threshold = opts.auditThresholdMs;
+  if (threshold !== undefined && !(typeof threshold === "number" && threshold >= 0 && threshold < Infinity)) {
+    throw new ConfigError(
+      `dataset option auditThresholdMs: expected a number of milliseconds >= 0, got ${
+        JSON.stringify(threshold)
+      }`,
+    );
+  }
   const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
   const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
     ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink, thresholdMs: opts.auditThresholdMs })
@@ -236,6 +244,13 @@ export async function resolveDatasetOptions<R>(
 
   const shuffleOpt = opts.shuffle ?? (opts.seed !== undefined ? true : false);
   let shuffle: Required<ShuffleOptions> | undefined;
+  if (typeof shuffleOpt !== "boolean" && (shuffleOpt === null || typeof shuffleOpt !== "object")) {
+    throw new ConfigError(
+      `dataset option shuffle: expected true, false or { seed, bufferSize, blockSize }, got ${
+        JSON.stringify(shuffleOpt)
+      }`,
+    );
+  }
   if (shuffleOpt !== false) {
     const so = shuffleOpt === true ? {} : shuffleOpt;
     const seed = so.seed ?? opts.seed ?? 0;

@@ -23,7 +23,8 @@ import { bucketRoutes } from "./routes_bucket.ts";
 import { multipartRoutes } from "./routes_multipart.ts";
 import { objectRoutes, type Route } from "./routes_object.ts";
 import { EmulatorStats } from "./stats.ts";
-import { type ObjectStore, validateBucketName } from "./store_types.ts";
+import type { ObjectStore } from "./store_types.ts";
+import { checkEmulatorOptions, checkListenOptions } from "./emulator_options.ts";
 import { errorXml } from "./xml_responses.ts";
 import { verifyRequest } from "../signer/verify.ts";
 
@@ -106,7 +107,7 @@ function requestIds(): () => string {
  * ```
  */
 export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
-  for (const b of opts.buckets ?? []) validateBucketName(b);
+  checkEmulatorOptions("createEmulator", opts);
   const secrets = opts.credentials
     ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))
     : undefined;
@@ -376,6 +377,8 @@ export interface RunningEmulator {
  * ```
  */
 export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<RunningEmulator> {
+  checkEmulatorOptions("serveEmulator", opts);
+  checkListenOptions("serveEmulator", opts);
   const ownStore = opts.store === undefined;
   const store = opts.store ?? new MemoryStore();
   const stats = opts.stats ?? new EmulatorStats();
