@@ -27,6 +27,8 @@ import type { ObjectStore } from "./store_types.ts";
 import { checkEmulatorOptions, checkListenOptions } from "./emulator_options.ts";
 import { errorXml } from "./xml_responses.ts";
 import { verifyRequest } from "../signer/verify.ts";
+import { notImplemented } from "./subresources.ts";
+import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./emulator_auth.ts";
 
 export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
 export type { CorsOptions } from "./cors.ts";
@@ -180,6 +182,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
       c.set("bucket", a.bucket);
       c.set("key", a.key);
       c.set("op", a.operation);
+      c.set("subresource", a.subresource);
       rt.stats.count(a.operation);
       if (a.operation !== "Options") {
         const plan = rt.faults.plan(c.req.method, a.key ?? "", a.operation);
@@ -236,13 +239,14 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
 
   app.use(async (c, next) => {
     if (rt.lookupSecret && c.get("op") !== "Options") {
+      if (c.get("form") === "s3") checkS3PresignExpires(c.get("url"));
       let who;
       try {
         who = await verifyRequest(
           {
             method: c.req.method,
             url: c.get("url"),
-            headers: c.req.raw.headers,
+            headers: signedRequestHeaders(c.req.raw.headers),
             bucket: c.get("bucket"),
             key: c.get("key"),
           },
@@ -268,15 +272,14 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
         );
       }
     }
+    continueOnFirstRead(c);
     await next();
   });
 
   app.all("*", (c) => {
     const route = routes[c.get("op")];
     if (route) return route(c);
-    if (c.get("op") === "NotImplemented") {
-      throw new EmulatorError("NotImplemented", "The emulator does not implement this sub-resource.");
-    }
+    if (c.get("op") === "NotImplemented") throw notImplemented(c.req.method, c.get("subresource")!);
     throw new EmulatorError(
       "MethodNotAllowed",
       `The specified method is not allowed against this resource.`,
@@ -330,9 +333,10 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
   hostname?: string;
   /**
    * Put a small TCP proxy in front of the server so the `reset` fault can close connections before any
-   * response byte, and so a request that Deno's HTTP server refuses before the emulator sees it (a header
-   * section over about 64 KiB) is answered with an OSS error document rather than a bare 400. Default true;
-   * false serves directly (a `reset` then becomes Deno's 500 answer).
+   * response byte, `Expect: 100-continue` is answered only after authentication, and a request that Deno's
+   * HTTP server refuses before the emulator sees it (a header section over about 64 KiB) is answered with an
+   * OSS error document rather than a bare 400. Default true; false serves directly (a `reset` then becomes
+   * Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
    */
   connectionProxy?: boolean;
 }
@@ -396,7 +400,11 @@ export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<Ru
     const listener = Deno.listen({ hostname, port: opts.port ?? 0 });
     server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, ...quiet },
-      (req, info) => app.fetch(req, { resetConnection: () => proxy?.reset(info.remoteAddr.port) }),
+      (req, info) =>
+        app.fetch(req, {
+          resetConnection: () => proxy?.reset(info.remoteAddr.port),
+          continueRequest: () => proxy?.sendContinue(info.remoteAddr.port),
+        }),
     );
     proxy = new ResetProxy(listener, server.addr);
   }

@@ -6,7 +6,8 @@ import { expect } from "expect";
 import { encode } from "fast-png";
 import { OssClient } from "../../src/client.ts";
 import { createPreviewApp, serveEmulator } from "../../src/server/mod.ts";
-import { chromiumPath, openBrowser } from "./browser.ts";
+import { openBrowser } from "./browser.ts";
+import { CHROMIUM, needs } from "../needs.ts";
 
 const CREDS = { accessKeyId: "LTAI5tPreviewE2E", accessKeySecret: "preview-e2e-secret" };
 const TOKEN = "e2e-preview-token";
@@ -50,9 +51,8 @@ async function ensureBundle(): Promise<void> {
   if (!out.success) throw new Error(`deno task build failed:\n${new TextDecoder().decode(out.stderr)}`);
 }
 
-Deno.test({
+Deno.test(needs(CHROMIUM, {
   name: "the preview page shows real thumbnails fetched by presigned URL from the local server",
-  ignore: !chromiumPath(),
   fn: async () => {
     await ensureBundle();
     // The app listens first: the local server's CORS rule needs the page's origin.
@@ -127,4 +127,4 @@ Deno.test({
       await app.shutdown();
     }
   },
-});
+}));
