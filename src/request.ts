@@ -356,6 +356,9 @@ export class Transport {
       signal?.throwIfAborted();
       const headers = new Headers(spec.headers);
       const signedWith = await this.#sign(spec, url, headers);
+      // After signing (a browser replaces it): a compressing intermediary must not change the bytes whose
+      // length and CRC-64 are checked.
+      if (spec.method === "GET") headers.set("accept-encoding", "identity");
       signal?.throwIfAborted();
       const a = new Attempt(signal, firstMs, this.timeoutMs);
       let res: Response;

@@ -17,6 +17,11 @@ export interface CorruptionRules {
   response?: (req: Request) => boolean;
   /** Garble the `x-oss-hash-crc64ecma` header of the upstream's answer to this request. Default: none. */
   crcHeader?: (req: Request) => boolean;
+  /**
+   * Gzip the (2xx, non-empty) answer to this request when its Accept-Encoding allows gzip, as a compressing
+   * intermediary does (Content-Length then counts the compressed bytes). Default: none.
+   */
+  gzip?: (req: Request) => boolean;
 }
 
 /** A running proxy. */
@@ -26,7 +31,7 @@ export interface CorruptingProxy {
   /** The rules in force; assign new ones at any time. */
   rules: CorruptionRules;
   /** Bodies (and CRC-64 headers) corrupted so far. */
-  readonly corrupted: { requests: number; responses: number; crcHeaders: number };
+  readonly corrupted: { requests: number; responses: number; crcHeaders: number; gzipped: number };
   /** Requests forwarded so far. */
   readonly forwarded: number;
   close(): Promise<void>;
@@ -51,7 +56,7 @@ const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "host", "co
  * ```
  */
 export function startCorruptingProxy(upstream: string, rules: CorruptionRules = {}): CorruptingProxy {
-  const corrupted = { requests: 0, responses: 0, crcHeaders: 0 };
+  const corrupted = { requests: 0, responses: 0, crcHeaders: 0, gzipped: 0 };
   let forwarded = 0;
   const state: { rules: CorruptionRules } = { rules };
   const target = new URL(upstream);
@@ -87,6 +92,14 @@ export function startCorruptingProxy(upstream: string, rules: CorruptionRules = 
     if (res.ok && bytes.length > 0 && corrupt(req)) {
       bytes = flipMiddleByte(bytes);
       corrupted.responses++;
+    }
+    const gzipAllowed = /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "");
+    if (res.ok && bytes.length > 0 && gzipAllowed && (state.rules.gzip?.(req) ?? false)) {
+      const gz = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+      bytes = new Uint8Array(await new Response(gz).arrayBuffer());
+      out.set("content-encoding", "gzip");
+      out.set("content-length", String(bytes.length));
+      corrupted.gzipped++;
     }
     return new Response(bytes, { status: res.status, headers: out });
   });

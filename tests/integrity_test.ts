@@ -160,6 +160,32 @@ for (const [name, pass] of DATASET_PATHS) {
   });
 }
 
+for (const [name, pass] of DATASET_PATHS) {
+  Deno.test(`dataset ${name}: asks for identity bodies, so a gzip-ing intermediary passes bytes as they are`, async () => {
+    await using t = await setup();
+    t.proxy.rules = { response: () => false, gzip: GETS };
+    const items = await pass(t) as DataObject[];
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) expectBytes(await item.bytes(), t.expected.get(item.key)!, item.key);
+    expect(t.proxy.corrupted.gzipped).toBe(0);
+  });
+}
+
+Deno.test("OssClient get and getBytes ask for identity bodies through a gzip-ing intermediary", async () => {
+  await using t = await setup(2);
+  t.proxy.rules = { response: () => false, gzip: GETS };
+  const client = t.client();
+  for (const [key, data] of t.expected) {
+    expectBytes((await client.getBytes(BUCKET, key)).bytes, data, key);
+    expectBytes(
+      new Uint8Array(await new Response((await client.get(BUCKET, key)).body).arrayBuffer()),
+      data,
+      key,
+    );
+  }
+  expect(t.proxy.corrupted.gzipped).toBe(0);
+});
+
 Deno.test("a dataset given a client and prefetchWorker: 2 fetches in the workers, not inline", async () => {
   await using t = await setup(8);
   let clientGets = 0;

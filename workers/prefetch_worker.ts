@@ -67,7 +67,10 @@ async function attemptOnce(
   const { id, ref } = m;
   let status = 0, received = 0;
   try {
-    const res = await fetch(m.req.url, { headers: m.req.headers, signal });
+    // Identity: a compressing intermediary must not change the bytes whose length and CRC-64 are checked.
+    const headers = new Headers(m.req.headers);
+    headers.set("accept-encoding", "identity");
+    const res = await fetch(m.req.url, { headers, signal });
     status = res.status;
     if (!res.ok) {
       const text = await res.text().catch(() => "");

@@ -127,7 +127,8 @@ export class UrlFetchClient implements DatasetClient {
     range: { start: number; end?: number } | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
-    const headers: Record<string, string> = {};
+    // Identity: a compressing intermediary must not change the bytes whose length and CRC-64 are checked.
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
     for (let attempt = 1;; attempt++) {
