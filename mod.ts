@@ -100,6 +100,7 @@ export type {
   PutOptions,
   PutResult,
   RequestOptions,
+  SignedRequest,
   UploadInfo,
   UploadPartOptions,
 } from "./src/client_types.ts";

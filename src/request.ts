@@ -6,9 +6,15 @@
  * @module
  */
 import { concatBytes } from "./bytes.ts";
-import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
+import {
+  checkProvidedCredentials,
+  type Credentials,
+  type CredentialsProvider,
+  toCredentialsProvider,
+} from "./credentials.ts";
 import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
-import { ConfigError, OssError } from "./errors.ts";
+import { ConfigError, IntegrityError, OssError } from "./errors.ts";
+import { checkCrc64 } from "./integrity.ts";
 import {
   backoffDelay,
   isRetryableStatus,
@@ -20,6 +26,7 @@ import {
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
+import { redact, secretHeaderValues } from "./log.ts";
 import { parseErrorResponse } from "./xml.ts";
 import type { OssClientOptions } from "./client_types.ts";
 
@@ -39,8 +46,9 @@ export interface RequestSpec {
 
 /**
  * What to do with a 2xx body: discard it, read it as text, hand the open stream to the caller, or read it
- * into memory (`"bytes"`: a broken body retries the request; bodies over {@linkcode BYTES_MAX} are handed over
- * as a stream instead, so that the caller resumes them rather than fetching them again).
+ * into memory (`"bytes"`: a broken body, or a whole-object body whose CRC-64 differs from the server's, retries
+ * the request; bodies over {@linkcode BYTES_MAX} are handed over as a stream instead, so that the caller resumes
+ * them rather than fetching them again).
  */
 export type ReadMode = "none" | "text" | "stream" | "bytes";
 
@@ -343,10 +351,14 @@ export class Transport {
     const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
     const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
     const max = this.retry.maxAttempts;
+    let resigned = false;
     for (let attempt = 1;; attempt++) {
       signal?.throwIfAborted();
       const headers = new Headers(spec.headers);
-      await this.#sign(spec, url, headers);
+      const signedWith = await this.#sign(spec, url, headers);
+      // After signing (a browser replaces it): a compressing intermediary must not change the bytes whose
+      // length and CRC-64 are checked.
+      if (spec.method === "GET") headers.set("accept-encoding", "identity");
       signal?.throwIfAborted();
       const a = new Attempt(signal, firstMs, this.timeoutMs);
       let res: Response;
@@ -365,6 +377,7 @@ export class Transport {
             if (length >= 0 && length <= BYTES_MAX) {
               const bytes = await readBodyBytes(res, length, a);
               a.done();
+              await checkCrc64(res, bytes, `${spec.method} ${spec.bucket}/${spec.key}`, spec.key ?? "");
               return { res, text: "", bytes };
             }
           }
@@ -379,7 +392,9 @@ export class Transport {
         if (signal?.aborted) throw signal.reason;
         // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
         // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
+        // A body that failed its CRC-64 check is fetched again too, and reported as itself at the end.
         if (!replayable || attempt >= max) {
+          if (err instanceof IntegrityError) throw err;
           throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
         }
         await this.#backoff(spec, attempt, undefined, err, 0);
@@ -398,7 +413,21 @@ export class Transport {
       a.done();
       signal?.throwIfAborted();
       const parsed = parseErrorResponse(res.status, res.headers, text);
-      if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) this.#signOptsUntil = 0;
+      // A body that changed on the way was refused before it was stored (Content-MD5): send it again.
+      if (parsed.code === "BadDigest" && replayable && attempt < max) {
+        await this.#backoff(spec, attempt, res.status, undefined, 0);
+        continue;
+      }
+      if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) {
+        this.#signOptsUntil = 0;
+        // Keys rotated (or a token expired) since they were cached: sign once more if the provider has new ones.
+        if (!resigned && replayable && attempt < max && await this.#credentialsChanged(signedWith)) {
+          resigned = true;
+          continue;
+        }
+      }
+      // An error body may echo the request (a proxy's text/plain 403): never let a token or signature through.
+      parsed.message = redact(parsed.message, secretHeaderValues(headers));
       throw new OssError({
         ...parsed,
         status: res.status,
@@ -406,6 +435,18 @@ export class Transport {
         key: spec.key,
         method: spec.method,
       });
+    }
+  }
+
+  /** Whether the provider now gives other credentials than `used` (false when it fails or gives the same). */
+  async #credentialsChanged(used: Credentials | undefined): Promise<boolean> {
+    if (used === undefined) return false;
+    try {
+      const now = (await this.#currentSignOptions()).credentials;
+      return now.accessKeyId !== used.accessKeyId || now.accessKeySecret !== used.accessKeySecret ||
+        now.securityToken !== used.securityToken;
+    } catch {
+      return false; // the 403 is the better error
     }
   }
 
@@ -442,12 +483,22 @@ export class Transport {
     });
   }
 
-  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<void> {
-    if (this.#provider === undefined) return;
+  /** `spec` signed for another context to send (a Web Worker): its URL and headers, Authorization included. */
+  async signed(spec: RequestSpec): Promise<{ url: string; headers: [string, string][] }> {
+    const url = objectUrl(this.endpoint, spec.bucket, spec.key, spec.query);
+    const headers = new Headers(spec.headers);
+    await this.#sign(spec, url, headers);
+    return { url: url.href, headers: [...headers] };
+  }
+
+  /** Signs `headers` (Authorization and the rest) for `spec`; resolves with the credentials used, if any. */
+  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<Credentials | undefined> {
+    if (this.#provider === undefined) return undefined;
     const signOpts = await this.#currentSignOptions();
     const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
     if (this.s3) await signS3v4(req, signOpts);
     else await signOss4(req, signOpts);
+    return signOpts.credentials;
   }
 
   /**
@@ -486,7 +537,7 @@ export class Transport {
   }
 
   async #refreshCredentials(): Promise<void> {
-    const credentials = await this.#provider!.getCredentials();
+    const credentials = checkProvidedCredentials(await this.#provider!.getCredentials(), this.#provider!);
     const left = credentials.expiration
       ? credentials.expiration.getTime() - Date.now() - EXPIRY_MARGIN_MS
       : Infinity;

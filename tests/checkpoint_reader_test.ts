@@ -172,6 +172,33 @@ Deno.test("an object replaced while it is read fails the reader with IntegrityEr
   expect(err).toBeInstanceOf(IntegrityError);
 });
 
+Deno.test("on a store that sends no CRC-64, an object replaced mid-read is caught by the ETag of its ranges", async () => {
+  await using t = await setup();
+  // A store (or gateway) without x-oss-hash-crc64ecma: only the ETag ties the ranges to one version.
+  const noCrc: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const headers = new Headers(res.headers);
+    headers.delete("x-oss-hash-crc64ecma");
+    return new Response(res.body, { status: res.status, headers });
+  };
+  const client = new OssClient({
+    endpoint: t.server.url,
+    region: "cn-hangzhou",
+    credentials: CREDS,
+    fetch: noCrc,
+  });
+  const checkpoint = new OssCheckpoint({ client, partSize: PART, prefetchConcurrency: 1 });
+  await t.client.put(BUCKET, "moving.bin", randomBytes(6 * PART, 6));
+  const r = checkpoint.reader(`oss://${BUCKET}/moving.bin`).getReader();
+  await r.read();
+  await t.client.put(BUCKET, "moving.bin", randomBytes(6 * PART, 7));
+  const err = await (async () => {
+    for (;;) if ((await r.read()).done) return undefined;
+  })().catch((e) => e);
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect(err.message).toContain("the object changed while it was read");
+});
+
 for (const size of [0, 1, PART - 1, PART, PART + 1, 3 * PART + 77]) {
   Deno.test(`load() returns a ${size}-byte checkpoint byte-exact in one buffer of its size`, async () => {
     await using t = await setup();

@@ -1,4 +1,5 @@
 import { expect } from "expect";
+import { OssClient } from "../src/client.ts";
 import { OssIterableDataset } from "../src/dataset/iterable.ts";
 import type { DataObject } from "../src/dataset/item.ts";
 import { OssMapDataset } from "../src/dataset/map.ts";
@@ -9,8 +10,10 @@ import {
   BUCKET,
   clientFor,
   collect,
+  CREDS,
   dsOpts,
   keyOf,
+  REGION,
   seed,
   type Server,
   startServer,
@@ -129,6 +132,33 @@ Deno.test("a manifest served over http(s) is read as a stream", async () => {
     } finally {
       await http.shutdown();
     }
+  });
+});
+
+Deno.test("getMany keeps the asked order when later requests finish first", async () => {
+  await withServer(async (server, expected) => {
+    const asked = [9, 4, 17, 2, 30, 11];
+    const slow = new Set(asked.slice(0, 2).map((i) => keyOf("train/", i)));
+    const finished: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const key = decodeURIComponent(new URL(String(input)).pathname.split("/").slice(2).join("/"));
+      if ((init?.method ?? "GET") === "GET" && key !== "") finished.push(key);
+      return res;
+    };
+    const client = new OssClient({
+      endpoint: server.url,
+      region: REGION,
+      credentials: CREDS,
+      fetch: recording,
+    });
+    const ds = await OssMapDataset.fromPrefix(`oss://${BUCKET}/train/`, { client, prefetchConcurrency: 6 });
+    // The first two keys asked are answered last: the server holds them until the other four have finished.
+    server.faults.update({ latencyMs: 800, match: (_m, key, op) => op === "GetObject" && slow.has(key) });
+    const batch = await ds.getMany(asked);
+    expect(new Set(finished.slice(0, 4))).toEqual(new Set(asked.slice(2).map((i) => keyOf("train/", i))));
+    expect(batch.map((b) => b.key)).toEqual(asked.map((i) => keyOf("train/", i)));
+    for (const b of batch) expect(await b.bytes()).toEqual(expected.get(b.key));
   });
 });
 

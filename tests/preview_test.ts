@@ -237,15 +237,15 @@ Deno.test("presign hands out a URL that fetches the object without credentials",
   });
 });
 
-Deno.test("an expired presigned URL is refused by the local server", async () => {
+Deno.test("a presigned URL from the preview API is accepted by the local server for the lifetime asked", async () => {
+  // Expiry itself is proved below by URLs signed in the past: a 1-second lifetime raced the clock.
   await withApp(async ({ get }) => {
-    const body = await json(await get("/api/presign?key=data/short.txt&expires=1"));
-    const url = body.url as string;
-    expect((await fetch(url)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    const body = await json(await get("/api/presign?key=data/short.txt&expires=60"));
+    const url = new URL(body.url as string);
+    expect(url.searchParams.get("x-oss-expires")).toBe("60");
     const res = await fetch(url);
-    expect(res.status).toBe(403);
-    expect(await res.text()).toContain("<Code>AccessDenied</Code>");
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
   });
 });
 

@@ -57,8 +57,8 @@ export async function sendPart<T>(
 }
 
 /**
- * Sends a fresh stream from `open()` with `op`, retried on 5xx, 429 and network errors under `opts.retry` (a
- * stream is sent once, so every attempt opens its own). For bodies that can be opened again, such as a slice
+ * Sends a fresh stream from `open()` with `op`, retried on 5xx, 429, network errors and `BadDigest` under
+ * `opts.retry` (a stream is sent once, so every attempt opens its own). For bodies that can be opened again, such as a slice
  * of a `Blob`.
  *
  * @example
@@ -80,7 +80,9 @@ export async function sendStreams<T>(
     try {
       return await op(open());
     } catch (err) {
-      const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
+      // BadDigest: the body changed on the way and was refused before it was stored (Content-MD5).
+      const retryable = err instanceof OssError &&
+        (err.status === 0 || isRetryableStatus(err.status) || err.code === "BadDigest");
       if (!retryable || attempt >= opts.retry.maxAttempts || opts.signal.aborted) throw err;
       const delayMs = backoffDelay(attempt, opts.retry);
       opts.retry.onRetry?.({

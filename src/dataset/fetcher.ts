@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SignedRequest } from "../client_types.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import type { AuditLog, AuditRecord } from "../log.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
@@ -12,12 +13,7 @@ import type { ItemTransform, ResolvedDatasetOptions } from "./options.ts";
 import type { DatasetClient } from "./sources.ts";
 
 /** A GET request signed in the main thread, ready to send from a worker. */
-export interface SignedRequest {
-  /** The full URL. */
-  url: string;
-  /** Headers including Authorization. */
-  headers: [string, string][];
-}
+export type { SignedRequest };
 
 /** Signs a GET for a reference. */
 export type RequestSigner = (ref: ObjectRef) => Promise<SignedRequest>;

@@ -10,11 +10,9 @@ import type { RetryOptions } from "../retry.ts";
 import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "../credentials.ts";
 import { defaultCredentials, fileCredentials } from "../credential_file.ts";
-import { type Endpoint, objectUrl, parseEndpoint } from "../endpoint.ts";
+import { type Endpoint, parseEndpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
 import { auditedFetch, AuditLog, type AuditRecord, Logger } from "../log.ts";
-import { signOss4 } from "../signer/oss4.ts";
-import { signS3v4 } from "../signer/s3v4.ts";
 import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
 import { resolveShard, type Shard } from "./shard.ts";
@@ -140,35 +138,16 @@ export interface ResolvedDatasetOptions<R> {
   signer?: RequestSigner;
 }
 
-/** Signs GET requests with the client's own `signRequest` when it has one, else with the signers directly. */
-function makeSigner(
-  client: unknown,
-  fallback?: { endpoint: Endpoint; provider: CredentialsProvider; region: string; s3: boolean },
-): RequestSigner | undefined {
+/**
+ * Signs GETs for prefetch workers with the client's `signRequest` (`OssClient` has one; a custom client may);
+ * undefined when the client has none.
+ */
+function makeSigner(client: unknown): RequestSigner | undefined {
   const c = client as {
     signRequest?: (spec: { method: "GET"; bucket: string; key: string }) => Promise<SignedRequest>;
   };
-  if (typeof c.signRequest === "function") {
-    return (ref: ObjectRef) => c.signRequest!({ method: "GET", bucket: ref.bucket, key: ref.key });
-  }
-  if (!fallback) return undefined;
-  const { endpoint, provider, region, s3 } = fallback;
-  let creds: { value: Credentials; until: number } | undefined;
-  return async (ref: ObjectRef) => {
-    if (!creds || performance.now() > creds.until) {
-      creds = { value: await provider.getCredentials(), until: performance.now() + 10_000 };
-    }
-    const req = {
-      method: "GET",
-      url: objectUrl(endpoint, ref.bucket, ref.key),
-      headers: new Headers(),
-      bucket: ref.bucket,
-      key: ref.key,
-    };
-    if (s3) await signS3v4(req, { credentials: creds.value, region });
-    else await signOss4(req, { credentials: creds.value, region });
-    return { url: req.url.href, headers: [...req.headers] };
-  };
+  if (typeof c?.signRequest !== "function") return undefined;
+  return (ref: ObjectRef) => c.signRequest!({ method: "GET", bucket: ref.bucket, key: ref.key });
 }
 
 function positive(name: string, v: unknown, min = 1): number | undefined {
@@ -224,6 +203,14 @@ export async function resolveDatasetOptions<R>(
   const config = given === undefined ? undefined : parseConfig(given, opts.configPath ?? "config");
   const dc = config?.datasetConfig;
 
+  const threshold = opts.auditThresholdMs;
+  if (threshold !== undefined && !(typeof threshold === "number" && threshold >= 0 && threshold < Infinity)) {
+    throw new ConfigError(
+      `dataset option auditThresholdMs: expected a number of milliseconds >= 0, got ${
+        JSON.stringify(threshold)
+      }`,
+    );
+  }
   const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
   const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
     ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink, thresholdMs: opts.auditThresholdMs })
@@ -260,13 +247,19 @@ export async function resolveDatasetOptions<R>(
       retry: opts.retry,
       fetch: audit ? auditedFetch(audit, { pathStyle: endpoint.pathStyle }) : undefined,
     });
-    const s3 = opts.signatureVersion === "s3v4";
     client = oss;
-    signer = makeSigner(oss, { endpoint, provider: credentials, region: oss.region, s3 });
+    signer = makeSigner(oss);
   }
 
   const shuffleOpt = opts.shuffle ?? (opts.seed !== undefined ? true : false);
   let shuffle: Required<ShuffleOptions> | undefined;
+  if (typeof shuffleOpt !== "boolean" && (shuffleOpt === null || typeof shuffleOpt !== "object")) {
+    throw new ConfigError(
+      `dataset option shuffle: expected true, false or { seed, bufferSize, blockSize }, got ${
+        JSON.stringify(shuffleOpt)
+      }`,
+    );
+  }
   if (shuffleOpt !== false) {
     const so = shuffleOpt === true ? {} : shuffleOpt;
     const seed = so.seed ?? opts.seed ?? 0;

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { crc64 } from "../crc64.ts";
 import type { AuditLog } from "../log.ts";
 import { ConfigError, IntegrityError, OssError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
+import { checkCrc64 } from "../integrity.ts";
 import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
   backoffDelay,
@@ -127,7 +127,8 @@ export class UrlFetchClient implements DatasetClient {
     range: { start: number; end?: number } | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
-    const headers: Record<string, string> = {};
+    // Identity: a compressing intermediary must not change the bytes whose length and CRC-64 are checked.
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
     for (let attempt = 1;; attempt++) {
@@ -255,15 +256,9 @@ async function readReply(
     a.done();
   }
   const etag = res.headers.get("etag") ?? "";
-  const crc = res.headers.get("x-oss-hash-crc64ecma");
-  if (res.status === 200 && crc !== null) {
-    const actual = await crc64(bytes);
-    if (actual !== crc) {
-      throw new AttemptFailure(
-        new IntegrityError(`${what}: CRC-64 mismatch`, { key: t.key, expected: crc, actual }),
-      );
-    }
-  }
+  await checkCrc64(res, bytes, what, t.key).catch((err) => {
+    throw new AttemptFailure(err);
+  });
   const received = bytes.byteLength;
   if (!range) return { bytes, etag, received };
   const end = range.end === undefined ? undefined : range.end + 1;

@@ -23,7 +23,8 @@ import { bucketRoutes } from "./routes_bucket.ts";
 import { multipartRoutes } from "./routes_multipart.ts";
 import { objectRoutes, type Route } from "./routes_object.ts";
 import { EmulatorStats } from "./stats.ts";
-import { type ObjectStore, validateBucketName } from "./store_types.ts";
+import type { ObjectStore } from "./store_types.ts";
+import { checkEmulatorOptions, checkListenOptions } from "./emulator_options.ts";
 import { errorXml } from "./xml_responses.ts";
 import { verifyRequest } from "../signer/verify.ts";
 import { notImplemented } from "./subresources.ts";
@@ -62,7 +63,11 @@ export interface EmulatorOptions {
   faults?: FaultOptions | FaultInjector;
   /** Largest accepted request body, bytes (`EntityTooLarge` beyond). Default 5 GiB. */
   maxBodyBytes?: number;
-  /** Largest accepted request header section (names + values), bytes. Default unlimited. */
+  /**
+   * Largest accepted request header section (names + values), bytes: beyond it `RequestHeaderSectionTooLarge`.
+   * Default 48 KiB. Deno's HTTP server refuses sections over about 64 KiB itself; `serveEmulator` then still
+   * answers with an OSS error document (see {@linkcode ServeEmulatorOptions.connectionProxy}).
+   */
   maxHeaderBytes?: number;
   /** Smallest part size (all parts but the last) accepted by CompleteMultipartUpload. Default 100 KiB, as on OSS. */
   minPartSize?: number;
@@ -80,6 +85,8 @@ export interface EmulatorOptions {
 }
 
 const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
+/** Below the ~64 KiB at which Deno's HTTP server refuses a request before the emulator sees it. */
+const DEFAULT_MAX_HEADER = 48 * 1024;
 const CONNECTION_RESET = Object.freeze({ reason: "ossflow emulator: connection reset (injected fault)" });
 
 function requestIds(): () => string {
@@ -102,7 +109,7 @@ function requestIds(): () => string {
  * ```
  */
 export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
-  for (const b of opts.buckets ?? []) validateBucketName(b);
+  checkEmulatorOptions("createEmulator", opts);
   const secrets = opts.credentials
     ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))
     : undefined;
@@ -133,9 +140,11 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
   };
 
   const renderError = (err: Error, c: EmulatorContext): Response => {
-    const e = err instanceof EmulatorError
-      ? err
-      : new EmulatorError("InternalError", `We encountered an internal error: ${err.message}`);
+    // Never the message of an unexpected error: it may name files under the data directory.
+    const e = err instanceof EmulatorError ? err : new EmulatorError(
+      "InternalError",
+      `We encountered an internal error (${err.name}). Please try again.`,
+    );
     rt.stats.error(e.code);
     const headers = new Headers(e.headers);
     if (e.status === 304 || c.req.method === "HEAD") return new Response(null, { status: e.status, headers });
@@ -161,7 +170,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     let fault: FaultKind | undefined;
     try {
       if (ready) await ready;
-      checkHeaderSize(c, opts.maxHeaderBytes);
+      checkHeaderSize(c, opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER);
       // A Host header that is not a host name ("a b") makes the request URL unparsable: a client error.
       const url = URL.parse(c.req.url);
       if (!url) {
@@ -287,8 +296,7 @@ function hostOf(url: string): string {
   return URL.parse(url)?.host ?? "";
 }
 
-function checkHeaderSize(c: EmulatorContext, max: number | undefined): void {
-  if (max === undefined) return;
+function checkHeaderSize(c: EmulatorContext, max: number): void {
   let size = 0;
   for (const [name, value] of c.req.raw.headers) size += name.length + value.length + 4;
   if (size > max) {
@@ -325,8 +333,10 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
   hostname?: string;
   /**
    * Put a small TCP proxy in front of the server so the `reset` fault can close connections before any
-   * response byte, and `Expect: 100-continue` is answered only after authentication. Default true; false
-   * serves directly (a `reset` then becomes Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
+   * response byte, `Expect: 100-continue` is answered only after authentication, and a request that Deno's
+   * HTTP server refuses before the emulator sees it (a header section over about 64 KiB) is answered with an
+   * OSS error document rather than a bare 400. Default true; false serves directly (a `reset` then becomes
+   * Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
    */
   connectionProxy?: boolean;
 }
@@ -371,6 +381,8 @@ export interface RunningEmulator {
  * ```
  */
 export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<RunningEmulator> {
+  checkEmulatorOptions("serveEmulator", opts);
+  checkListenOptions("serveEmulator", opts);
   const ownStore = opts.store === undefined;
   const store = opts.store ?? new MemoryStore();
   const stats = opts.stats ?? new EmulatorStats();

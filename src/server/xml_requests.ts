@@ -6,6 +6,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { EmulatorError } from "./emulator_error.ts";
+import { readSmallBody } from "./request_body.ts";
 import type { CompletePart } from "./store_types.ts";
 
 const parser = new XMLParser({
@@ -26,8 +27,7 @@ function malformed(why: string): EmulatorError {
 }
 
 async function parse(req: Request): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (text.length > MAX_XML_BYTES) throw malformed("the body is too large");
+  const text = await readSmallBody(req, MAX_XML_BYTES, () => malformed("the body is larger than 2 MiB"));
   try {
     return parser.parse(text, true) as Record<string, unknown>;
   } catch (err) {
