@@ -7,7 +7,7 @@
  */
 import { concatBytes } from "./bytes.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
-import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
+import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, OssError } from "./errors.ts";
 import {
   backoffDelay,
@@ -314,10 +314,11 @@ export class Transport {
       opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
     );
     this.s3 = signatureVersion === "s3v4";
-    const region = opts.region ?? this.endpoint.region ?? (this.s3 ? "us-east-1" : undefined);
+    const region = opts.region ?? defaultRegion(this.endpoint, signatureVersion);
     if (region === undefined && opts.credentials !== undefined) {
       throw new ConfigError(
-        `OssClient: region: cannot infer it from the endpoint ${this.endpoint.host}; pass { region: "cn-hangzhou" } or similar`,
+        `OssClient: region: the endpoint ${this.endpoint.host} names no region and signatures need the ` +
+          `bucket's; pass { region: "cn-hangzhou" } or similar`,
       );
     }
     this.region = region ?? "";

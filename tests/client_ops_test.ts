@@ -222,13 +222,23 @@ Deno.test("bad arguments are rejected before any request, naming the operation a
   });
 });
 
-Deno.test("constructor errors name the option: endpoint, signatureVersion, region, timeoutMs, retry", () => {
+Deno.test("constructor errors name the option: endpoint, signatureVersion, region (where truly needed), timeoutMs, retry", () => {
   expect(() => new OssClient({ endpoint: "" })).toThrow(ConfigError);
   expect(() => new OssClient({ endpoint: "ftp://x" })).toThrow("invalid endpoint");
   expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "v2" as "oss4" }))
     .toThrow('signatureVersion: expected "oss4" or "s3v4", got "v2"');
-  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", credentials: CREDS }))
-    .toThrow("OssClient: region: cannot infer it from the endpoint 127.0.0.1:1");
+  expect(() => new OssClient({ endpoint: "https://oss-accelerate.aliyuncs.com", credentials: CREDS }))
+    .toThrow("OssClient: region: the endpoint oss-accelerate.aliyuncs.com names no region");
+  expect(() =>
+    new OssClient({
+      endpoint: "https://s3-accelerate.amazonaws.com",
+      signatureVersion: "s3v4",
+      credentials: CREDS,
+    })
+  )
+    .toThrow("OssClient: region: the endpoint s3-accelerate.amazonaws.com names no region");
+  expect(() => new OssClient({ endpoint: "https://data.example.com", credentials: CREDS })) // a bucket's own domain
+    .toThrow("OssClient: region: the endpoint data.example.com names no region");
   expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", timeoutMs: 0 })).toThrow(
     "timeoutMs: expected a positive",
   );
@@ -241,4 +251,30 @@ Deno.test("constructor errors name the option: endpoint, signatureVersion, regio
     new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "s3v4", credentials: CREDS }).region,
   )
     .toBe("us-east-1");
+});
+
+Deno.test("without a region, local and custom endpoints get a default and work against the local server as written", async () => {
+  for (const mode of MODES) {
+    await withServer(async (server) => {
+      const client = new OssClient({ endpoint: server.url, credentials: CREDS, signatureVersion: mode });
+      expect(client.region).toBe(mode === "s3v4" ? "us-east-1" : "cn-hangzhou");
+      await client.put("bkt", "k.txt", "no region given");
+      expect(new TextDecoder().decode((await client.getBytes("bkt", "k.txt")).bytes)).toBe("no region given");
+      const localhost = new OssClient({
+        endpoint: server.url.replace("127.0.0.1", "localhost"),
+        credentials: CREDS,
+      });
+      expect(localhost.region).toBe("cn-hangzhou");
+    });
+  }
+  expect(new OssClient({ endpoint: "http://minio:9000", credentials: CREDS }).region).toBe("cn-hangzhou");
+  const s3 = new OssClient({
+    endpoint: "https://minio.example.com",
+    signatureVersion: "s3v4",
+    credentials: CREDS,
+  });
+  expect(s3.region).toBe("us-east-1");
+  expect(new OssClient({ endpoint: "oss-cn-shenzhen.aliyuncs.com", credentials: CREDS }).region).toBe(
+    "cn-shenzhen",
+  );
 });
