@@ -53,7 +53,7 @@ function builders(server: Server, manifestDir: string): Record<string, Build> {
         ? OssIterableDataset.fromManifestFile(m, undefined, undefined, o)
         : await OssMapDataset.fromManifestFile(m, undefined, undefined, o);
     },
-    "fromManifestFile (index file, local, relative to a base URI)": async (kind, o) => {
+    "fromManifestFile (index file, local, relative to a base URI; options form)": async (kind, o) => {
       const path = `${manifestDir}/index.txt`;
       const entries = Array.from({ length: N }, (_, i) => `${keyOf("", i)}:${labelOf(i)}`);
       await Deno.writeTextFile(
@@ -62,10 +62,10 @@ function builders(server: Server, manifestDir: string): Record<string, Build> {
       );
       const base = `oss://${BUCKET}/train/`;
       return kind === "iterable"
-        ? OssIterableDataset.fromManifestFile(path, "index", base, o)
-        : await OssMapDataset.fromManifestFile(path, "index", base, o);
+        ? OssIterableDataset.fromManifestFile(path, { ...o, parser: "index", baseUri: base })
+        : await OssMapDataset.fromManifestFile(path, { ...o, parser: "index", baseUri: base });
     },
-    "fromManifestFile (key<TAB>label lines, custom parser)": async (kind, o) => {
+    "fromManifestFile (key<TAB>label lines, custom parser; positional form)": async (kind, o) => {
       const path = `${manifestDir}/keys.tsv`;
       await Deno.writeTextFile(
         path,
@@ -129,6 +129,31 @@ Deno.test("a manifest served over http(s) is read as a stream", async () => {
     } finally {
       await http.shutdown();
     }
+  });
+});
+
+Deno.test("fromManifestFile takes { client } (or any dataset option) second, as fromPrefix does", async () => {
+  await withServer(async (server, expected) => {
+    const client = clientFor(server);
+    const lines = Array.from({ length: N }, (_, i) => `${keyOf("train/", i)}\t${labelOf(i)}`);
+    await client.put(BUCKET, "manifests/keys.tsv", lines.join("\n"));
+    const m = `oss://${BUCKET}/manifests/keys.tsv`;
+    const base = `oss://${BUCKET}/`;
+    assertSameObjects(
+      await collect(OssIterableDataset.fromManifestFile(m, { client, baseUri: base })),
+      expected,
+    );
+    const map = await OssMapDataset.fromManifestFile(m, { client, baseUri: base, parser: "keylabel" });
+    expect([map.length, map.ref(3).label]).toEqual([N, labelOf(3)]);
+    // The positional form still works; a second argument of another type is named in the error.
+    const positional = OssIterableDataset.fromManifestFile(m, "keylabel", base, { client });
+    assertSameObjects(await collect(positional), expected);
+    expect(() => OssIterableDataset.fromManifestFile(m, 42 as unknown as "jsonl")).toThrow(
+      "fromManifestFile: the second argument must be options, a format name or a parser function, got 42",
+    );
+    expect(() => OssIterableDataset.fromManifestFile(m, { client } as unknown as "jsonl", base)).toThrow(
+      "not options followed by more arguments",
+    );
   });
 });
 
