@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
 import { concatBytes } from "./bytes.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
@@ -170,7 +171,8 @@ async function readInto(
  * The life of one attempt: an AbortController fed by the caller's signal and by an inactivity deadline. The
  * deadline only counts while the attempt waits for the server (`busy`); progress (`ticks`) pushes it back. No
  * timer per request: one shared sweep checks the live attempts every {@linkcode SWEEP_MS}, so deadlines are
- * honoured to within that. An object with `handleEvent` is the abort listener, so no closure is allocated.
+ * honoured to within that. The attempt itself (its `handleEvent`) waits on the caller's signal, through the
+ * signal's one shared listener (`abort.ts`): a pass's dozens of attempts add no listener each.
  */
 export class Attempt {
   readonly controller: AbortController = new AbortController();
@@ -187,7 +189,7 @@ export class Attempt {
     this.#caller = caller;
     this.#idleMs = idleMs;
     this.#deadline = performance.now() + firstMs;
-    caller?.addEventListener("abort", this);
+    addAbortWaiter(caller, this); // one listener on the caller's signal, however many attempts share it
     track(this);
   }
 
@@ -233,7 +235,7 @@ export class Attempt {
     untrack(this);
     this.busy = false;
     this.#parked = false;
-    this.#caller?.removeEventListener("abort", this);
+    removeAbortWaiter(this.#caller, this);
   }
 }
 
