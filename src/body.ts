@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { describeNetworkFailure } from "./network_error.ts";
 import { IntegrityError, OssError } from "./errors.ts";
 import { backoffDelay, sleep } from "./retry.ts";
 import type { Attempt, Reply, RequestSpec, Transport } from "./request.ts";
@@ -139,7 +140,7 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
       throw new OssError({
         code: this.#attempt.timedOut ? "RequestTimeout" : "NetworkError",
         status: 0,
-        message: `the body broke ${where} ${failures} time(s) in a row: ${String(cause)}`,
+        message: `the body broke ${where} ${failures} time(s) in a row: ${describeNetworkFailure(cause)}`,
         bucket,
         key,
         method: "GET",

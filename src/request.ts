@@ -10,6 +10,7 @@ import { concatBytes } from "./bytes.ts";
 import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, OssError } from "./errors.ts";
+import { describeNetworkFailure } from "./network_error.ts";
 import {
   backoffDelay,
   isRetryableStatus,
@@ -383,7 +384,7 @@ export class Transport {
         // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
         // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
         if (!replayable || attempt >= max) {
-          throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
+          throw this.#networkError(spec, url, err, a.timedOut, attempt, replayable);
         }
         await this.#backoff(spec, attempt, undefined, err, 0);
         continue;
@@ -427,10 +428,17 @@ export class Transport {
     await sleep(delayMs, spec.signal);
   }
 
-  #networkError(spec: RequestSpec, cause: unknown, timedOut: boolean, attempts: number, replayable: boolean) {
+  #networkError(
+    spec: RequestSpec,
+    url: URL,
+    cause: unknown,
+    timedOut: boolean,
+    attempts: number,
+    replayable: boolean,
+  ) {
     const what = timedOut
-      ? `no response progress for ${this.timeoutMs} ms`
-      : `network error: ${String(cause)}`;
+      ? `no response progress from ${url.host} for ${this.timeoutMs} ms`
+      : `cannot reach ${url.host}: ${describeNetworkFailure(cause)}`;
     const why = replayable
       ? `after ${attempts} attempt(s)`
       : "(the body was a one-shot ReadableStream, not retried)";
