@@ -401,7 +401,7 @@ export class Transport {
       } catch { /* the error body was lost; the status and headers still tell */ }
       a.done();
       signal?.throwIfAborted();
-      const parsed = parseErrorResponse(res.status, res.headers, text);
+      const parsed = parseErrorResponse(res.status, res.headers, text, spec);
       if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) this.#signOptsUntil = 0;
       throw new OssError({
         ...parsed,

@@ -2,6 +2,7 @@
 import { expect } from "expect";
 import { OssClient } from "../src/client.ts";
 import { ConfigError, OssError } from "../src/errors.ts";
+import { parseErrorResponse } from "../src/xml.ts";
 import {
   bytesOf,
   clientFor,
@@ -277,4 +278,41 @@ Deno.test("without a region, local and custom endpoints get a default and work a
   expect(new OssClient({ endpoint: "oss-cn-shenzhen.aliyuncs.com", credentials: CREDS }).region).toBe(
     "cn-shenzhen",
   );
+});
+
+for (const mode of MODES) {
+  Deno.test(`${mode}: exists() is true for an object, false for a missing key; head() of one is NoSuchKey`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      await client.put("bkt", "here.bin", "x");
+      expect(await client.exists("bkt", "here.bin")).toBe(true);
+      expect(await client.exists("bkt", "not/here.bin")).toBe(false);
+      await client.delete("bkt", "here.bin");
+      expect(await client.exists("bkt", "here.bin")).toBe(false);
+      const err = await client.head("bkt", "here.bin").catch((e) => e);
+      expect(err).toMatchObject({ code: "NoSuchKey", status: 404, method: "HEAD" });
+      expect(err.message).not.toContain("empty body");
+      // Failures other than a missing key reject: a wrong secret is 403.
+      const wrong = clientFor(server, mode, { credentials: { ...CREDS, accessKeySecret: "wrong" } });
+      await expect(wrong.exists("bkt", "here.bin")).rejects.toMatchObject({ status: 403 });
+      await expect(client.exists("bkt", "")).rejects.toThrow("OssClient.exists: key");
+    });
+  });
+}
+
+Deno.test("a bodiless 404 names NoSuchKey or NoSuchBucket from OSS's x-oss-ec header", () => {
+  const head = (ec?: string) =>
+    parseErrorResponse(404, new Headers(ec ? { "x-oss-ec": ec } : {}), "", { method: "HEAD", key: "k" });
+  expect(head("0026-00000001")).toMatchObject({ code: "NoSuchKey" });
+  expect(head("0015-00000101")).toMatchObject({
+    code: "NoSuchBucket",
+    message:
+      "The specified bucket does not exist. (from the x-oss-ec header: HEAD answers have no body) [EC 0015-00000101]",
+  });
+  expect(head()).toMatchObject({ code: "NoSuchKey" });
+  expect(parseErrorResponse(404, new Headers(), "", { method: "HEAD" })).toMatchObject({ code: "NotFound" });
+  expect(parseErrorResponse(403, new Headers(), "", { method: "HEAD", key: "k" })).toMatchObject({
+    code: "AccessDenied",
+    message: "HTTP 403 with an empty body",
+  });
 });
