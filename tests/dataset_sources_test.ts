@@ -245,3 +245,36 @@ Deno.test("where Worker does not exist, prefetchWorker falls back to inline pref
     }
   });
 });
+
+Deno.test("a prefix that matches nothing is warned of once per dataset, through the logger or on the console", async () => {
+  await withServer(async (server) => {
+    const records: { level: string; msg: string }[] = [];
+    const logger = new Logger({ level: "info", sink: (r) => records.push(r) });
+    const empty = `oss://${BUCKET}/tarin/`; // a typo of train/
+    const ds = OssIterableDataset.fromPrefix(empty, dsOpts(server, { logger }));
+    expect(await Array.fromAsync(ds)).toEqual([]);
+    expect(await Array.fromAsync(ds)).toEqual([]);
+    const warned = records.filter((r) => r.level === "warn").map((r) => r.msg);
+    expect(warned).toEqual([
+      `${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+    ]);
+
+    const printed: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => printed.push(args.join(" "));
+    try {
+      const quiet = OssIterableDataset.fromPrefix(empty, dsOpts(server));
+      await Array.fromAsync(quiet);
+      await Array.fromAsync(quiet);
+      await OssMapDataset.fromPrefix(empty, dsOpts(server));
+      // A prefix with objects says nothing.
+      await Array.fromAsync(OssIterableDataset.fromPrefix(`oss://${BUCKET}/train/`, dsOpts(server)));
+    } finally {
+      console.warn = original;
+    }
+    expect(printed).toEqual([
+      `ossflow: ${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+      `ossflow: ${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+    ]);
+  });
+});

@@ -91,6 +91,38 @@ export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promis
 }
 
 /**
+ * Tells the user once that a prefix matched nothing (a pass that yields no item is otherwise silent): through
+ * the logger when it writes somewhere, else on the console.
+ *
+ * @example
+ * ```ts
+ * import { warnEmptyPrefix } from "./iterable.ts";
+ * import { Logger } from "../log.ts";
+ * const seen: string[] = [];
+ * warnEmptyPrefix(new Logger({ sink: (r) => seen.push(r.msg) }), "oss://b01/nothing/");
+ * console.log(seen[0]); // "oss://b01/nothing/ matched no objects: check the bucket and the prefix (a pass yields nothing)"
+ * ```
+ */
+export function warnEmptyPrefix(logger: Logger, uri: string): void {
+  const msg = `${uri} matched no objects: check the bucket and the prefix (a pass yields nothing)`;
+  if (logger.hasDestination) logger.warn(msg, { source: uri });
+  else console.warn(`ossflow: ${msg}`);
+}
+
+/** Passes `refs` on; calls `onEmpty` when they end without one. */
+async function* noticeEmpty<T>(
+  refs: AsyncIterable<T> | Iterable<T>,
+  onEmpty: () => void,
+): AsyncGenerator<T, void, undefined> {
+  let any = false;
+  for await (const r of refs) {
+    any = true;
+    yield r;
+  }
+  if (!any) onEmpty();
+}
+
+/**
  * A dataset read as a stream, for datasets too large to list up front or to hold in memory.
  *
  * Each pass (`for await`, or {@linkcode OssIterableDataset.iterate}) lists the source once, deals it to the
@@ -143,13 +175,14 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   #resolved?: Promise<ResolvedDatasetOptions<R>>;
   #epoch = 0;
   #skipped = 0;
+  #warnedEmpty = false;
 
   private constructor(source: DatasetSource, opts: DatasetOptions<R>) {
     this.#source = source;
     this.#opts = opts;
   }
 
-  /** Every object under `uri` (`oss://bucket/prefix/`), in key order. */
+  /** Every object under `uri` (`oss://bucket/prefix/`), in key order; a prefix matching nothing is warned of once. */
   static fromPrefix<R = DataObject>(uri: string, opts: DatasetOptions<R> = {}): OssIterableDataset<R> {
     return new OssIterableDataset(prefixSource(uri), opts);
   }
@@ -277,6 +310,12 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(o.client, ac.signal);
+    if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
+      refs = noticeEmpty(refs, () => {
+        this.#warnedEmpty = true;
+        warnEmptyPrefix(o.logger, this.#source.description);
+      });
+    }
     const sh = o.shuffle;
     const deal = { ...o.shard, evenShards: o.evenShards, seed: sh?.seed, epoch };
     if (sh?.mode === "global") refs = dealList(refs, deal);

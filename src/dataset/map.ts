@@ -7,7 +7,7 @@
 import { prefetch } from "../prefetch.ts";
 import { createLoader, type Loader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
-import { flushLogs, type IterateOptions, linkedController } from "./iterable.ts";
+import { flushLogs, type IterateOptions, linkedController, warnEmptyPrefix } from "./iterable.ts";
 import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
 import { type EvenShards, shardIndices } from "./shard.ts";
@@ -79,6 +79,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     const o = await resolveDatasetOptions(opts, { byUrl: source.kind === "urls" });
     const all: ObjectRef[] = [];
     for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
+    if (all.length === 0 && source.kind === "prefix") warnEmptyPrefix(o.logger, source.description);
     const { rank, worldSize } = o.shard;
     const refs = worldSize === 1
       ? all
