@@ -22,7 +22,7 @@
  *
  * @module
  */
-export { ConfigError, IntegrityError, OssError, type OssErrorInit } from "./src/errors.ts";
+export { ConfigError, IntegrityError, OssError, type OssErrorInit, SafetensorsError } from "./src/errors.ts";
 export {
   formatUri,
   type ObjectUri,
@@ -143,9 +143,11 @@ export {
 export {
   type CheckpointReaderOptions,
   type CheckpointReaderStats,
+  type CheckpointTarget,
   type CheckpointWriterOptions,
   type CheckpointWriterStats,
   DEFAULT_PART_SIZE,
+  type KnownObject,
   MAX_PART_SIZE,
   MAX_PARTS,
   MIN_PART_SIZE,
@@ -154,3 +156,28 @@ export {
   OssCheckpointReader,
   OssCheckpointWriter,
 } from "./src/checkpoint/mod.ts";
+export {
+  DEFAULT_COMMIT_TIMEOUT_MS,
+  DEFAULT_HEADER_PROBE,
+  DEFAULT_MAX_GAP,
+  DEFAULT_POLL_INTERVAL_MS,
+  type Dtype,
+  DTYPE_BITS,
+  isDtype,
+  LITTLE_ENDIAN,
+  MAX_HEADER_BYTES,
+  OssSafetensors,
+  type OssSafetensorsOptions,
+  type SafetensorsFileInfo,
+  type SafetensorsIndex,
+  type SafetensorsReadOptions,
+  type SafetensorsReadStats,
+  type SavedFile,
+  saveSafetensors,
+  type SaveSafetensorsOptions,
+  type SaveSafetensorsResult,
+  type Tensor,
+  type TensorArray,
+  type TensorInfo,
+  type TensorsToSave,
+} from "./src/safetensors/mod.ts";

@@ -6,6 +6,17 @@
  */
 import process from "node:process";
 
+/**
+ * `deno run` and its flags for a bench child process: every permission, and the development config
+ * (deno.dev.json), whose import map has the peers' packages (ali-oss, the AWS SDK), which the root one leaves out.
+ */
+export const DENO_RUN: string[] = [
+  "run",
+  "-A",
+  "--config",
+  new URL("../deno.dev.json", import.meta.url).pathname,
+];
+
 /** The key pair the bench server verifies every request against. */
 export const CREDS = { accessKeyId: "LTAIossflowbench", accessKeySecret: "ossflow-bench-secret-0123456789" };
 /** The one bucket of the bench. */

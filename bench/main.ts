@@ -13,6 +13,7 @@ import {
   BUCKET,
   BUDGET_SHARE,
   CREDS,
+  DENO_RUN,
   MiB,
   parseSettings,
   pool,
@@ -78,8 +79,7 @@ async function startServer(s: Settings): Promise<Server> {
   if (s.scenarios.includes(4)) seeds.push("--seed", `${PREFIX.list}:${s.listKeys}:0`);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "-A",
+      ...DENO_RUN,
       here("./server.ts").pathname,
       "--latency",
       String(s.latencyMs),
@@ -105,8 +105,7 @@ async function startServer(s: Settings): Promise<Server> {
 
 function peerArgs(peer: string, url: string, s: Settings, extra: string[] = []): string[] {
   return [
-    "run",
-    "-A",
+    ...DENO_RUN,
     here("./peer_process.ts").pathname,
     "--peer",
     peer,
@@ -386,7 +385,7 @@ async function scenario3(url: string, s: Settings): Promise<Scenario> {
 
 async function signingRuns(s: Settings): Promise<Record<string, number[]>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", here("./signing.ts").pathname, "--ms", String(s.signMs), "--reps", String(s.reps)],
+    args: [...DENO_RUN, here("./signing.ts").pathname, "--ms", String(s.signMs), "--reps", String(s.reps)],
     stdout: "piped",
     stderr: "inherit",
   }).output();

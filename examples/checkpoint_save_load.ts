@@ -1,15 +1,13 @@
 /**
  * Saves a model's weights to OSS and loads them back — what the OSS docs do with `torch.save(state, writer)` /
- * `torch.load(reader)` over OSS Connector for AI/ML's `OssCheckpoint`, here with a safetensors file this example
- * builds itself:
+ * `torch.load(reader)` over OSS Connector for AI/ML's `OssCheckpoint` — as a safetensors file:
  *
- * ```
- * [8 bytes: header length N, little-endian u64][N bytes: JSON header, space-padded][tensor bytes]
- * header: { "<name>": { "dtype": "F32", "shape": [rows, cols], "data_offsets": [begin, end] }, "__metadata__": {...} }
- * ```
+ * - `saveSafetensors(uri, stateDict, { metadata })` streams the header and then each tensor through the
+ *   checkpoint writer (multipart upload, CRC-64 checked), never assembling the file in memory;
+ * - `OssSafetensors.open(uri)` reads the header alone, and `loadAll()` reads the file through parallel ranged
+ *   GETs with its CRC-64 checked; every tensor is a `Float32Array` view of the one loaded buffer.
  *
- * The file is streamed into the checkpoint writer tensor by tensor (never assembled in memory), read back
- * through parallel ranged GETs, parsed, and every tensor compared with the original.
+ * Every tensor is then compared with the original.
  *
  * Run: `deno run -A examples/checkpoint_save_load.ts [--size-mib=128]`. Without `OSS_ENDPOINT` it starts the
  * local server; with `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` and `OSS_CHECKPOINT_URI`
@@ -18,19 +16,15 @@
  * @module
  */
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
+import type { Tensor } from "../src/safetensors/dtypes.ts";
+import { OssSafetensors } from "../src/safetensors/reader.ts";
+import { saveSafetensors } from "../src/safetensors/writer.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
 
 const MiB = 1024 * 1024;
 
-interface TensorInfo {
-  dtype: "F32";
-  shape: number[];
-  data_offsets: [number, number];
-}
-
 /** A toy transformer's state dict: embeddings, a few blocks, a head; deterministic values. */
-function makeStateDict(totalMiB: number): Map<string, Float32Array> {
-  const width = 1024;
+function makeStateDict(totalMiB: number, width: number): Map<string, Tensor> {
   const rowsTotal = Math.max(8, Math.floor((totalMiB * MiB) / 4 / width));
   const names = [
     "embed.weight",
@@ -40,7 +34,7 @@ function makeStateDict(totalMiB: number): Map<string, Float32Array> {
     "block1.mlp.up",
     "head.weight",
   ];
-  const state = new Map<string, Float32Array>();
+  const state = new Map<string, Tensor>();
   const per = Math.floor(rowsTotal / names.length);
   let seed = 12345;
   for (const [i, name] of names.entries()) {
@@ -50,68 +44,19 @@ function makeStateDict(totalMiB: number): Map<string, Float32Array> {
       seed = (seed * 1664525 + 1013904223) >>> 0;
       t[j] = (seed / 2 ** 32 - 0.5) * 0.02; // small random weights
     }
-    state.set(name, t);
+    state.set(name, { dtype: "F32", shape: [rows, width], data: t });
   }
   return state;
 }
 
-/** The safetensors header for `state`, padded with spaces to a multiple of 8 bytes. */
-function safetensorsHeader(state: Map<string, Float32Array>, width: number): Uint8Array {
-  const header: Record<string, TensorInfo | Record<string, string>> = {
-    __metadata__: { format: "pt", producer: "ossflow example" },
-  };
-  let offset = 0;
-  for (const [name, t] of state) {
-    header[name] = {
-      dtype: "F32",
-      shape: [t.length / width, width],
-      data_offsets: [offset, offset + t.byteLength],
-    };
-    offset += t.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const body = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(body.length), true);
-  out.set(body, 8);
-  return out;
-}
-
-/** `torch.save`: streams the safetensors file into `writable`, one tensor at a time. */
-async function save(state: Map<string, Float32Array>, width: number, writable: WritableStream<Uint8Array>) {
-  const w = writable.getWriter();
-  await w.write(safetensorsHeader(state, width));
-  for (const t of state.values()) await w.write(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
-  await w.close();
-}
-
-/** `torch.load`: the tensors of a loaded safetensors file, as views over its bytes. */
-function parse(bytes: Uint8Array<ArrayBuffer>): Map<string, Float32Array> {
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
-  const data = 8 + n; // multiple of 8: Float32Array views need 4-byte alignment
-  const state = new Map<string, Float32Array>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets: [begin, end] } = info as TensorInfo;
-    if (dtype !== "F32") throw new Error(`${name}: this example only reads F32, got ${dtype}`);
-    const t = new Float32Array(bytes.buffer, bytes.byteOffset + data + begin, (end - begin) / 4);
-    if (t.length !== shape.reduce((a, b) => a * b, 1)) {
-      throw new Error(`${name}: shape ${shape} does not match its bytes`);
-    }
-    state.set(name, t);
-  }
-  return state;
-}
-
-function sameTensors(a: Map<string, Float32Array>, b: Map<string, Float32Array>): boolean {
+function sameTensors(a: Map<string, Tensor>, b: Map<string, Tensor>): boolean {
   if (a.size !== b.size) return false;
   for (const [name, x] of a) {
     const y = b.get(name);
-    if (!y || y.length !== x.length) return false;
-    const xb = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-    const yb = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+    if (!y || y.dtype !== x.dtype || y.shape.join() !== x.shape.join()) return false;
+    const xb = new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+    const yb = new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.byteLength);
+    if (xb.length !== yb.length) return false;
     for (let i = 0; i < xb.length; i++) if (xb[i] !== yb[i]) return false;
   }
   return true;
@@ -122,6 +67,13 @@ const sizeMiB = sizeArg ? Number(sizeArg.slice("--size-mib=".length)) : 128;
 const width = 1024;
 
 const remote = Deno.env.get("OSS_ENDPOINT");
+const remoteUri = Deno.env.get("OSS_CHECKPOINT_URI");
+if (remote && !remoteUri) {
+  console.error(
+    "OSS_ENDPOINT is set: set OSS_CHECKPOINT_URI too, e.g. oss://my-bucket/ckpt/model.safetensors",
+  );
+  Deno.exit(2);
+}
 const LOCAL_KEY = { accessKeyId: "local-example", accessKeySecret: "local-example-secret" };
 const local = remote
   ? undefined
@@ -136,35 +88,31 @@ try {
       prefetchConcurrency: 8,
     })
     : new OssCheckpoint({ endpoint: remote, region: Deno.env.get("OSS_REGION") }); // credentials from the env
-  const uri = local ? "oss://ckpt/run-1/step-1000.safetensors" : Deno.env.get("OSS_CHECKPOINT_URI")!;
+  const uri = remoteUri ?? "oss://ckpt/run-1/step-1000.safetensors";
 
-  const state = makeStateDict(sizeMiB);
-  const bytes = [...state.values()].reduce((n, t) => n + t.byteLength, 0);
+  const state = makeStateDict(sizeMiB, width);
+  const bytes = [...state.values()].reduce((n, t) => n + t.data.byteLength, 0);
   console.log(`state dict: ${state.size} tensors, ${(bytes / MiB).toFixed(1)} MiB of F32 weights -> ${uri}`);
 
   let t0 = performance.now();
-  const writer = checkpoint.writer(uri, { sizeHint: bytes + 4096 });
-  await save(state, width, writer);
+  const saved = await saveSafetensors(uri, state, { checkpoint, metadata: { format: "pt", step: "1000" } });
   let s = (performance.now() - t0) / 1000;
   console.log(
-    `saved in ${s.toFixed(2)} s (${
-      (bytes / MiB / s).toFixed(0)
-    } MiB/s), ${writer.stats.partsUploaded} parts, ` +
-      `part buffers peak ${(writer.stats.peakBufferedBytes / MiB).toFixed(0)} MiB, CRC-64 verified`,
+    `saved in ${s.toFixed(2)} s (${(bytes / MiB / s).toFixed(0)} MiB/s), ${saved.files[0].size} bytes, ` +
+      `CRC-64 ${saved.files[0].crc64} verified`,
   );
 
   t0 = performance.now();
-  // One buffer of the file's size, filled by parallel ranged GETs; the tensors are views into it.
-  const loaded = parse(await checkpoint.load(uri));
+  const model = await OssSafetensors.open(uri, { checkpoint }); // the header alone: one ranged GET
+  const loaded = await model.loadAll(); // one buffer, filled by parallel ranged GETs; tensors view it
   s = (performance.now() - t0) / 1000;
   console.log(`loaded in ${s.toFixed(2)} s (${(bytes / MiB / s).toFixed(0)} MiB/s), CRC-64 verified`);
 
   if (!sameTensors(state, loaded)) throw new Error("reloaded tensors differ from the saved ones");
-  const head = loaded.get("head.weight")!;
+  const head = loaded.get("head.weight")!.data as Float32Array;
   console.log(
-    `reload verified: ${loaded.size} tensors identical (head.weight[0..2] = ${
-      [...head.subarray(0, 3)].map((v) => v.toFixed(5)).join(", ")
-    })`,
+    `reload verified: ${loaded.size} tensors identical, metadata ${JSON.stringify(model.metadata)} ` +
+      `(head.weight[0..2] = ${[...head.subarray(0, 3)].map((v) => v.toFixed(5)).join(", ")})`,
   );
 } finally {
   await local?.close();

@@ -6,7 +6,7 @@
  */
 import { parseContentRange, resumableBody } from "./body.ts";
 import type { GetBytesResult, GetObjectResult, GetOptions } from "./client_types.ts";
-import { checkObject, intHeader, metaOf, rangeHeader } from "./client_util.ts";
+import { checkObject, checkOptionalString, intHeader, metaOf, rangeHeader } from "./client_util.ts";
 import { IntegrityError } from "./errors.ts";
 import { bodyLength, type Reply, type RequestSpec, type Transport } from "./request.ts";
 
@@ -18,6 +18,8 @@ function getSpec(t: Transport, op: string, bucket: string, key: string, opts: Ge
     // Without it OSS answers an unsatisfiable range with the whole object instead of 416.
     if (!t.s3) headers["x-oss-range-behavior"] = "standard";
   }
+  checkOptionalString(op, "ifMatch", opts.ifMatch);
+  if (opts.ifMatch !== undefined) headers["if-match"] = opts.ifMatch;
   return { method: "GET", bucket, key, headers, signal: opts.signal, onRetry: opts.onRetry };
 }
 

@@ -94,6 +94,11 @@ export type ByteRange = { start: number; end?: number } | { suffix: number };
 export interface GetOptions extends RequestOptions {
   /** Read only these bytes (a 206 response). */
   range?: ByteRange;
+  /**
+   * Read only if the object's ETag is this one (`If-Match`), e.g. the ETag an earlier read saw: an object
+   * replaced since then rejects with an OssError `PreconditionFailed` (412) instead of mixing two versions.
+   */
+  ifMatch?: string;
 }
 
 /**

@@ -35,7 +35,7 @@ export function checkInt(
   name: string,
   v: unknown,
   min: number,
-  max = Number.MAX_SAFE_INTEGER,
+  max: number = Number.MAX_SAFE_INTEGER,
 ): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;

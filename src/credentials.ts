@@ -117,14 +117,17 @@ export class SafeCredentials implements Credentials {
     return `Credentials { ${parts.join(", ")} }`;
   }
 
-  /** Deno's `console.log` / `Deno.inspect` hook. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's `console.log` / `util.inspect` hook. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
+  static {
+    // The console hooks of Deno (`Deno.inspect`) and Node (`util.inspect`) print the redacted form. Defined here
+    // rather than as methods: a declaration file generated from this file alone cannot name a method keyed
+    // by `Symbol.for(...)` (the npm package's .d.ts files are made so).
+    for (const hook of [Symbol.for("Deno.customInspect"), Symbol.for("nodejs.util.inspect.custom")]) {
+      Object.defineProperty(this.prototype, hook, {
+        value(this: SafeCredentials): string {
+          return this.toString();
+        },
+      });
+    }
   }
 }
 

@@ -122,3 +122,37 @@ export class IntegrityError extends Error {
     this.actual = init.actual;
   }
 }
+
+/**
+ * A safetensors file (or sharded set, or tensor handed to the writer) that breaks the format: a header length
+ * beyond the file, malformed JSON, offsets that overlap, leave gaps or run past the data, an unknown dtype, a
+ * shape that disagrees with the bytes. The message starts with the file and, when one is at fault, the tensor.
+ *
+ * @example
+ * ```ts
+ * import { SafetensorsError } from "./errors.ts";
+ * const err = new SafetensorsError("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20", {
+ *   file: "oss://models/bert.safetensors",
+ *   tensor: "encoder.weight",
+ * });
+ * console.log(err.message); // 'oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20'
+ * ```
+ */
+export class SafetensorsError extends Error {
+  /** The file (URI) the problem is in, or the one being written. */
+  readonly file: string;
+  /** The tensor at fault, when one is. */
+  readonly tensor?: string;
+
+  constructor(detail: string, init: { file: string; tensor?: string; cause?: unknown }) {
+    const name = init.tensor;
+    // A hostile header may name a tensor with megabytes: the message shows the start of it.
+    const tensor = name === undefined
+      ? ""
+      : `tensor ${JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name)}: `;
+    super(`${init.file}: ${tensor}${detail}`, { cause: init.cause });
+    this.name = "SafetensorsError";
+    this.file = init.file;
+    this.tensor = init.tensor;
+  }
+}

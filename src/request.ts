@@ -47,7 +47,7 @@ export interface RequestSpec {
 export type ReadMode = "none" | "text" | "stream" | "bytes";
 
 /** Largest body that `"bytes"` reads in one go (and refetches whole after a break). */
-export const BYTES_MAX = 8 * 1024 * 1024;
+export const BYTES_MAX: number = 8 * 1024 * 1024;
 
 /** A 2xx response; while `attempt` is set the body is still open and the caller must finish it. */
 export interface Reply {

@@ -5,7 +5,7 @@
  */
 import { expect } from "expect";
 import { addAbortWaiter, removeAbortWaiter } from "../src/abort.ts";
-import { OssError } from "../src/errors.ts";
+import type { OssError } from "../src/errors.ts";
 import { bytesOf, clientFor, withServer } from "./client_fixtures.ts";
 
 /** A signal whose live "abort" listeners are counted (the peak too). */

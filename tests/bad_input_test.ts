@@ -162,6 +162,14 @@ Deno.test("bad endpoints and options given to the client or a dataset fail with 
         rank: 2,
         worldSize: 2,
       })), ["rank", "2"]],
+    ["dataset prefetchWorkerUrl a number", () =>
+      drain(OssIterableDataset.fromPrefix("oss://dsbucket/x/", {
+        endpoint: "127.0.0.1:9",
+        region: "cn-hangzhou",
+        credentials: CREDS,
+        // deno-lint-ignore no-explicit-any
+        prefetchWorkerUrl: 42 as any,
+      })), ["prefetchWorkerUrl", "42"]],
     [
       "checkpoint partSize below the minimum",
       () =>

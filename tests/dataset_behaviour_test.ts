@@ -263,6 +263,43 @@ Deno.test("a transform module runs inside the prefetch workers and its ArrayBuff
   }
 });
 
+Deno.test("prefetchWorkerUrl: the workers start from the module given, and one that is not there is named", async () => {
+  const server = await startServer();
+  const dir = await Deno.makeTempDir({ prefix: "ossflow-worker-url-" });
+  try {
+    const expected = await seed(server, 12);
+    // A worker entry of its own (as a bundler would emit): marks its scope, then runs the library's worker.
+    const entry = new URL(`file://${dir}/my_worker.js`);
+    await Deno.writeTextFile(
+      entry,
+      `import ${JSON.stringify(new URL("../workers/prefetch_worker.ts", import.meta.url).href)};\n` +
+        `globalThis.entry = "my_worker";\n`,
+    );
+    const transform = new URL(`file://${dir}/transform.js`);
+    await Deno.writeTextFile(
+      transform,
+      `export default (item) => ({ key: item.key, entry: globalThis.entry ?? "default" });\n`,
+    );
+    type Out = { key: string; entry: string };
+    const run = (prefetchWorkerUrl?: URL) =>
+      Array.fromAsync(
+        OssIterableDataset.fromPrefix<Out>(
+          PREFIX,
+          dsOpts<Out>(server, { transform, prefetchWorker: 2, prefetchWorkerUrl }),
+        ),
+      );
+    const given = await run(entry);
+    expect(given.map((o) => o.key).sort()).toEqual([...expected.keys()].sort());
+    expect(new Set(given.map((o) => o.entry))).toEqual(new Set(["my_worker"]));
+    expect(new Set((await run()).map((o) => o.entry))).toEqual(new Set(["default"]));
+    const missing = new URL(`file://${dir}/no_such_worker.js`);
+    await expect(run(missing)).rejects.toThrow(missing.href);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.close();
+  }
+});
+
 for (const prefetchWorker of [0, 2]) {
   Deno.test(`requests slower than 100 ms reach the audit sink with method, bucket, key, status, bytes, ms (prefetchWorker ${prefetchWorker})`, async () => {
     const server = await startServer({ latencyMs: 120 });

@@ -226,6 +226,31 @@ Deno.test("an S3-compatible store (signatureVersion s3v4, s3:// URIs) works inli
   });
 });
 
+Deno.test("where Worker does not exist, a transform module asked to run in prefetch workers runs inline", async () => {
+  await withServer(async (server, expected) => {
+    const g = globalThis as { Worker?: unknown };
+    const saved = g.Worker;
+    const dir = await Deno.makeTempDir({ prefix: "ossflow-transform-" });
+    delete g.Worker;
+    try {
+      const transform = new URL(`file://${dir}/size.js`);
+      await Deno.writeTextFile(
+        transform,
+        `export default async (item) => [item.key, (await item.bytes()).length];\n`,
+      );
+      const ds = OssIterableDataset.fromPrefix<[string, number]>(
+        `oss://${BUCKET}/train/`,
+        dsOpts<[string, number]>(server, { prefetchWorker: 2, transform }),
+      );
+      const got = new Map(await Array.fromAsync(ds));
+      expect(got).toEqual(new Map([...expected].map(([key, bytes]) => [key, bytes.length])));
+    } finally {
+      g.Worker = saved;
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
 Deno.test("where Worker does not exist, prefetchWorker falls back to inline prefetch and says so in the log", async () => {
   await withServer(async (server, expected) => {
     const g = globalThis as { Worker?: unknown };

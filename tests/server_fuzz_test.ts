@@ -299,6 +299,9 @@ async function viaFetch(base: string, r: Rng, valid: boolean): Promise<Outcome> 
   } catch {
     // The signer refuses some inputs (e.g. a key it cannot sign): send the request unsigned then.
   }
+  // Objects keep the Content-Encoding they were stored with (as on OSS and S3), mostly not matching their
+  // bytes here: read bodies as sent rather than have fetch decode them.
+  headers.set("accept-encoding", "identity");
   const res = await fetch(target, { method, headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
   return {
     status: res.status,

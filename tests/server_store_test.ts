@@ -182,7 +182,7 @@ for (const backend of backends) {
     expect(copied.etag).toBe(src.etag);
     expect(copied.userMeta).toEqual({ a: "1" });
     const replaced = await s.copy({ bucket: "data", key: "src" }, { bucket: "data", key: "dst2" }, {
-      userMeta: {},
+      metadata: { userMeta: {} },
     });
     expect(replaced.userMeta).toEqual({});
     expect(await text((await s.get("data", "dst")).body)).toBe("payload");

@@ -6,6 +6,7 @@
 import { expect } from "expect";
 import { OssClient } from "../src/client.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
+import { needs, WORKERD } from "./needs.ts";
 import worker, {
   createPreprocessApp,
   type ObjectFeatures,
@@ -243,12 +244,10 @@ Deno.test("serverless example: PREPROCESS_TOKEN requires a bearer token", async 
   }
 });
 
-const WORKERD = new URL("../.runtimes/node_modules/.bin/workerd", import.meta.url);
-const hasWorkerd = await Deno.stat(WORKERD).then(() => true, () => false);
+const WORKERD_BIN = new URL("../.runtimes/node_modules/.bin/workerd", import.meta.url);
 
-Deno.test({
+Deno.test(needs(WORKERD, {
   name: "serverless example: deployed as-is to workerd (Cloudflare's runtime) with bindings, every rank",
-  ignore: !hasWorkerd, // installed by `npm ci --prefix .runtimes` (the runtime matrix)
   async fn() {
     const { server, client, want, env } = await setup();
     const dir = await Deno.makeTempDir({ prefix: "ossflow-serverless-" });
@@ -288,7 +287,7 @@ const w :Workerd.Worker = (
 );
 `,
       );
-      child = new Deno.Command(WORKERD, {
+      child = new Deno.Command(WORKERD_BIN, {
         args: ["serve", `${dir}/config.capnp`],
         stdin: "null",
         stdout: "null",
@@ -326,7 +325,7 @@ const w :Workerd.Worker = (
       await server.close();
     }
   },
-});
+}));
 
 Deno.test("serverless example: run as main, it listens on PORT and answers with the configuration from the environment", async () => {
   const { server, client, want, env } = await setup();

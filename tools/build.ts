@@ -34,7 +34,7 @@ async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   return (await new Response(zipped).arrayBuffer()).byteLength;
 }
 
-async function bundle(entry: string, out: string): Promise<void> {
+async function bundle(entry: string, out: URL): Promise<void> {
   const args = [
     "bundle",
     "--quiet",
@@ -44,7 +44,7 @@ async function bundle(entry: string, out: string): Promise<void> {
     "--keep-names",
     "--sourcemap=linked",
     "--output",
-    new URL(out, DIST).pathname,
+    out.pathname,
     new URL(entry, ROOT).pathname,
   ];
   const run = await new Deno.Command(Deno.execPath(), {
@@ -58,7 +58,7 @@ async function bundle(entry: string, out: string): Promise<void> {
 }
 
 /** Static imports of Node built-ins (`node:fs`, `fs`, ...) or `require()` calls: none may be left. */
-function nodeImports(code: string): string[] {
+export function nodeImports(code: string): string[] {
   const found = code.match(
     /\b(?:from|import)\s*\(?\s*["'](?:node:[\w/]+|fs|path|os|crypto|stream|buffer|util|events|http|https|net|url|zlib|worker_threads)["']|\brequire\(\s*["'][^"']+["']\s*\)/g,
   );
@@ -66,7 +66,7 @@ function nodeImports(code: string): string[] {
 }
 
 /**
- * Builds `dist/ossflow.js` and `dist/prefetch_worker.js`; returns the files with their sizes.
+ * Builds `ossflow.js` and `prefetch_worker.js` in `dist` (default `dist/`); returns the files with their sizes.
  *
  * @example
  * ```ts ignore
@@ -74,13 +74,13 @@ function nodeImports(code: string): string[] {
  * for (const f of await build()) console.log(f.path, f.size);
  * ```
  */
-export async function build(): Promise<BuiltFile[]> {
-  await Deno.mkdir(DIST, { recursive: true });
+export async function build(dist: URL = DIST): Promise<BuiltFile[]> {
+  await Deno.mkdir(dist, { recursive: true });
   await Promise.all([
-    bundle("mod.ts", "ossflow.js"),
-    bundle("workers/prefetch_worker.ts", "prefetch_worker.js"),
+    bundle("mod.ts", new URL("ossflow.js", dist)),
+    bundle("workers/prefetch_worker.ts", new URL("prefetch_worker.js", dist)),
   ]);
-  const main = new URL("ossflow.js", DIST);
+  const main = new URL("ossflow.js", dist);
   let code = await Deno.readTextFile(main);
   const hits = code.split(WORKER_SOURCE_URL).length - 1;
   if (hits !== 1) {
@@ -92,10 +92,10 @@ export async function build(): Promise<BuiltFile[]> {
   code = code.replace(WORKER_SOURCE_URL, WORKER_BUNDLE_URL);
   await Deno.writeTextFile(main, code);
   // Node < 20.19 and tools that follow Node's rules read a `.js` file as CommonJS unless told otherwise.
-  await Deno.writeTextFile(new URL("package.json", DIST), `{ "type": "module" }\n`);
+  await Deno.writeTextFile(new URL("package.json", dist), `{ "type": "module" }\n`);
   const files: BuiltFile[] = [];
   for (const name of ["ossflow.js", "prefetch_worker.js"]) {
-    const url = new URL(name, DIST);
+    const url = new URL(name, dist);
     const bytes = await Deno.readFile(url);
     const bad = nodeImports(new TextDecoder().decode(bytes));
     if (bad.length > 0) throw new Error(`build: dist/${name} imports Node built-ins: ${bad.join(", ")}`);

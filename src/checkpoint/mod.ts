@@ -15,13 +15,14 @@ import { ConfigError } from "../errors.ts";
 import { auditedFetch, AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
-import { DEFAULT_PREFETCH_CONCURRENCY, OssCheckpointReader } from "./reader.ts";
+import { DEFAULT_PREFETCH_CONCURRENCY, type KnownObject, OssCheckpointReader } from "./reader.ts";
 import { type CheckpointWriterStats, DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
 
 export {
   type CheckpointReaderInit,
   type CheckpointReaderStats,
   DEFAULT_PREFETCH_CONCURRENCY,
+  type KnownObject,
   OssCheckpointReader,
 } from "./reader.ts";
 export {
@@ -117,6 +118,43 @@ export interface CheckpointWriterOptions {
 export interface CheckpointReaderOptions {
   /** Aborts this reader and its requests. */
   signal?: AbortSignal;
+  /** The ETag the object must have: another version fails with an IntegrityError (see `OssCheckpointReader`). */
+  ifMatch?: string;
+  /** Size, ETag and CRC-64 already known (from an earlier ranged GET): the reader skips its HEAD. */
+  object?: KnownObject;
+}
+
+/**
+ * What {@linkcode OssCheckpoint.target} resolves a URI to: the client and settings its writers and readers use.
+ *
+ * @example
+ * ```ts
+ * import { type CheckpointTarget, OssCheckpoint } from "./mod.ts";
+ * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+ * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
+ * const t: CheckpointTarget = await checkpoint.target("oss://ckpt/run-1/step-5.bin");
+ * console.log(t.bucket, t.key, t.prefetchConcurrency); // "ckpt" "run-1/step-5.bin" 24
+ * ```
+ */
+export interface CheckpointTarget {
+  /** The client every request of this URI goes through. */
+  client: OssClient;
+  /** Bucket of the URI. */
+  bucket: string;
+  /** Object key of the URI. */
+  key: string;
+  /** The URI, normalised (`oss://bucket/key`). */
+  uri: string;
+  /** Bytes per part and per ranged GET. */
+  partSize: number;
+  /** Parts uploaded at once. */
+  uploadConcurrency: number;
+  /** Ranges fetched at once. */
+  prefetchConcurrency: number;
+  /** The client's retry policy, as given. */
+  retry?: RetryOptions;
+  /** The checkpoint's own abort signal, if it has one. */
+  signal?: AbortSignal;
 }
 
 interface Settings {
@@ -184,16 +222,10 @@ export class OssCheckpoint {
   writer(uri: string, opts: CheckpointWriterOptions = {}): OssCheckpointWriter {
     const target = parseUri(uri);
     new PartSchedule(this.#partSize, opts.sizeHint); // validates sizeHint now rather than on first write
-    const init = this.#resolve().then((s) => ({
-      client: this.#clientFor(target, s),
-      bucket: target.bucket,
-      key: target.key,
-      uri: formatUri(target),
-      partSize: this.#partSize,
-      uploadConcurrency: s.uploadConcurrency,
+    const init = this.#target(target).then((t) => ({
+      ...t,
       sizeHint: opts.sizeHint,
-      signal: anySignal(this.#opts.signal, opts.signal),
-      retry: this.#opts.retry,
+      signal: anySignal(t.signal, opts.signal),
     }));
     return new OssCheckpointWriter(init);
   }
@@ -237,16 +269,42 @@ export class OssCheckpoint {
    */
   reader(uri: string, opts: CheckpointReaderOptions = {}): OssCheckpointReader {
     const target = parseUri(uri);
-    const init = this.#resolve().then((s) => ({
+    const init = this.#target(target).then((t) => ({
+      ...t,
+      signal: anySignal(t.signal, opts.signal),
+      ifMatch: opts.ifMatch,
+      object: opts.object,
+    }));
+    return new OssCheckpointReader(init);
+  }
+
+  /**
+   * The client, bucket, key and settings that {@linkcode OssCheckpoint.writer} and
+   * {@linkcode OssCheckpoint.reader} use for `uri`, for code that composes them with requests of its own
+   * (the safetensors reader's ranged GETs, for one). Rejects with a {@linkcode ConfigError} for a malformed
+   * URI, a URI without an endpoint, or a bad config file.
+   */
+  target(uri: string): Promise<CheckpointTarget> {
+    try {
+      return this.#target(parseUri(uri));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #target(target: ObjectUri): Promise<CheckpointTarget> {
+    const s = await this.#resolve();
+    return {
       client: this.#clientFor(target, s),
       bucket: target.bucket,
       key: target.key,
       uri: formatUri(target),
       partSize: this.#partSize,
+      uploadConcurrency: s.uploadConcurrency,
       prefetchConcurrency: s.prefetchConcurrency,
-      signal: anySignal(this.#opts.signal, opts.signal),
-    }));
-    return new OssCheckpointReader(init);
+      retry: this.#opts.retry,
+      signal: this.#opts.signal,
+    };
   }
 
   /**
@@ -355,6 +413,7 @@ export class OssCheckpoint {
   }
 }
 
-function anySignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
-  return a && b ? AbortSignal.any([a, b]) : a ?? b;
+/** Both signals, either, or none (internal: the safetensors module combines signals the same way). */
+export function anySignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
+  return a && b && a !== b ? AbortSignal.any([a, b]) : a ?? b;
 }

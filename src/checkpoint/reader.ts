@@ -30,6 +30,35 @@ export interface CheckpointReaderInit {
   signal?: AbortSignal;
   /** How the object is named in messages. Default `oss://bucket/key`. */
   uri?: string;
+  /**
+   * The ETag the object must have (e.g. the one an earlier read saw): another version fails with an
+   * {@linkcode IntegrityError} before any byte is delivered. Default: whichever version the HEAD sees.
+   */
+  ifMatch?: string;
+  /**
+   * The object's size, ETag and CRC-64 when an earlier read of this version told them (a ranged GET does): the
+   * reader then skips its HEAD and checks every range against this ETag and the bytes against this CRC-64.
+   */
+  object?: KnownObject;
+}
+
+/**
+ * What a HEAD would tell about an object, when already known (see {@linkcode CheckpointReaderInit.object}).
+ *
+ * @example
+ * ```ts
+ * import type { KnownObject } from "./reader.ts";
+ * const known: KnownObject = { size: 1024, etag: '"5B3C1A2E053D763E1B002CC607C5A0FE"', crc64: "9112883466341592537" };
+ * console.log(known.size); // 1024
+ * ```
+ */
+export interface KnownObject {
+  /** Size in bytes. */
+  size: number;
+  /** ETag, quotes included. */
+  etag: string;
+  /** CRC-64 of the whole object (`x-oss-hash-crc64ecma`). */
+  crc64: string;
 }
 
 /**
@@ -163,7 +192,14 @@ class RangedSource {
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#detach = () => signal?.removeEventListener("abort", onAbort);
 
-    const meta = await client.head(bucket, key, { signal: this.#ac.signal });
+    const meta = this.#init.object ?? await client.head(bucket, key, { signal: this.#ac.signal });
+    const pinned = this.#init.ifMatch;
+    if (pinned !== undefined && meta.etag !== pinned) {
+      throw new IntegrityError(
+        `${this.#label}: the object changed since it was first read (ETag ${pinned}, now ${meta.etag})`,
+        { key, expected: pinned, actual: meta.etag },
+      );
+    }
     this.stats.size = meta.size;
     this.#etag = meta.etag;
     this.#expectedCrc = meta.crc64;

@@ -76,6 +76,11 @@ export interface CheckpointWriterStats {
   peakBufferedBytes: number;
   /** The multipart upload id, once one was initiated (objects of at most one part use a single PUT). */
   uploadId?: string;
+  /**
+   * CRC-64 (decimal, as `x-oss-hash-crc64ecma`) of all the bytes written, once the object is saved: computed
+   * here over the bytes sent, and equal to the server's whenever it reported one.
+   */
+  crc64?: string;
 }
 
 interface UploadedPart {
@@ -386,6 +391,7 @@ class MultipartSink {
         this.#completed = true;
         this.#releaseAll();
         await this.#verify(expected, put.crc64, body.length);
+        this.stats.crc64 = expected;
         return;
       }
       if (this.#curLen > 0) await this.#dispatch();
@@ -422,6 +428,7 @@ class MultipartSink {
       this.#releaseAll();
       await this.#sweepDuplicateUploads(uploadId);
       await this.#verify(expected, reported, size);
+      this.stats.crc64 = expected;
     });
   }
 

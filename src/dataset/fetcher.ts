@@ -144,8 +144,18 @@ export async function createLoader<R>(
   opts: { workers?: number } = {},
 ): Promise<Loader<R>> {
   const signer = o.signer;
+  const asked = opts.workers ?? o.workers;
+  const workers = typeof Worker === "undefined" || !signer ? 0 : asked;
+  if (asked > 0 && workers === 0) {
+    o.logger.warn("prefetch workers unavailable, prefetching inline", {
+      reason: typeof Worker === "undefined"
+        ? "no Worker in this runtime"
+        : "the client cannot sign requests for workers",
+    });
+  }
+  // A module transform runs in the workers; without them (none asked, or none available) it runs here.
   const fn = o.transform ??
-    (o.transformUrl && !(opts.workers ?? o.workers) ? await importTransform<R>(o.transformUrl) : undefined);
+    (o.transformUrl && !workers ? await importTransform<R>(o.transformUrl) : undefined);
   let skipped = 0, fetched = 0, fetchedBytes = 0;
   const counted = (bytes: Uint8Array) => {
     fetched++;
@@ -178,15 +188,6 @@ export async function createLoader<R>(
       });
       return await readBody(res.body, res.size, ref);
     };
-  const asked = opts.workers ?? o.workers;
-  const workers = typeof Worker === "undefined" || !signer ? 0 : asked;
-  if (asked > 0 && workers === 0) {
-    o.logger.warn("prefetch workers unavailable, prefetching inline", {
-      reason: typeof Worker === "undefined"
-        ? "no Worker in this runtime"
-        : "the client cannot sign requests for workers",
-    });
-  }
   if (workers === 0) {
     return {
       get skipped() {
@@ -212,7 +213,7 @@ export async function createLoader<R>(
       close() {},
     };
   }
-  const pool = await WorkerPool.create(workers, o.transformUrl, o.retry, o.audit);
+  const pool = await WorkerPool.create(workers, o.transformUrl, o.retry, o.audit, o.workerUrl);
   return {
     get skipped() {
       return skipped;
@@ -291,12 +292,15 @@ class WorkerPool {
     transformUrl: string | undefined,
     retry: WorkerRetry,
     audit?: AuditLog,
+    workerUrl?: string,
   ): Promise<WorkerPool> {
-    const url = new URL("../../workers/prefetch_worker.ts", import.meta.url);
     const slots: Slot[] = [];
     try {
       await Promise.all(Array.from({ length: n }, () => {
-        const worker = new Worker(url, { type: "module" });
+        // Written out in full, as bundlers that emit worker files look for it (the npm build turns .ts into .js).
+        const worker = workerUrl === undefined
+          ? new Worker(new URL("../../workers/prefetch_worker.ts", import.meta.url), { type: "module" })
+          : new Worker(workerUrl, { type: "module" });
         slots.push({ worker, load: 0 });
         return new Promise<void>((resolve, reject) => {
           worker.onmessage = (ev: MessageEvent<WorkerReply>) => {
@@ -305,7 +309,11 @@ class WorkerPool {
           };
           worker.onerror = (ev: ErrorEvent) => {
             ev.preventDefault();
-            reject(new Error(`prefetch worker failed to start: ${ev.message}`));
+            reject(
+              new Error(
+                `prefetch worker ${workerUrl ?? "workers/prefetch_worker"} failed to start: ${ev.message}`,
+              ),
+            );
           };
           worker.postMessage(
             {

@@ -99,7 +99,7 @@ export class ManifestError extends Error {
  * console.log(DEFAULT_MAX_LINE_LENGTH); // 1048576
  * ```
  */
-export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
 
 /**
  * A line longer than the limit of a {@linkcode LineSplitStream}.

@@ -238,12 +238,15 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     const loader = await createLoader({ ...this.#o, onTransformError: "throw" });
     const [ac, detach] = linkedController(this.#o.signal, opts.signal);
     try {
-      return await Array.fromAsync(prefetch(list, (i, { signal }) => this.#loadOne(loader, i, signal), {
+      const items = prefetch(list, (i, { signal }) => this.#loadOne(loader, i, signal), {
         concurrency: this.#o.concurrency,
         maxBytesInFlight: this.#o.maxBytesInFlight,
         sizeOf: (i) => this.#refs[i].size ?? (loader.meanSize || this.#o.maxBytesInFlight),
         signal: ac.signal,
-      }));
+      });
+      const out: R[] = []; // not Array.fromAsync: Node.js 20 lacks it
+      for await (const item of items) out.push(item);
+      return out;
     } finally {
       detach();
       loader.close();

@@ -105,6 +105,13 @@ export interface DatasetOptions<R = DataObject> {
    * is given, else 0 (inline). Falls back to inline where `Worker` does not exist.
    */
   prefetchWorker?: number;
+  /**
+   * The prefetch worker module. Default: `workers/prefetch_worker` beside the library, which serves Deno, Bun,
+   * browsers loading the modules, and bundlers that follow `new Worker(new URL(..., import.meta.url))` (Vite,
+   * webpack 5, Parcel). After esbuild or `deno bundle`, which do not, bundle the worker as an entry of its own
+   * and give its URL here.
+   */
+  prefetchWorkerUrl?: string | URL;
   /** Bytes of prefetched objects held at once (see `prefetch`). Default 256 MiB. */
   maxBytesInFlight?: number;
   /** Yield in order (default) or as objects arrive. */
@@ -131,6 +138,8 @@ export interface ResolvedDatasetOptions<R> {
   shuffle?: Required<ShuffleOptions>;
   transform?: ItemTransform<R>;
   transformUrl?: string;
+  /** The prefetch worker module; undefined: the one beside the library. */
+  workerUrl?: string;
   onTransformError: "throw" | "skip";
   signal?: AbortSignal;
   logger: Logger;
@@ -304,6 +313,16 @@ export async function resolveDatasetOptions<R>(
       `dataset option transform: expected a function or a module URL, got ${typeof opts.transform}`,
     );
   }
+  const workerUrl = opts.prefetchWorkerUrl;
+  if (
+    workerUrl !== undefined && !(workerUrl instanceof URL || (typeof workerUrl === "string" && workerUrl))
+  ) {
+    throw new ConfigError(
+      `dataset option prefetchWorkerUrl: expected the worker module's URL (a string or URL), got ${
+        JSON.stringify(workerUrl) ?? typeof workerUrl
+      }`,
+    );
+  }
   const onTransformError = opts.onTransformError ?? "throw";
   if (onTransformError !== "throw" && onTransformError !== "skip") {
     throw new ConfigError(
@@ -331,6 +350,7 @@ export async function resolveDatasetOptions<R>(
     shuffle,
     transform,
     transformUrl,
+    workerUrl: workerUrl === undefined ? undefined : String(workerUrl),
     onTransformError,
     signal: opts.signal,
     logger,

@@ -7,6 +7,7 @@
  * @module
  */
 import { EmulatorError } from "./emulator_error.ts";
+import { unsupportedSubresource } from "./subresources.ts";
 import type { ApiForm } from "./xml_responses.ts";
 
 /** The routing facts of a request. */
@@ -19,6 +20,8 @@ export interface Address {
   key?: string;
   /** Operation name, e.g. `GetObject`, `ListObjectsV2`, `NotImplemented`. */
   operation: string;
+  /** For `NotImplemented`: the sub-resource the server does not implement for this method and target. */
+  subresource?: string;
 }
 
 const OSS_SERVICE_HOST = /^oss-[a-z0-9-]+\.aliyuncs\.com$/;
@@ -67,25 +70,6 @@ export function bucketFromHost(host: string, serviceHosts: readonly string[]): s
   return undefined;
 }
 
-const UNSUPPORTED = [
-  "acl",
-  "tagging",
-  "policy",
-  "cors",
-  "lifecycle",
-  "versioning",
-  "versions",
-  "symlink",
-  "restore",
-  "website",
-  "logging",
-  "referer",
-  "encryption",
-  "worm",
-  "replication",
-  "inventory",
-];
-
 function operation(
   method: string,
   bucket: string | undefined,
@@ -96,7 +80,6 @@ function operation(
   const q = url.searchParams;
   const has = (name: string) => url.search.length > 1 && q.has(name);
   if (method === "OPTIONS") return "Options";
-  if (UNSUPPORTED.some(has)) return "NotImplemented";
   if (bucket === undefined) return method === "GET" ? "ListBuckets" : "MethodNotAllowed";
   const copy = h.has("x-oss-copy-source") || h.has("x-amz-copy-source");
   if (key === undefined) {
@@ -168,6 +151,11 @@ export function resolveAddress(
     if (rawKey !== undefined) key = decodeURIComponent(rawKey);
   } catch {
     throw new EmulatorError("InvalidURI", `Couldn't parse the specified URI: ${url.pathname.slice(0, 200)}`);
+  }
+  if (method !== "OPTIONS" && url.search.length > 1) {
+    const target = bucket === undefined ? "service" : key === undefined ? "bucket" : "object";
+    const subresource = unsupportedSubresource(method, target, url.searchParams);
+    if (subresource !== undefined) return { form, bucket, key, operation: "NotImplemented", subresource };
   }
   return { form, bucket, key, operation: operation(method, bucket, key, url, headers) };
 }

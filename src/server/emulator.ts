@@ -26,6 +26,8 @@ import { EmulatorStats } from "./stats.ts";
 import { type ObjectStore, validateBucketName } from "./store_types.ts";
 import { errorXml } from "./xml_responses.ts";
 import { verifyRequest } from "../signer/verify.ts";
+import { notImplemented } from "./subresources.ts";
+import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./emulator_auth.ts";
 
 export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
 export type { CorsOptions } from "./cors.ts";
@@ -175,6 +177,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
       c.set("bucket", a.bucket);
       c.set("key", a.key);
       c.set("op", a.operation);
+      c.set("subresource", a.subresource);
       rt.stats.count(a.operation);
       if (a.operation !== "Options") {
         const plan = rt.faults.plan(c.req.method, a.key ?? "", a.operation);
@@ -231,13 +234,14 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
 
   app.use(async (c, next) => {
     if (rt.lookupSecret && c.get("op") !== "Options") {
+      if (c.get("form") === "s3") checkS3PresignExpires(c.get("url"));
       let who;
       try {
         who = await verifyRequest(
           {
             method: c.req.method,
             url: c.get("url"),
-            headers: c.req.raw.headers,
+            headers: signedRequestHeaders(c.req.raw.headers),
             bucket: c.get("bucket"),
             key: c.get("key"),
           },
@@ -263,15 +267,14 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
         );
       }
     }
+    continueOnFirstRead(c);
     await next();
   });
 
   app.all("*", (c) => {
     const route = routes[c.get("op")];
     if (route) return route(c);
-    if (c.get("op") === "NotImplemented") {
-      throw new EmulatorError("NotImplemented", "The emulator does not implement this sub-resource.");
-    }
+    if (c.get("op") === "NotImplemented") throw notImplemented(c.req.method, c.get("subresource")!);
     throw new EmulatorError(
       "MethodNotAllowed",
       `The specified method is not allowed against this resource.`,
@@ -326,7 +329,8 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
   hostname?: string;
   /**
    * Put a small TCP proxy in front of the server so the `reset` fault can close connections before any
-   * response byte. Default true; false serves directly (a `reset` then becomes Deno's 500 answer).
+   * response byte, and `Expect: 100-continue` is answered only after authentication. Default true; false
+   * serves directly (a `reset` then becomes Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
    */
   connectionProxy?: boolean;
 }
@@ -388,7 +392,11 @@ export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<Ru
     const listener = Deno.listen({ hostname, port: opts.port ?? 0 });
     server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, ...quiet },
-      (req, info) => app.fetch(req, { resetConnection: () => proxy?.reset(info.remoteAddr.port) }),
+      (req, info) =>
+        app.fetch(req, {
+          resetConnection: () => proxy?.reset(info.remoteAddr.port),
+          continueRequest: () => proxy?.sendContinue(info.remoteAddr.port),
+        }),
     );
     proxy = new ResetProxy(listener, server.addr);
   }

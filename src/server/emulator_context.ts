@@ -27,6 +27,8 @@ import type { ApiForm } from "./xml_responses.ts";
 export interface EmulatorBindings {
   /** Drops the client connection before any response byte is sent. */
   resetConnection?: () => void;
+  /** Sends `100 Continue` to a client that asked for it (`Expect: 100-continue`) and has not had it. */
+  continueRequest?: () => Promise<void> | undefined;
 }
 
 /**
@@ -56,6 +58,8 @@ export interface EmulatorEnv {
     key?: string;
     /** Operation name. */
     op: string;
+    /** The sub-resource a `NotImplemented` request names. */
+    subresource?: string;
     /** The request URL, parsed once. */
     url: URL;
     /** Injected latency, bandwidth cap and fault of this request. */

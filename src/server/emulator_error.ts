@@ -8,6 +8,7 @@
 /** HTTP status of every error code the emulator produces. */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
   AccessDenied: 403,
+  AuthorizationQueryParametersError: 403,
   BadDigest: 400,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,

@@ -177,7 +177,7 @@ export class FaultInjector {
   }
 
   /** Merges new settings; the PRNG restarts when `seed` is given or `reseed` is true. */
-  update(opts: FaultOptions, reseed = opts.seed !== undefined): void {
+  update(opts: FaultOptions, reseed: boolean = opts.seed !== undefined): void {
     const next = { ...this.#opts, ...opts };
     check(next);
     this.#opts = next;

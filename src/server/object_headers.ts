@@ -5,7 +5,7 @@
  * @module
  */
 import { EmulatorError } from "./emulator_error.ts";
-import type { ByteRange, ObjectMeta } from "./store_types.ts";
+import type { ByteRange, ObjectHeaders, ObjectMeta } from "./store_types.ts";
 import type { ApiForm } from "./xml_responses.ts";
 
 /** Header prefix of the form's own headers. */
@@ -29,6 +29,41 @@ export function userMetaFrom(headers: Headers): Record<string, string> {
     if (name.startsWith("x-oss-meta-") || name.startsWith("x-amz-meta-")) meta[name.slice(11)] = value;
   }
   return meta;
+}
+
+const STANDARD_HEADERS = [
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+  "content-language",
+  "expires",
+] as const;
+
+/**
+ * The standard headers of a request that are stored with the object (Cache-Control, Content-Disposition,
+ * Content-Encoding, Content-Language, Expires). `aws-chunked` is dropped from Content-Encoding: it names
+ * how the request body was framed, not how the object is encoded (S3 drops it too).
+ *
+ * @example
+ * ```ts
+ * import { standardHeadersFrom } from "./object_headers.ts";
+ * const h = new Headers({ "content-encoding": "aws-chunked,gzip", "cache-control": "no-cache", "x-other": "1" });
+ * console.log(standardHeadersFrom(h)); // { "cache-control": "no-cache", "content-encoding": "gzip" }
+ * ```
+ */
+export function standardHeadersFrom(headers: Headers): ObjectHeaders {
+  const out: ObjectHeaders = {};
+  for (const name of STANDARD_HEADERS) {
+    let value = headers.get(name);
+    if (value !== null && name === "content-encoding") {
+      value = value.split(",").map((s) => s.trim()).filter((s) =>
+        s !== "" && s.toLowerCase() !== "aws-chunked"
+      )
+        .join(",");
+    }
+    if (value) out[name] = value;
+  }
+  return out;
 }
 
 /**
@@ -55,6 +90,7 @@ export function objectHeaders(form: ApiForm, meta: ObjectMeta): Headers {
     "x-oss-storage-class": "Standard",
   });
   if (meta.objectType === "Appendable") h.set("x-oss-next-append-position", String(meta.size));
+  for (const [name, value] of Object.entries(meta.headers ?? {})) h.set(name, value);
   const prefix = `${vendor(form)}meta-`;
   for (const [name, value] of Object.entries(meta.userMeta)) h.set(prefix + name, value);
   return h;
@@ -115,8 +151,85 @@ export function copySourceHeader(headers: Headers): string | null {
   return headers.get("x-oss-copy-source") ?? headers.get("x-amz-copy-source");
 }
 
+/**
+ * Reads the copy-source conditions of a request for {@linkcode checkConditions}: `if-match` reads
+ * `x-amz-copy-source-if-match` or `x-oss-copy-source-if-match` (the request's form first).
+ *
+ * @example
+ * ```ts
+ * import { copySourceCondition } from "./object_headers.ts";
+ * const read = copySourceCondition(new Headers({ "x-oss-copy-source-if-match": '"e"' }), "oss");
+ * console.log(read("if-match")); // "\"e\""
+ * ```
+ */
+export function copySourceCondition(headers: Headers, form: ApiForm): (name: string) => string | null {
+  return (name) => formHeader(headers, form, `copy-source-${name}`);
+}
+
 /** A header in the request's form, falling back to the other form's name. */
 export function formHeader(headers: Headers, form: ApiForm, suffix: string): string | null {
   const other = form === "s3" ? "x-oss-" : "x-amz-";
   return headers.get(vendor(form) + suffix) ?? headers.get(other + suffix);
+}
+
+function etagList(value: string): string[] {
+  return value.split(",").map((s) => s.trim().replace(/^W\//, "").replaceAll('"', ""));
+}
+
+function preconditionFailed(): EmulatorError {
+  return new EmulatorError(
+    "PreconditionFailed",
+    "At least one of the pre-conditions you specified did not hold.",
+  );
+}
+
+/**
+ * Applies conditional headers to an object about to be read or copied. `header(name)` reads `if-match`,
+ * `if-none-match`, `if-modified-since` and `if-unmodified-since` (for copies: their `copy-source-` forms).
+ * A failed If-Match or If-Unmodified-Since answers 412 PreconditionFailed; a failed If-None-Match or
+ * If-Modified-Since answers 304 NotModified, or 412 when `notModified` is 412 (S3's copy-source
+ * conditions, OSS UploadPartCopy). If-Match takes precedence over If-Unmodified-Since and If-None-Match
+ * over If-Modified-Since, as RFC 9110 and S3 specify.
+ *
+ * @example
+ * ```ts
+ * import { checkConditions } from "./object_headers.ts";
+ * const meta = { key: "k", size: 1, etag: "abc", crc64: "0", lastModified: 0, contentType: "", objectType: "Normal" as const, userMeta: {} };
+ * const h = new Headers({ "x-amz-copy-source-if-match": '"other"' });
+ * try {
+ *   checkConditions(meta, (name) => h.get(`x-amz-copy-source-${name}`), 412);
+ * } catch (err) {
+ *   console.log((err as { status: number }).status); // 412
+ * }
+ * ```
+ */
+export function checkConditions(
+  meta: ObjectMeta,
+  header: (name: string) => string | null,
+  notModified: 304 | 412 = 304,
+): void {
+  const ifMatch = header("if-match");
+  if (ifMatch !== null && !etagList(ifMatch).some((e) => e === "*" || e === meta.etag)) {
+    throw preconditionFailed();
+  }
+  const since = (name: string) => {
+    const v = header(name);
+    const t = v === null ? NaN : Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  };
+  const seconds = Math.floor(meta.lastModified / 1000) * 1000;
+  const unmodified = since("if-unmodified-since");
+  if (ifMatch === null && unmodified !== undefined && seconds > unmodified) throw preconditionFailed();
+  const fail = () =>
+    notModified === 412 ? preconditionFailed() : new EmulatorError("NotModified", "Not Modified", {
+      status: 304,
+      headers: { etag: `"${meta.etag}"` },
+    });
+  const ifNoneMatch = header("if-none-match");
+  if (ifNoneMatch !== null) {
+    if (etagList(ifNoneMatch).some((e) => e === "*" || e === meta.etag)) throw fail();
+    return;
+  }
+  const modified = since("if-modified-since");
+  if (modified !== undefined && seconds <= modified) throw fail();
 }

@@ -27,6 +27,7 @@ import {
   PreviewApiError,
 } from "./preview_http.ts";
 import { previewObject } from "./preview_object.ts";
+import { isSafetensorsKey, previewSafetensors } from "./preview_safetensors.ts";
 import { pageCsp, PREVIEW_PAGE_SCRIPT, previewPageHtml } from "./preview_page.ts";
 import { bundleRoute, resolveOptions } from "./preview_options.ts";
 
@@ -259,6 +260,7 @@ export function createPreviewApp(opts: PreviewAppOptions): Hono {
   // behaviour), which would cut a streamed image; a client that leaves cancels the streamed body anyway.
   app.get("/api/preview", (c) => {
     const key = keyParam(c.req.query("key"));
+    if (isSafetensorsKey(key)) return previewSafetensors(client, o.bucket, key, (k) => allowed("shard", k));
     return previewObject(client, o.bucket, key, o.limits);
   });
 

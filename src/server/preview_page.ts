@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { TENSOR_TABLE_CSS, TENSOR_TABLE_SCRIPT } from "./preview_safetensors.ts";
 
 /** What the page needs to know; nothing secret. */
 export interface PreviewPageOptions {
@@ -127,7 +128,7 @@ figcaption .key { overflow: hidden; text-overflow: ellipsis; white-space: nowrap
 figcaption .size { color: #6b7385; white-space: nowrap; }
 .failed .thumb { background: #fbe9e9; }
 #more { margin: 0 20px 20px; }
-`;
+${TENSOR_TABLE_CSS}`;
 
 /**
  * The page's script (an ES module, served at `/app.js`). Plain JavaScript: it runs in the browser as-is.
@@ -243,6 +244,7 @@ function showImage(card, blob) {
 }
 
 function showPreview(card, p) {
+  if (p.kind === "safetensors") return showTensorTable(card, p);
   const pre = document.createElement("pre");
   if (p.kind === "binary") {
     pre.className = "hex";
@@ -424,4 +426,4 @@ if (fragment.has("token")) {
   tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
 }
 if (tokenInput.value) run(start);
-`;
+${TENSOR_TABLE_SCRIPT}`;

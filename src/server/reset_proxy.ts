@@ -5,8 +5,27 @@
  * the handler sees the upstream socket's local port as its remote port and asks the proxy to close
  * that pair.
  *
+ * The proxy also owns `Expect: 100-continue`: `Deno.serve` answers `100 Continue` as soon as it has read a
+ * request head, before any handler could refuse the request, so the proxy hides the expectation from it
+ * (see request_framing.ts) and sends `100 Continue` itself when the server asks ({@linkcode
+ * ResetProxy.sendContinue}), once the request is authenticated and its body is wanted.
+ *
  * @module
  */
+
+import { RequestFraming } from "./request_framing.ts";
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** A client connection, its upstream connection and the state the proxy keeps for them. */
+interface Pair {
+  client: Deno.TcpConn;
+  upstream: Deno.TcpConn;
+  /** Whether the request being handled waits for `100 Continue`. */
+  expectsContinue: boolean;
+  /** Writes to the client, in order (responses and `100 Continue` must not interleave). */
+  writes: Promise<unknown>;
+}
 
 /**
  * Forwards connections from `listener` to an upstream address and can close a pair on demand.
@@ -25,7 +44,7 @@ export class ResetProxy {
   #listener: Deno.TcpListener;
   #upstream: Deno.NetAddr;
   /** Connection pairs keyed by the upstream socket's local port. */
-  #pairs = new Map<number, { client: Deno.TcpConn; upstream: Deno.TcpConn }>();
+  #pairs = new Map<number, Pair>();
   #accepting: Promise<void>;
 
   constructor(listener: Deno.TcpListener, upstream: Deno.NetAddr) {
@@ -58,8 +77,15 @@ export class ResetProxy {
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     const id = (upstream.localAddr as Deno.NetAddr).port;
-    this.#pairs.set(id, { client, upstream });
-    await Promise.all([pump(client, upstream), pump(upstream, client)]);
+    const pair: Pair = { client, upstream, expectsContinue: false, writes: Promise.resolve() };
+    this.#pairs.set(id, pair);
+    const framing = new RequestFraming((expects) => (pair.expectsContinue = expects));
+    await Promise.all([
+      pump(client, upstream, async (chunk) => {
+        for (const piece of framing.push(chunk)) await writeAll(upstream, piece);
+      }),
+      pump(upstream, client, (chunk) => clientWrite(pair, chunk)),
+    ]);
     this.#pairs.delete(id);
     closeQuietly(client);
     closeQuietly(upstream);
@@ -75,6 +101,17 @@ export class ResetProxy {
     return true;
   }
 
+  /**
+   * Sends `100 Continue` to the client of the pair whose upstream socket has local port `port`, if its
+   * current request asked for it and has not had it yet.
+   */
+  async sendContinue(port: number): Promise<void> {
+    const pair = this.#pairs.get(port);
+    if (!pair?.expectsContinue) return;
+    pair.expectsContinue = false;
+    await clientWrite(pair, CONTINUE).catch(() => {});
+  }
+
   /** Stops accepting and closes every connection. */
   async close(): Promise<void> {
     closeQuietly(this.#listener);
@@ -83,14 +120,32 @@ export class ResetProxy {
   }
 }
 
-/** Copies `from` to `to` until EOF or error, then half-closes (or closes) `to`. */
-async function pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+/** Writes to a pair's client after every write queued before. */
+function clientWrite(pair: Pair, bytes: Uint8Array): Promise<unknown> {
+  const write = () => writeAll(pair.client, bytes);
+  pair.writes = pair.writes.then(write, write);
+  return pair.writes;
+}
+
+async function writeAll(to: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await to.write(bytes.subarray(off));
+}
+
+/**
+ * Reads `from` until EOF or error, handing each chunk to `write` (which has finished with it when its
+ * promise settles), then half-closes (or closes) `to`.
+ */
+async function pump(
+  from: Deno.TcpConn,
+  to: Deno.TcpConn,
+  write: (chunk: Uint8Array) => Promise<unknown>,
+): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
   try {
     while (true) {
       const n = await from.read(buf);
       if (n === null) break;
-      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+      await write(buf.subarray(0, n));
     }
     await to.closeWrite().catch(() => closeQuietly(to));
   } catch {

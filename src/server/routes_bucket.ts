@@ -13,8 +13,8 @@ import {
   query,
   xml,
 } from "./emulator_context.ts";
-import type { Route } from "./routes_object.ts";
-import { validateKey } from "./store_types.ts";
+import { createBucket, type Route } from "./routes_object.ts";
+import { type ListOptions, type ListResult, validateKey } from "./store_types.ts";
 import { parseDeleteBody } from "./xml_requests.ts";
 import { deleteResultXml, listBucketsXml, listObjectsXml, locationXml } from "./xml_responses.ts";
 
@@ -35,6 +35,15 @@ function encodeUrlOf(c: EmulatorContext): boolean {
     throw new EmulatorError("InvalidArgument", `encoding-type must be "url", got "${enc}".`);
   }
   return enc === "url";
+}
+
+/**
+ * One listing page. `max-keys=0` answers an empty page that is not truncated, as OSS and S3 do: a
+ * truncated page without a next marker would make a paging loop spin.
+ */
+async function listPage(rt: EmulatorRuntime, bucket: string, opts: ListOptions): Promise<ListResult> {
+  const r = await rt.store.list(bucket, opts);
+  return opts.maxKeys === 0 ? { ...r, isTruncated: false, nextMarker: undefined } : r;
 }
 
 /**
@@ -87,7 +96,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
     },
 
     async PutBucket(c) {
-      await rt.store.createBucket(bucketOf(c));
+      await createBucket(rt, c);
       return empty(200, { location: `/${bucketOf(c)}` });
     },
 
@@ -103,7 +112,9 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
 
     async GetBucketLocation(c) {
       await requireBucket(bucketOf(c));
-      return xml(locationXml(c.get("form"), location));
+      // OSS names the location oss-<region>; S3 names the region, and us-east-1 as an empty constraint.
+      const s3 = rt.region === "us-east-1" ? "" : rt.region;
+      return xml(locationXml(c.get("form"), c.get("form") === "s3" ? s3 : location));
     },
 
     async ListObjects(c) {
@@ -113,7 +124,7 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const delimiter = query(c, "delimiter") || undefined;
       const maxKeys = maxKeysOf(c);
       const encodeUrl = encodeUrlOf(c);
-      const r = await rt.store.list(bucket, { prefix, startAfter: marker, delimiter, maxKeys });
+      const r = await listPage(rt, bucket, { prefix, startAfter: marker, delimiter, maxKeys });
       return xml(
         listObjectsXml(c.get("form"), 1, {
           bucket,
@@ -133,10 +144,11 @@ export function bucketRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const delimiter = query(c, "delimiter") || undefined;
       const maxKeys = maxKeysOf(c);
       const encodeUrl = encodeUrlOf(c);
-      const continuationToken = query(c, "continuation-token") || undefined;
+      // An empty token is echoed (as S3 does) and lists from the start.
+      const continuationToken = query(c, "continuation-token");
       const startAfter = query(c, "start-after") || undefined;
-      const from = continuationToken !== undefined ? decodeToken(continuationToken) : startAfter;
-      const r = await rt.store.list(bucket, { prefix, startAfter: from, delimiter, maxKeys });
+      const from = continuationToken ? decodeToken(continuationToken) : startAfter;
+      const r = await listPage(rt, bucket, { prefix, startAfter: from, delimiter, maxKeys });
       return xml(listObjectsXml(c.get("form"), 2, {
         bucket,
         prefix,

@@ -14,10 +14,17 @@ import {
   query,
   xml,
 } from "./emulator_context.ts";
-import { copySourceHeader, formHeader, parseCopySource, parseRange, userMetaFrom } from "./object_headers.ts";
-import { bodyOf, ensureBucket, type Route, writeHeaders } from "./routes_object.ts";
+import {
+  checkConditions,
+  copySourceCondition,
+  copySourceHeader,
+  formHeader,
+  parseCopySource,
+  parseRange,
+} from "./object_headers.ts";
+import { bodyOf, ensureBucket, type Route, writeHeaders, writeMetadataFrom } from "./routes_object.ts";
 import { parseCompleteBody } from "./xml_requests.ts";
-import { compareKeys } from "./store_types.ts";
+import { compareKeys, type CompletePart } from "./store_types.ts";
 import { completeXml, copyResultXml, initiateXml, listPartsXml, listUploadsXml } from "./xml_responses.ts";
 
 function uploadIdOf(c: EmulatorContext): string {
@@ -46,6 +53,31 @@ function intParam(c: EmulatorContext, name: string, fallback: number, max: numbe
   return Math.min(n, max);
 }
 
+/** The part list of a CompleteMultipartUpload request, normalised for comparison. */
+function partList(parts: CompletePart[]): string {
+  return parts.map((p) => `${p.partNumber}:${p.etag.replaceAll('"', "").toLowerCase()}`).join(",");
+}
+
+/** What a completed upload answered, remembered (the most recent ones) so an S3 retry gets it again. */
+class CompletedUploads {
+  static readonly LIMIT = 10_000;
+  #results = new Map<string, { request: string; result: { etag: string; crc64: string } }>();
+
+  add(
+    r: { bucket: string; key: string; uploadId: string; parts: string },
+    result: { etag: string; crc64: string },
+  ) {
+    this.#results.set(r.uploadId, { request: `${r.bucket}/${r.key}|${r.parts}`, result });
+    if (this.#results.size > CompletedUploads.LIMIT) this.#results.delete(this.#results.keys().next().value!);
+  }
+
+  /** The result of the same request (bucket, key, upload id and parts), if remembered. */
+  get(r: { bucket: string; key: string; uploadId: string; parts: string }) {
+    const hit = this.#results.get(r.uploadId);
+    return hit?.request === `${r.bucket}/${r.key}|${r.parts}` ? hit.result : undefined;
+  }
+}
+
 /**
  * Handlers of the multipart operations.
  *
@@ -56,14 +88,12 @@ function intParam(c: EmulatorContext, name: string, fallback: number, max: numbe
  * ```
  */
 export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
+  const completed = new CompletedUploads();
   return {
     async InitiateMultipartUpload(c) {
-      const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
-      await ensureBucket(rt, bucket);
-      const upload = await rt.store.createUpload(bucket, key, {
-        contentType: h.get("content-type") ?? undefined,
-        userMeta: userMetaFrom(h),
-      });
+      const bucket = bucketOf(c), key = keyOf(c);
+      await ensureBucket(rt, c);
+      const upload = await rt.store.createUpload(bucket, key, writeMetadataFrom(c.req.raw.headers));
       return xml(initiateXml(c.get("form"), bucket, key, upload.uploadId));
     },
 
@@ -89,7 +119,20 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
         );
       }
       await rt.store.listParts(bucketOf(c), keyOf(c), uploadIdOf(c)); // NoSuchUpload before reading the source
-      const source = await rt.store.get(src.bucket, src.key, { range });
+      const source = await rt.store.get(src.bucket, src.key, {
+        range,
+        check: (meta) => {
+          // Both services answer 412 to every failed copy-source condition of UploadPartCopy.
+          checkConditions(meta, copySourceCondition(h, c.get("form")), 412);
+          // A range reaching past the source is refused, not cut short (a short part would corrupt the object).
+          if (range && "end" in range && range.end !== undefined && range.end >= meta.size) {
+            throw new EmulatorError(
+              "InvalidArgument",
+              `Range specified is not valid for source object of size: ${meta.size}`,
+            );
+          }
+        },
+      });
       const part = await rt.store.uploadPart(bucketOf(c), keyOf(c), uploadIdOf(c), partNumber, source.body);
       return xml(
         copyResultXml(c.get("form"), "CopyPartResult", part.etag, part.lastModified),
@@ -107,9 +150,20 @@ export function multipartRoutes(rt: EmulatorRuntime): Record<string, Route> {
           etag: p.etag,
         }))
         : await parseCompleteBody(c.req.raw);
-      const meta = await rt.store.completeUpload(bucket, key, uploadId, parts, {
-        minPartSize: rt.minPartSize,
-      });
+      const request = { bucket, key, uploadId, parts: partList(parts) };
+      let meta: { etag: string; crc64: string };
+      try {
+        meta = await rt.store.completeUpload(bucket, key, uploadId, parts, { minPartSize: rt.minPartSize });
+        completed.add(request, meta);
+      } catch (err) {
+        // S3 answers a CompleteMultipartUpload sent again after it succeeded (a retry whose answer was
+        // lost) with the same result; OSS forgets the upload id and answers NoSuchUpload.
+        const again = c.get("form") === "s3" && (err as { code?: string }).code === "NoSuchUpload"
+          ? completed.get(request)
+          : undefined;
+        if (!again) throw err;
+        meta = again;
+      }
       const location = `${c.get("url").origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
       return xml(completeXml(c.get("form"), location, bucket, key, meta.etag), 200, {
         "etag": `"${meta.etag}"`,

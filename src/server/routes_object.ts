@@ -15,16 +15,27 @@ import {
   xml,
 } from "./emulator_context.ts";
 import {
+  checkConditions,
+  copySourceCondition,
   copySourceHeader,
   formHeader,
   objectHeaders,
   parseCopySource,
   parseRange,
+  standardHeadersFrom,
   userMetaFrom,
 } from "./object_headers.ts";
 import { requestBody } from "./request_body.ts";
-import type { ObjectMeta } from "./store_types.ts";
+import { validateBucketName, type WriteOptions } from "./store_types.ts";
 import { copyResultXml } from "./xml_responses.ts";
+
+/** Headers that make an S3 copy of an object onto itself a change (S3 refuses a self-copy without one). */
+const S3_COPY_CHANGES = [
+  "x-amz-storage-class",
+  "x-amz-website-redirect-location",
+  "x-amz-server-side-encryption",
+  "x-amz-server-side-encryption-customer-algorithm",
+];
 
 /** A route handler. */
 export type Route = (c: EmulatorContext) => Promise<Response>;
@@ -38,47 +49,24 @@ const RESPONSE_OVERRIDES = [
   "content-encoding",
 ];
 
-function etagList(value: string): string[] {
-  return value.split(",").map((s) => s.trim().replace(/^W\//, "").replaceAll('"', ""));
+/** Creates a bucket named under the rules of the request's form (OSS refuses "." in names, S3 allows it). */
+export async function createBucket(rt: EmulatorRuntime, c: EmulatorContext): Promise<void> {
+  validateBucketName(bucketOf(c), c.get("form"));
+  await rt.store.createBucket(bucketOf(c));
 }
 
-/** Applies If-Match / If-None-Match / If-(Un)Modified-Since to an object about to be read. */
-function checkConditions(meta: ObjectMeta, h: Headers): void {
-  const ifMatch = h.get("if-match");
-  if (ifMatch !== null && !etagList(ifMatch).some((e) => e === "*" || e === meta.etag)) {
-    throw new EmulatorError(
-      "PreconditionFailed",
-      "At least one of the pre-conditions you specified did not hold.",
-    );
-  }
-  const since = (name: string) => {
-    const v = h.get(name);
-    const t = v === null ? NaN : Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
+/** Creates the addressed bucket on first write when the server auto-creates buckets. */
+export async function ensureBucket(rt: EmulatorRuntime, c: EmulatorContext): Promise<void> {
+  if (rt.autoCreateBuckets && !(await rt.store.hasBucket(bucketOf(c)))) await createBucket(rt, c);
+}
+
+/** The metadata a write request sets: content type, user metadata and standard headers. */
+export function writeMetadataFrom(h: Headers): Pick<WriteOptions, "contentType" | "userMeta" | "headers"> {
+  return {
+    contentType: h.get("content-type") ?? undefined,
+    userMeta: userMetaFrom(h),
+    headers: standardHeadersFrom(h),
   };
-  const unmodified = since("if-unmodified-since");
-  if (
-    ifMatch === null && unmodified !== undefined && Math.floor(meta.lastModified / 1000) * 1000 > unmodified
-  ) {
-    throw new EmulatorError(
-      "PreconditionFailed",
-      "At least one of the pre-conditions you specified did not hold.",
-    );
-  }
-  const ifNoneMatch = h.get("if-none-match");
-  const notModified = () =>
-    new EmulatorError("NotModified", "Not Modified", { status: 304, headers: { etag: `"${meta.etag}"` } });
-  if (ifNoneMatch !== null) {
-    if (etagList(ifNoneMatch).some((e) => e === "*" || e === meta.etag)) throw notModified();
-    return;
-  }
-  const modified = since("if-modified-since");
-  if (modified !== undefined && Math.floor(meta.lastModified / 1000) * 1000 <= modified) throw notModified();
-}
-
-/** Creates the bucket on first write when the server auto-creates buckets. */
-export async function ensureBucket(rt: EmulatorRuntime, bucket: string): Promise<void> {
-  if (rt.autoCreateBuckets && !(await rt.store.hasBucket(bucket))) await rt.store.createBucket(bucket);
 }
 
 /** Request body prepared with the server's limits. */
@@ -117,7 +105,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
       const h = c.req.raw.headers;
       const r = await rt.store.get(bucketOf(c), keyOf(c), {
         range: parseRange(h.get("range")),
-        check: (meta) => checkConditions(meta, h),
+        check: (meta) => checkConditions(meta, (name) => h.get(name)),
       });
       const headers = objectHeaders(c.get("form"), r.meta);
       if (c.get("url").search.length > 1) {
@@ -149,7 +137,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
           key: keyOf(c),
         });
       }
-      checkConditions(meta, c.req.raw.headers);
+      checkConditions(meta, (name) => c.req.raw.headers.get(name));
       const headers = objectHeaders(c.get("form"), meta);
       headers.set("content-length", String(meta.size));
       return buffered(new Response(null, { status: 200, headers }));
@@ -157,7 +145,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
 
     async PutObject(c) {
       const bucket = bucketOf(c), key = keyOf(c), h = c.req.raw.headers;
-      await ensureBucket(rt, bucket);
+      await ensureBucket(rt, c);
       const noOverwrite = formHeader(h, c.get("form"), "forbid-overwrite") === "true";
       if ((noOverwrite || h.get("if-none-match") === "*") && await rt.store.head(bucket, key)) {
         if (noOverwrite) {
@@ -170,8 +158,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
       }
       const body = bodyOf(rt, c);
       const meta = await rt.store.put(bucket, key, body.stream, {
-        contentType: h.get("content-type") ?? undefined,
-        userMeta: userMetaFrom(h),
+        ...writeMetadataFrom(h),
         verify: body.verify,
       });
       return empty(200, writeHeaders(meta));
@@ -180,7 +167,7 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
     async CopyObject(c) {
       const h = c.req.raw.headers;
       const src = parseCopySource(copySourceHeader(h)!);
-      await ensureBucket(rt, bucketOf(c));
+      await ensureBucket(rt, c);
       const directive = (formHeader(h, c.get("form"), "metadata-directive") ?? "COPY").toUpperCase();
       if (directive !== "COPY" && directive !== "REPLACE") {
         throw new EmulatorError(
@@ -188,10 +175,22 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
           `Unknown metadata directive "${directive}": use COPY or REPLACE.`,
         );
       }
-      const replace = directive === "REPLACE"
-        ? { contentType: h.get("content-type") ?? undefined, userMeta: userMetaFrom(h) }
-        : undefined;
-      const meta = await rt.store.copy(src, { bucket: bucketOf(c), key: keyOf(c) }, replace);
+      const form = c.get("form"), dst = { bucket: bucketOf(c), key: keyOf(c) };
+      const replace = directive === "REPLACE";
+      // OSS copies an object onto itself by updating its metadata; S3 refuses it when nothing would change.
+      const self = src.bucket === dst.bucket && src.key === dst.key;
+      if (form === "s3" && self && !replace && !S3_COPY_CHANGES.some((name) => h.has(name))) {
+        throw new EmulatorError(
+          "InvalidRequest",
+          "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        );
+      }
+      const meta = await rt.store.copy(src, dst, {
+        metadata: replace ? writeMetadataFrom(h) : undefined,
+        // S3 answers 412 to every failed copy-source condition; OSS CopyObject answers 304 to the
+        // If-None-Match and If-Modified-Since ones, as for a GET.
+        check: (source) => checkConditions(source, copySourceCondition(h, form), form === "s3" ? 412 : 304),
+      });
       return xml(
         copyResultXml(c.get("form"), "CopyObjectResult", meta.etag, meta.lastModified),
         200,
@@ -206,11 +205,10 @@ export function objectRoutes(rt: EmulatorRuntime): Record<string, Route> {
       if (!Number.isSafeInteger(position)) {
         throw new EmulatorError("InvalidArgument", `position must be a non-negative integer, got "${raw}".`);
       }
-      await ensureBucket(rt, bucket);
+      await ensureBucket(rt, c);
       const body = bodyOf(rt, c);
       const meta = await rt.store.append(bucket, key, position, body.stream, {
-        contentType: h.get("content-type") ?? undefined,
-        userMeta: userMetaFrom(h),
+        ...writeMetadataFrom(h),
         verify: body.verify,
       });
       return empty(200, {

@@ -14,6 +14,7 @@ import { BodyDigester, md5OfMd5s, toStream } from "./digest_stream.ts";
 import {
   BlobPins,
   type BucketRecord,
+  headersOf,
   KeyedMutex,
   type ObjectRecord,
   type PartRecord,
@@ -27,6 +28,7 @@ import {
 import {
   type BodyDigest,
   type CompletePart,
+  type CopyOptions,
   type GetOptions,
   type GetResult,
   type ListOptions,
@@ -268,6 +270,7 @@ export abstract class BlobObjectStore implements ObjectStore {
       contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
       objectType: "Normal",
       userMeta: opts.userMeta ?? {},
+      ...headersOf(opts),
     });
   }
 
@@ -302,6 +305,7 @@ export abstract class BlobObjectStore implements ObjectStore {
           contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
           objectType: "Appendable",
           userMeta: opts.userMeta ?? {},
+          ...headersOf(opts),
         }, true);
       }
       const hashing = await BodyDigester.create();
@@ -321,19 +325,27 @@ export abstract class BlobObjectStore implements ObjectStore {
   async copy(
     src: { bucket: string; key: string },
     dst: { bucket: string; key: string },
-    opts?: { contentType?: string; userMeta?: Record<string, string> },
+    opts: CopyOptions = {},
   ): Promise<ObjectMeta> {
     validateKey(src.key);
     validateKey(dst.key);
     await this.#bucket(dst.bucket);
     const rec = (await this.#bucket(src.bucket)).objects.get(src.key);
     if (!rec) throw new EmulatorError("NoSuchKey", "The specified key does not exist.", src);
+    opts.check?.(rec.meta);
     const { seg } = await this.#stage(this.#read(rec, 0, rec.meta.size));
+    const { key: _, lastModified: _t, headers: _h, ...kept } = rec.meta;
+    const replaced = opts.metadata;
     return await this.#commitNew(dst.bucket, dst.key, seg, {
-      ...rec.meta,
+      ...kept,
       objectType: "Normal",
-      contentType: opts?.contentType ?? rec.meta.contentType,
-      userMeta: opts ? (opts.userMeta ?? {}) : rec.meta.userMeta,
+      ...(replaced
+        ? {
+          contentType: replaced.contentType ?? rec.meta.contentType,
+          userMeta: replaced.userMeta ?? {},
+          ...headersOf(replaced),
+        }
+        : headersOf(rec.meta)),
     });
   }
 

@@ -9,6 +9,7 @@ import { randomHex } from "./digest_stream.ts";
 import {
   assembleParts,
   type BucketRecord,
+  headersOf,
   type PartRecord,
   type Segment,
   type StoreState,
@@ -85,6 +86,7 @@ export class MultipartUploads {
       initiated: Date.now(),
       contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
       userMeta: opts.userMeta ?? {},
+      ...headersOf(opts),
       parts: new Map(),
     };
     await this.#s.saveUpload(rec, false);
@@ -164,6 +166,7 @@ export class MultipartUploads {
         contentType: rec.contentType,
         objectType: "Multipart",
         userMeta: rec.userMeta,
+        ...headersOf(rec),
       });
       this.#s.release([...rec.parts.values()].filter((p) => !chosen.includes(p)).map((p) => p.blob));
       (await this.#s.state()).uploads.delete(uploadId);

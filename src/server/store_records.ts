@@ -8,7 +8,14 @@
 import { EmulatorError } from "./emulator_error.ts";
 import { crc64Combine } from "../crc64.ts";
 import { md5OfMd5s } from "./digest_stream.ts";
-import type { ByteRange, CompletePart, ObjectMeta, PartInfo, UploadInfo } from "./store_types.ts";
+import type {
+  ByteRange,
+  CompletePart,
+  ObjectHeaders,
+  ObjectMeta,
+  PartInfo,
+  UploadInfo,
+} from "./store_types.ts";
 
 /**
  * A stored byte sequence; objects are one or more segments read in order.
@@ -80,8 +87,24 @@ export interface UploadRecord extends UploadInfo {
   contentType: string;
   /** User metadata given at initiation, applied on completion. */
   userMeta: Record<string, string>;
+  /** Standard headers given at initiation, applied on completion. */
+  headers?: ObjectHeaders;
   /** Uploaded parts by part number. */
   parts: Map<number, PartRecord>;
+}
+
+/**
+ * `{ headers }` (a copy) when `from` carries standard headers, else an empty object: spread into a record so
+ * records without headers have no empty field.
+ *
+ * @example
+ * ```ts
+ * import { headersOf } from "./store_records.ts";
+ * console.log(headersOf({ headers: { expires: "0" } }), headersOf({ headers: {} })); // { headers: { expires: "0" } } {}
+ * ```
+ */
+export function headersOf(from: { headers?: ObjectHeaders }): { headers?: ObjectHeaders } {
+  return from.headers && Object.keys(from.headers).length > 0 ? { headers: { ...from.headers } } : {};
 }
 
 /**

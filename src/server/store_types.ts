@@ -21,6 +21,28 @@ import { EmulatorError } from "./emulator_error.ts";
 export type ObjectType = "Normal" | "Appendable" | "Multipart";
 
 /**
+ * Standard HTTP headers stored with an object and returned on GET and HEAD, by lower-case name: what a
+ * client sent as `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language` and
+ * `Expires` on PutObject, InitiateMultipartUpload, AppendObject or CopyObject with `REPLACE`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { ObjectHeaders } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * const headers: ObjectHeaders = { "cache-control": "max-age=60", "content-language": "en" };
+ * console.log((await store.put("data", "a.txt", new Uint8Array(1), { headers })).headers); // the same
+ * ```
+ */
+export type ObjectHeaders = Partial<
+  Record<
+    "cache-control" | "content-disposition" | "content-encoding" | "content-language" | "expires",
+    string
+  >
+>;
+
+/**
  * Metadata of a committed object.
  *
  * @example
@@ -50,6 +72,8 @@ export interface ObjectMeta {
   objectType: ObjectType;
   /** User metadata: lower-case names without the `x-oss-meta-` / `x-amz-meta-` prefix. */
   userMeta: Record<string, string>;
+  /** Standard headers stored with the object; absent when none were given. */
+  headers?: ObjectHeaders;
 }
 
 /**
@@ -92,8 +116,31 @@ export interface WriteOptions {
   contentType?: string;
   /** User metadata (names without prefix). */
   userMeta?: Record<string, string>;
+  /** Standard headers to store with the object. */
+  headers?: ObjectHeaders;
   /** Runs after the body was received and before it becomes visible; throwing aborts the write. */
   verify?: (digest: BodyDigest) => void | Promise<void>;
+}
+
+/**
+ * Options of {@linkcode ObjectStore.copy}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * import type { CopyOptions } from "./store_types.ts";
+ * const store = new MemoryStore();
+ * await store.createBucket("data");
+ * await store.put("data", "a", new Uint8Array(1), { userMeta: { v: "1" } });
+ * const opts: CopyOptions = { metadata: { contentType: "text/plain", userMeta: { v: "2" } } };
+ * console.log((await store.copy({ bucket: "data", key: "a" }, { bucket: "data", key: "b" }, opts)).userMeta); // { v: "2" }
+ * ```
+ */
+export interface CopyOptions {
+  /** The copy's metadata (CopyObject with `REPLACE`); absent: the source's metadata is kept (`COPY`). */
+  metadata?: Pick<WriteOptions, "contentType" | "userMeta" | "headers">;
+  /** Runs against the source's metadata before anything is copied (copy-source conditions); may throw. */
+  check?: (source: ObjectMeta) => void;
 }
 
 /**
@@ -345,11 +392,11 @@ export interface ObjectStore {
     body: StoreBody,
     opts?: WriteOptions,
   ): Promise<ObjectMeta>;
-  /** Copies an object; `opts` replaces the metadata when given. */
+  /** Copies an object, keeping its metadata unless `opts.metadata` replaces it. */
   copy(
     src: { bucket: string; key: string },
     dst: { bucket: string; key: string },
-    opts?: { contentType?: string; userMeta?: Record<string, string> },
+    opts?: CopyOptions,
   ): Promise<ObjectMeta>;
   /** Deletes an object; resolves false when it did not exist. */
   delete(bucket: string, key: string): Promise<boolean>;
@@ -384,24 +431,35 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const OSS_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
- * Throws `InvalidBucketName` unless `name` is a valid OSS bucket name (3-63 of a-z, 0-9, "-").
+ * Throws `InvalidBucketName` unless `name` is a valid bucket name under the rules of `service`: OSS allows
+ * 3-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit; S3 (the default, what
+ * the stores accept) also allows "." except two in a row and names shaped like an IP address.
  *
  * @example
  * ```ts
  * import { validateBucketName } from "./store_types.ts";
  * validateBucketName("my-bucket");
+ * validateBucketName("logs.example.com"); // an S3 name
+ * try {
+ *   validateBucketName("logs.example.com", "oss");
+ * } catch (err) {
+ *   console.log((err as { code: string }).code); // "InvalidBucketName"
+ * }
  * ```
  */
-export function validateBucketName(name: string): void {
-  if (!BUCKET_NAME.test(name)) {
-    throw new EmulatorError(
-      "InvalidBucketName",
-      `The bucket name is invalid: expected 3-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit.`,
-      { bucket: name },
-    );
+export function validateBucketName(name: string, service: "oss" | "s3" = "s3"): void {
+  const ok = service === "oss"
+    ? OSS_BUCKET_NAME.test(name)
+    : S3_BUCKET_NAME.test(name) && !name.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
+  if (!ok) {
+    const rule = service === "oss"
+      ? 'expected 3-63 characters of a-z, 0-9 and "-" (no "."), starting and ending with a letter or digit'
+      : 'expected 3-63 characters of a-z, 0-9, "-" and ".", starting and ending with a letter or digit, no ".." and not an IP address';
+    throw new EmulatorError("InvalidBucketName", `The bucket name is invalid: ${rule}.`, { bucket: name });
   }
 }
 

@@ -120,10 +120,15 @@ export interface ListEcho {
   nextContinuationToken?: string;
 }
 
+/** `<StorageClass>` of every object and upload: OSS writes `Standard`, S3 `STANDARD`. */
+function storageClass(form: ApiForm): string {
+  return el("StorageClass", form === "s3" ? "STANDARD" : "Standard");
+}
+
 function contents(form: ApiForm, o: ObjectMeta, enc: (s: string) => string, owner: boolean): string {
   return `<Contents>${el("Key", enc(o.key))}${el("LastModified", isoDate(o.lastModified))}${
     el("ETag", `"${o.etag}"`)
-  }${form === "oss" ? el("Type", o.objectType) : ""}${el("Size", o.size)}${el("StorageClass", "Standard")}${
+  }${form === "oss" ? el("Type", o.objectType) : ""}${el("Size", o.size)}${storageClass(form)}${
     owner ? OWNER : ""
   }</Contents>`;
 }
@@ -142,7 +147,9 @@ function contents(form: ApiForm, o: ObjectMeta, enc: (s: string) => string, owne
 export function listObjectsXml(form: ApiForm, version: 1 | 2, q: ListEcho, r: ListResult): string {
   const enc = q.encodeUrl ? urlEncodeKey : (s: string) => s;
   const opt = (v: string | undefined) => (v === undefined ? undefined : enc(v));
-  let head = el("Name", q.bucket) + el("Prefix", enc(q.prefix));
+  // S3 leaves the Prefix echo of a v1 listing unencoded (and the AWS SDKs do not decode it); OSS encodes it.
+  const prefix = version === 1 && form === "s3" ? q.prefix : enc(q.prefix);
+  let head = el("Name", q.bucket) + el("Prefix", prefix);
   if (version === 1) {
     head += el("Marker", enc(q.marker ?? "")) + el("MaxKeys", q.maxKeys) + el("Delimiter", opt(q.delimiter)) +
       el("IsTruncated", r.isTruncated) + el("NextMarker", r.isTruncated ? opt(r.nextMarker) : undefined);
@@ -222,7 +229,7 @@ export function listPartsXml(
     el("Bucket", q.bucket) + el("Key", q.key) + el("UploadId", q.uploadId) +
       el("PartNumberMarker", q.marker) +
       el("NextPartNumberMarker", next) + el("MaxParts", q.maxParts) + el("IsTruncated", truncated) +
-      el("StorageClass", "Standard") +
+      storageClass(form) +
       parts.map((p) =>
         `<Part>${el("PartNumber", p.partNumber)}${el("LastModified", isoDate(p.lastModified))}${
           el("ETag", `"${p.etag}"`)
@@ -256,7 +263,7 @@ export function listUploadsXml(
       el("NextUploadIdMarker", truncated ? last?.uploadId : undefined) + el("Prefix", q.prefix) +
       el("MaxUploads", q.maxUploads) + el("IsTruncated", truncated) +
       uploads.map((u) =>
-        `<Upload>${el("Key", u.key)}${el("UploadId", u.uploadId)}${el("StorageClass", "Standard")}${
+        `<Upload>${el("Key", u.key)}${el("UploadId", u.uploadId)}${storageClass(form)}${
           el("Initiated", isoDate(u.initiated))
         }</Upload>`
       ).join(""),

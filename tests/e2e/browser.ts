@@ -1,39 +1,23 @@
 // Headless Chromium for end-to-end tests: Debian's `chromium` package driven by `playwright-core` (which
 // downloads no browser of its own). Screenshots go to tests/e2e/out/ (gitignored; kept by CI as artifacts).
 //
-//   import { chromiumPath, openBrowser } from "./browser.ts";
-//   Deno.test({ name: "preview page shows thumbnails", ignore: !chromiumPath(), fn: async () => {
+//   import { openBrowser } from "./browser.ts";
+//   import { CHROMIUM, needs } from "../needs.ts";
+//   Deno.test(needs(CHROMIUM, { name: "preview page shows thumbnails", fn: async () => {
 //     await using session = await openBrowser();
 //     await session.page.goto(url);
 //     await session.screenshot("preview.png");
 //     expect(session.errors).toEqual([]);
-//   } });
+//   } }));
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { chromiumPath } from "../needs.ts";
 
 /** Where screenshots are written. */
 export const E2E_OUT: URL = new URL("./out/", import.meta.url);
 
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-
-/**
- * The Chromium executable: `$CHROMIUM_PATH`, else the first of /usr/bin/chromium, /usr/bin/chromium-browser,
- * /usr/bin/google-chrome that exists; undefined when there is none (install with `apt-get install -y chromium`).
- */
-export function chromiumPath(): string | undefined {
-  const fromEnv = Deno.env.get("CHROMIUM_PATH");
-  for (const path of fromEnv ? [fromEnv] : CANDIDATES) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
 /** Options of {@linkcode openBrowser}. */
 export interface OpenBrowserOptions {
-  /** The browser executable; default {@linkcode chromiumPath}. */
+  /** The browser executable; default `chromiumPath()` of tests/needs.ts. */
   executablePath?: string;
   /** Page size; default 1280 × 800. */
   viewport?: { width: number; height: number };

@@ -8,7 +8,8 @@ import { expect } from "expect";
 import { encode } from "fast-png";
 import { OssClient } from "../../src/client.ts";
 import { createPreviewApp, serveEmulator } from "../../src/server/mod.ts";
-import { chromiumPath, openBrowser } from "./browser.ts";
+import { openBrowser } from "./browser.ts";
+import { CHROMIUM, needs } from "../needs.ts";
 
 const CREDS = { accessKeyId: "LTAI5tPreviewE2E", accessKeySecret: "preview-e2e-secret" };
 const TOKEN = "e2e-preview-token";
@@ -52,9 +53,8 @@ async function ensureBundle(): Promise<void> {
   if (!out.success) throw new Error(`deno task build failed:\n${new TextDecoder().decode(out.stderr)}`);
 }
 
-Deno.test({
+Deno.test(needs(CHROMIUM, {
   name: "the preview page shows real thumbnails fetched by presigned URL from the local server",
-  ignore: !chromiumPath(),
   fn: async () => {
     await ensureBundle();
     // The app listens first: the local server's CORS rule needs the page's origin.
@@ -129,12 +129,11 @@ Deno.test({
       await app.shutdown();
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needs(CHROMIUM, {
   name:
     "without a CORS rule each image tile names its own object, one notice gives the rule, text tiles load",
-  ignore: !chromiumPath(),
   fn: async () => {
     await ensureBundle();
     let handler: (req: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
@@ -235,11 +234,10 @@ Deno.test({
       await app.shutdown();
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needs(CHROMIUM, {
   name: "with a CORS rule, an object that keeps failing fails only its own tile, naming it; the others load",
-  ignore: !chromiumPath(),
   fn: async () => {
     await ensureBundle();
     let handler: (req: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
@@ -282,4 +280,4 @@ Deno.test({
       await app.shutdown();
     }
   },
-});
+}));

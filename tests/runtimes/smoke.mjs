@@ -1,8 +1,9 @@
 // The runtime smoke test: one module, plain JavaScript and Web APIs only, run unchanged in Deno, Node, Bun,
 // Cloudflare workerd and Chromium against the local server (see run.ts). It gets the library's bundle
 // (dist/ossflow.js) as a module namespace and the server's address, and proves: writes, listing, a dataset
-// pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a multipart
-// checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily imported) and presigned URLs.
+// pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a map dataset
+// batch (getMany), a multipart checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily
+// imported) and presigned URLs.
 
 /**
  * @typedef {object} SmokeConfig
@@ -180,11 +181,22 @@ export async function smoke(lib, cfg) {
       let n = 0;
       for await (const item of lib.OssIterableDataset.fromPrefix(`oss://${bucket}/${prefix}data/`, base)) {
         check(item.key === objects[n].key, `item ${n}: ${item.key}, expected ${objects[n].key}`);
-        check(firstDifference(await item.bytes(), objects[n].bytes) === -1, `${item.key}: bytes differ`);
+        check(equalBytes(await item.bytes(), objects[n].bytes), `${item.key}: bytes differ`);
         n++;
       }
       check(n === objects.length, `dataset yielded ${n} items, expected ${objects.length}`);
       return `${n} items, default concurrency`;
+    }) &&
+    await step("map dataset getMany", async () => {
+      const map = await lib.OssMapDataset.fromPrefix(`oss://${bucket}/${prefix}data/`, base);
+      check(map.length === objects.length, `map dataset of ${map.length} items, expected ${objects.length}`);
+      const picks = [5, 0, objects.length - 1, 5];
+      const got = await map.getMany(picks);
+      for (const [n, i] of picks.entries()) {
+        check(got[n].key === objects[i].key, `getMany item ${n}: ${got[n].key}, expected ${objects[i].key}`);
+        check(equalBytes(await got[n].bytes(), objects[i].bytes), `getMany item ${n}: bytes differ`);
+      }
+      return `getMany of ${picks.length} items in the order asked`;
     }) &&
     await step("checkpoint round trip", async () => {
       const size = cfg.checkpointBytes ?? 5 * MiB + 12345;
@@ -270,6 +282,28 @@ export async function smoke(lib, cfg) {
         "fromUrls items",
       );
       return "GET with oss4 and s3v4 URLs; dataset fromUrls";
+    }) &&
+    await step("safetensors by tensor", async () => {
+      const uri = `oss://${bucket}/${prefix}models/tiny.safetensors`;
+      const opts = { ...base, partSize: MiB };
+      await lib.saveSafetensors(uri, {
+        w: { dtype: "F32", shape: [3], data: new Float32Array([1.5, -2, 3]) },
+        h: { dtype: "F16", shape: [2], data: new Uint16Array([0x3c00, 0xc000]) }, // 1 and -2, half precision
+        ids: { dtype: "I64", shape: [2], data: new BigInt64Array([1n, -1n]) },
+      }, { ...opts, metadata: { format: "pt" } });
+      const model = await lib.OssSafetensors.open(uri, opts);
+      check(model.tensors.length === 3 && model.metadata.format === "pt", "safetensors header read back");
+      const got = await model.getMany(["w", "h"]);
+      check(JSON.stringify([...got.get("w").data]) === "[1.5,-2,3]", "F32 tensor read back");
+      const h = got.get("h").data;
+      const f16 = typeof globalThis.Float16Array === "function";
+      check(
+        f16 ? h instanceof globalThis.Float16Array && h[0] === 1 && h[1] === -2 : h instanceof Uint8Array,
+        `F16 tensor came as ${h.constructor.name}`,
+      );
+      const all = await model.loadAll();
+      check(all.get("ids").data[1] === -1n, "I64 tensor read back by loadAll");
+      return `3 tensors; F16 as ${f16 ? "Float16Array" : "raw bytes"}; ${model.stats.requests} requests`;
     });
   return { ok: ok && steps.every((s) => s.ok), steps, env, ms: Math.round(performance.now() - started) };
 }
