@@ -22,15 +22,19 @@ const denoDir = Deno.env.get("DENO_DIR") ?? await (async () => {
   return (JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir: string }).denoDir;
 })();
 
-/** Runs `deno task demo ARGS` with a minimal environment (no OSS_* variables unless given). */
-async function demo(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs `deno task demo ARGS` with a minimal environment (no OSS_* variables unless given). With `terminal`, in
+ * a pseudo-terminal (util-linux `script`), as a user at a terminal sees it: stdout then holds what was drawn.
+ */
+async function demo(args: string[], env: Record<string, string> = {}, terminal = false): Promise<Run> {
   const base: Record<string, string> = { NO_COLOR: "1", DENO_DIR: denoDir };
   for (const name of ["PATH", "HOME", "TMPDIR"]) {
     const v = Deno.env.get(name);
     if (v !== undefined) base[name] = v;
   }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "demo", ...args],
+  const command = [Deno.execPath(), "task", "demo", ...args];
+  const out = await new Deno.Command(terminal ? "script" : command[0], {
+    args: terminal ? ["-qefc", command.map((a) => `'${a}'`).join(" "), "/dev/null"] : command.slice(1),
     cwd: ROOT,
     env: { ...base, ...env },
     clearEnv: true,
@@ -67,6 +71,23 @@ Deno.test("demo: runs with nothing configured against its embedded server and pr
   expect(r.stdout).toMatch(/^ossflow demo -> local server http:\/\/127\.0\.0\.1:\d+ /m);
   expect(r.stdout).toContain("2 prefetch workers");
   expect(r.stdout).toContain("labels: circle 5, square 5, triangle 5, ring 5, cross 5");
+});
+
+Deno.test("demo: at a terminal every progress bar ends at 100% with its count at its total (32/32 MiB)", async () => {
+  // The 32 MiB checkpoint is just under 32 MiB (room for the safetensors header): it must end at 32/32, not 31/32.
+  const r = await demo(["--images", "25", "--image-size", "32", "--checkpoint-mib", "32"], {}, true);
+  expect(r.code).toBe(0);
+  // Each frame redraws the line from column 1 (ESC [1G); the last frame of a bar is drawn as it stops.
+  const last = new Map<string, string>();
+  for (const frame of r.stdout.split("\x1b[1G")) {
+    const m = frame.match(/^(seed|dataset|checkpoint write|checkpoint read)\s+\[[^\]]*\] (.*?)\x1b\[0K/);
+    if (m) last.set(m[1], m[2]);
+  }
+  expect([...last.keys()]).toEqual(["seed", "dataset", "checkpoint write", "checkpoint read"]);
+  expect(last.get("seed")).toMatch(/^100% \| 25\/25 images \|/);
+  expect(last.get("dataset")).toMatch(/^100% \| 25\/25 objects \|/);
+  expect(last.get("checkpoint write")).toMatch(/^100% \| 32\/32 MiB \|/);
+  expect(last.get("checkpoint read")).toMatch(/^100% \| 32\/32 MiB \|/);
 });
 
 Deno.test("demo: --help explains the flags and exits 0", async () => {
