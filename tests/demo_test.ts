@@ -80,7 +80,8 @@ Deno.test("demo: at a terminal every progress bar ends at 100% with its count at
   // Each frame redraws the line from column 1 (ESC [1G); the last frame of a bar is drawn as it stops.
   const last = new Map<string, string>();
   for (const frame of r.stdout.split("\x1b[1G")) {
-    const m = frame.match(/^(seed|dataset|checkpoint write|checkpoint read)\s+\[[^\]]*\] (.*?)\x1b\[0K/);
+    const line = frame.split("\x1b[0K")[0]; // the line ends where the rest of it is erased
+    const m = line.match(/^(seed|dataset|checkpoint write|checkpoint read)\s+\[[^\]]*\] (.*)$/);
     if (m) last.set(m[1], m[2]);
   }
   expect([...last.keys()]).toEqual(["seed", "dataset", "checkpoint write", "checkpoint read"]);
