@@ -32,6 +32,7 @@ export {
   type UriScheme,
 } from "./src/uri.ts";
 export {
+  defaultRegion,
   type Endpoint,
   objectUrl,
   parseEndpoint,
@@ -119,11 +120,14 @@ export {
 export {
   DataObject,
   type DatasetOptions,
+  distributedIndices,
+  type EvenShards,
   indexParser,
   type ItemTransform,
   type IterateOptions,
   jsonLinesParser,
   keyLabelParser,
+  type ManifestDatasetOptions,
   type ManifestEntry,
   ManifestError,
   type ManifestFormat,

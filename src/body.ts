@@ -8,6 +8,7 @@
  * @module
  */
 import { Crc64 } from "./crc64.ts";
+import { describeNetworkFailure } from "./network_error.ts";
 import { IntegrityError, OssError } from "./errors.ts";
 import { crcMismatch, expectedCrc64 } from "./integrity.ts";
 import { backoffDelay, sleep } from "./retry.ts";
@@ -167,7 +168,7 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
       throw new OssError({
         code: this.#attempt.timedOut ? "RequestTimeout" : "NetworkError",
         status: 0,
-        message: `the body broke ${where} ${failures} time(s) in a row: ${String(cause)}`,
+        message: `the body broke ${where} ${failures} time(s) in a row: ${describeNetworkFailure(cause)}`,
         bucket,
         key,
         method: "GET",

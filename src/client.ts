@@ -123,6 +123,7 @@ export class OssClient {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssClient } from "./client.ts";
    * import { serveEmulator } from "./server/emulator.ts";
    * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
@@ -130,7 +131,7 @@ export class OssClient {
    * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
    * await client.put("demo", "a.txt", "hello");
    * const req = await client.signRequest({ method: "GET", bucket: "demo", key: "a.txt" });
-   * console.log(await (await fetch(req.url, { headers: req.headers })).text()); // "hello"
+   * expect(await (await fetch(req.url, { headers: req.headers })).text()).toEqual("hello");
    * await server.close();
    * ```
    */
@@ -165,7 +166,7 @@ export class OssClient {
     return getObjectBytes(this.#t, bucket, key, opts);
   }
 
-  /** Metadata of an object. A missing object rejects with an OssError of status 404. */
+  /** Metadata of an object. A missing object rejects with an OssError `NoSuchKey` (status 404). */
   async head(bucket: string, key: string, opts: RequestOptions = {}): Promise<ObjectMeta> {
     checkObject("head", bucket, key);
     const { res } = await this.#t.send({
@@ -176,6 +177,35 @@ export class OssClient {
       onRetry: opts.onRetry,
     }, "none");
     return metaOf(res.headers);
+  }
+
+  /**
+   * Whether an object exists: a HEAD that answers `true` (200) or `false` (404 `NoSuchKey`). Any other failure
+   * rejects as {@linkcode head} does: a missing bucket where the store says so (OSS's `x-oss-ec` header;
+   * S3-compatible stores and the local server answer a HEAD to a missing bucket with a bare 404, read as
+   * `false`), access denied, network errors after retries.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient } from "./client.ts";
+   * import { serveEmulator } from "./server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * await client.put("demo", "here.txt", "hi");
+   * expect([await client.exists("demo", "here.txt"), await client.exists("demo", "gone.txt")]).toEqual([true, false]);
+   * await server.close();
+   * ```
+   */
+  async exists(bucket: string, key: string, opts: RequestOptions = {}): Promise<boolean> {
+    checkObject("exists", bucket, key);
+    try {
+      await this.head(bucket, key, opts);
+      return true;
+    } catch (err) {
+      if (err instanceof OssError && err.status === 404 && err.code === "NoSuchKey") return false;
+      throw err;
+    }
   }
 
   /**

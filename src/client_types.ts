@@ -22,7 +22,11 @@ import type { RetryEvent, RetryOptions } from "./retry.ts";
 export interface OssClientOptions {
   /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, or a parsed endpoint. */
   endpoint: string | Endpoint;
-  /** Signing region; default: inferred from the endpoint (`oss-<region>.aliyuncs.com`), `us-east-1` for s3v4. */
+  /**
+   * Signing region; default: the one the endpoint names (`oss-<region>.aliyuncs.com`, `s3.<region>.amazonaws.com`),
+   * else for local and custom hosts `cn-hangzhou` (OSS4) or `us-east-1` (SigV4); see `defaultRegion`. An OSS
+   * endpoint that names no region (global acceleration, a bucket's own domain) needs it given.
+   */
   region?: string;
   /** Credentials or a provider; omitted: requests are sent unsigned (anonymous). */
   credentials?: Credentials | CredentialsProvider;

@@ -188,6 +188,11 @@ export class Logger {
     this.#secrets = opts.secrets ? [...opts.secrets] : undefined;
   }
 
+  /** Whether records go anywhere (a file or a sink); without one every record is dropped. */
+  get hasDestination(): boolean {
+    return this.#file !== undefined || this.#sink !== undefined;
+  }
+
   /** Whether a record at `level` would be written. */
   enabled(level: LogLevelName): boolean {
     return LOG_LEVELS.indexOf(level) >= this.#min && (this.#file !== undefined || this.#sink !== undefined);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
 import { concatBytes } from "./bytes.ts";
 import {
   checkProvidedCredentials,
@@ -12,9 +13,10 @@ import {
   type CredentialsProvider,
   toCredentialsProvider,
 } from "./credentials.ts";
-import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
+import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, IntegrityError, OssError } from "./errors.ts";
 import { checkCrc64 } from "./integrity.ts";
+import { describeNetworkFailure } from "./network_error.ts";
 import {
   backoffDelay,
   isRetryableStatus,
@@ -178,7 +180,8 @@ async function readInto(
  * The life of one attempt: an AbortController fed by the caller's signal and by an inactivity deadline. The
  * deadline only counts while the attempt waits for the server (`busy`); progress (`ticks`) pushes it back. No
  * timer per request: one shared sweep checks the live attempts every {@linkcode SWEEP_MS}, so deadlines are
- * honoured to within that. An object with `handleEvent` is the abort listener, so no closure is allocated.
+ * honoured to within that. The attempt itself (its `handleEvent`) waits on the caller's signal, through the
+ * signal's one shared listener (`abort.ts`): a pass's dozens of attempts add no listener each.
  */
 export class Attempt {
   readonly controller: AbortController = new AbortController();
@@ -195,7 +198,7 @@ export class Attempt {
     this.#caller = caller;
     this.#idleMs = idleMs;
     this.#deadline = performance.now() + firstMs;
-    caller?.addEventListener("abort", this);
+    addAbortWaiter(caller, this); // one listener on the caller's signal, however many attempts share it
     track(this);
   }
 
@@ -241,7 +244,7 @@ export class Attempt {
     untrack(this);
     this.busy = false;
     this.#parked = false;
-    this.#caller?.removeEventListener("abort", this);
+    removeAbortWaiter(this.#caller, this);
   }
 }
 
@@ -322,10 +325,11 @@ export class Transport {
       opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
     );
     this.s3 = signatureVersion === "s3v4";
-    const region = opts.region ?? this.endpoint.region ?? (this.s3 ? "us-east-1" : undefined);
+    const region = opts.region ?? defaultRegion(this.endpoint, signatureVersion);
     if (region === undefined && opts.credentials !== undefined) {
       throw new ConfigError(
-        `OssClient: region: cannot infer it from the endpoint ${this.endpoint.host}; pass { region: "cn-hangzhou" } or similar`,
+        `OssClient: region: the endpoint ${this.endpoint.host} names no region and signatures need the ` +
+          `bucket's; pass { region: "cn-hangzhou" } or similar`,
       );
     }
     this.region = region ?? "";
@@ -395,7 +399,7 @@ export class Transport {
         // A body that failed its CRC-64 check is fetched again too, and reported as itself at the end.
         if (!replayable || attempt >= max) {
           if (err instanceof IntegrityError) throw err;
-          throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
+          throw this.#networkError(spec, url, err, a.timedOut, attempt, replayable);
         }
         await this.#backoff(spec, attempt, undefined, err, 0);
         continue;
@@ -412,7 +416,7 @@ export class Transport {
       } catch { /* the error body was lost; the status and headers still tell */ }
       a.done();
       signal?.throwIfAborted();
-      const parsed = parseErrorResponse(res.status, res.headers, text);
+      const parsed = parseErrorResponse(res.status, res.headers, text, spec);
       // A body that changed on the way was refused before it was stored (Content-MD5): send it again.
       if (parsed.code === "BadDigest" && replayable && attempt < max) {
         await this.#backoff(spec, attempt, res.status, undefined, 0);
@@ -465,10 +469,17 @@ export class Transport {
     await sleep(delayMs, spec.signal);
   }
 
-  #networkError(spec: RequestSpec, cause: unknown, timedOut: boolean, attempts: number, replayable: boolean) {
+  #networkError(
+    spec: RequestSpec,
+    url: URL,
+    cause: unknown,
+    timedOut: boolean,
+    attempts: number,
+    replayable: boolean,
+  ) {
     const what = timedOut
-      ? `no response progress for ${this.timeoutMs} ms`
-      : `network error: ${String(cause)}`;
+      ? `no response progress from ${url.host} for ${this.timeoutMs} ms`
+      : `cannot reach ${url.host}: ${describeNetworkFailure(cause)}`;
     const why = replayable
       ? `after ${attempts} attempt(s)`
       : "(the body was a one-shot ReadableStream, not retried)";

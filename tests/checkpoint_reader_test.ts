@@ -154,6 +154,7 @@ Deno.test("reading a missing checkpoint fails with the server's NoSuchKey", asyn
   );
   expect(err).toBeInstanceOf(OssError);
   expect((err as OssError).status).toBe(404);
+  expect((err as OssError).code).toBe("NoSuchKey");
 });
 
 Deno.test("an object replaced while it is read fails the reader with IntegrityError", async () => {
@@ -226,11 +227,16 @@ Deno.test("load() fails with IntegrityError when a byte is flipped on the server
   }
 });
 
-Deno.test("load() of a missing checkpoint rejects with a 404, and an aborted one with the reason", async () => {
+Deno.test("load() of a missing checkpoint rejects with NoSuchKey, and an aborted one with the reason", async () => {
   await using t = await setup({ faults: { latencyMs: 30 } });
   const missing = await t.checkpoint.load(`oss://${BUCKET}/nothing-here.bin`).catch((e) => e);
   expect(missing).toBeInstanceOf(OssError);
-  expect((missing as OssError).status).toBe(404);
+  // The HEAD that starts a load has no body to name the error: the key and the status do.
+  expect(missing).toMatchObject({ status: 404, code: "NoSuchKey", method: "HEAD", key: "nothing-here.bin" });
+  expect((missing as OssError).message).toContain(
+    `NoSuchKey (HTTP 404) on HEAD ${BUCKET}/nothing-here.bin: The specified key does not exist. ` +
+      "(from the status: HEAD answers have no body)",
+  );
   await t.client.put(BUCKET, "slow.bin", randomBytes(8 * PART, 4));
   const ac = new AbortController();
   const loading = t.checkpoint.load(`oss://${BUCKET}/slow.bin`, { signal: ac.signal });

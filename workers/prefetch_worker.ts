@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { describeNetworkFailure } from "../src/network_error.ts";
 import { DataObject } from "../src/dataset/item.ts";
 import type { WorkerReply, WorkerRequest, WorkerRetry } from "../src/dataset/fetcher.ts";
 import { redactQuery } from "../src/dataset/url_source.ts";
@@ -107,7 +108,8 @@ async function attemptOnce(
     return { done: { ok: true, bytes, etag }, audit: { status, bytes: received } };
   } catch (e) {
     // Runtimes put the URL in fetch errors; a presigned URL's query is its signature.
-    const message = redactQuery(`network error: ${(e as Error)?.message ?? e}`, m.req.url);
+    const host = new URL(m.req.url).host;
+    const message = redactQuery(`cannot reach ${host}: ${describeNetworkFailure(e)}`, m.req.url);
     return { retry: { type: "error", id, kind: "network", message }, audit: { status, bytes: received } };
   }
 }

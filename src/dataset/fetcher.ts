@@ -6,6 +6,7 @@
  * @module
  */
 import type { SignedRequest } from "../client_types.ts";
+import { addAbortWaiter, removeAbortWaiter } from "../abort.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import type { AuditLog, AuditRecord } from "../log.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
@@ -338,10 +339,10 @@ class WorkerPool {
       // On abort the worker cancels its fetch and answers "aborted": settle only then, so that nothing stays
       // in flight behind the consumer.
       const onAbort = () => slot.worker.postMessage({ type: "cancel", id } satisfies WorkerRequest);
-      signal.addEventListener("abort", onAbort, { once: true });
+      addAbortWaiter(signal, onAbort); // the pass's signal: one listener for all requests in flight
       const done = () => {
         slot.load--;
-        signal.removeEventListener("abort", onAbort);
+        removeAbortWaiter(signal, onAbort);
       };
       this.#pending.set(id, {
         slot,

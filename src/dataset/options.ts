@@ -15,7 +15,7 @@ import { ConfigError } from "../errors.ts";
 import { auditedFetch, AuditLog, type AuditRecord, Logger } from "../log.ts";
 import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
-import { resolveShard, type Shard } from "./shard.ts";
+import { type EvenShards, resolveEvenShards, resolveShard, type Shard } from "./shard.ts";
 import type { ShuffleOptions } from "./shuffle.ts";
 import type { DatasetClient } from "./sources.ts";
 import { UrlFetchClient } from "./url_client.ts";
@@ -51,7 +51,7 @@ export interface DatasetOptions<R = DataObject> {
    * dataset is made from URLs (`fromUrls`, which needs neither endpoint nor credentials).
    */
   endpoint?: string | Endpoint;
-  /** Signing region; default: from the endpoint. */
+  /** Signing region; default: the endpoint's, else for local and custom hosts a default (see `defaultRegion`). */
   region?: string;
   /** Credentials or a provider. Default: `credPath`, else the environment then `~/.alibabacloud/credentials`. */
   credentials?: Credentials | CredentialsProvider;
@@ -83,7 +83,16 @@ export interface DatasetOptions<R = DataObject> {
   rank?: number;
   /** Number of ranks (default 1). */
   worldSize?: number;
-  /** Seeded shuffling: `true`, or options (seed, buffer and block sizes). Default off. */
+  /**
+   * Shard sizes when the dataset's size is not a multiple of `worldSize`: `"pad"` (default, as PyTorch's
+   * `DistributedSampler`) gives every rank `ceil(n / worldSize)` items, repeating a few from the start of the
+   * epoch's order; `"drop"` gives every rank `floor(n / worldSize)`, leaving the last few out; `"none"` deals
+   * every item exactly once and sizes differ by at most one. Equal sizes are the default because every rank of
+   * a distributed training job must run the same number of steps (an extra step on one rank hangs the others at
+   * its collective); use `"none"` to process each object exactly once.
+   */
+  evenShards?: EvenShards;
+  /** Seeded shuffling: `true`, or options (seed, mode, buffer size). Default off. */
   shuffle?: boolean | ShuffleOptions;
   /** Shorthand for `shuffle.seed`. */
   seed?: number;
@@ -123,6 +132,7 @@ export interface ResolvedDatasetOptions<R> {
   maxBytesInFlight: number;
   ordered: boolean;
   shard: Shard;
+  evenShards: EvenShards;
   shuffle?: Required<ShuffleOptions>;
   transform?: ItemTransform<R>;
   transformUrl?: string;
@@ -262,15 +272,28 @@ export async function resolveDatasetOptions<R>(
   }
   if (shuffleOpt !== false) {
     const so = shuffleOpt === true ? {} : shuffleOpt;
+    if (so === null || typeof so !== "object") {
+      throw new ConfigError(
+        `dataset option shuffle: expected true, false or an object, got ${JSON.stringify(shuffleOpt)}`,
+      );
+    }
     const seed = so.seed ?? opts.seed ?? 0;
     if (!Number.isFinite(seed)) {
       throw new ConfigError(`dataset option shuffle.seed: expected a number, got ${seed}`);
     }
-    shuffle = {
-      seed,
-      bufferSize: positive("shuffle.bufferSize", so.bufferSize) ?? 1024,
-      blockSize: positive("shuffle.blockSize", so.blockSize) ?? 16,
-    };
+    if ("blockSize" in so) {
+      throw new ConfigError(
+        "dataset option shuffle.blockSize: no longer supported — items are dealt to ranks one at a time, so " +
+          "that shard sizes differ by at most one (see evenShards)",
+      );
+    }
+    const mode = so.mode ?? "global";
+    if (mode !== "global" && mode !== "buffer") {
+      throw new ConfigError(
+        `dataset option shuffle.mode: expected "global" or "buffer", got ${JSON.stringify(mode)}`,
+      );
+    }
+    shuffle = { seed, mode, bufferSize: positive("shuffle.bufferSize", so.bufferSize) ?? 1024 };
   }
 
   let transform: ItemTransform<R> | undefined;
@@ -301,8 +324,10 @@ export async function resolveDatasetOptions<R>(
   }
 
   let shard: Shard;
+  let evenShards: EvenShards;
   try {
     shard = resolveShard(opts.rank, opts.worldSize);
+    evenShards = resolveEvenShards(opts.evenShards);
   } catch (e) {
     throw new ConfigError(`dataset options: ${(e as Error).message}`);
   }
@@ -314,6 +339,7 @@ export async function resolveDatasetOptions<R>(
     maxBytesInFlight: positive("maxBytesInFlight", opts.maxBytesInFlight) ?? 256 * 1024 * 1024,
     ordered: opts.ordered ?? true,
     shard,
+    evenShards,
     shuffle,
     transform,
     transformUrl,

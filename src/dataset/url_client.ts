@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { describeNetworkFailure } from "../network_error.ts";
 import type { AuditLog } from "../log.ts";
 import { ConfigError, IntegrityError, OssError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
@@ -224,12 +225,14 @@ function target(bucket: string, key: string, url: string | undefined): Target {
 
 /** An OssError for a request that got no response, its message (and no cause) free of the URL's query. */
 function networkError(t: Target, err: unknown, timedOut: boolean): OssError {
-  const why = (err as Error)?.message ?? String(err);
+  const host = new URL(t.uri).host;
+  const why = timedOut
+    ? `no response progress from ${host} in time`
+    : `cannot reach ${host}: ${describeNetworkFailure(err)}`;
   return new OssError({
     code: timedOut ? "RequestTimeout" : "NetworkError",
     status: 0,
-    message: redactQuery(timedOut ? "no response progress in time" : `network error: ${why}`, t.url) +
-      ` (url ${t.uri})`,
+    message: redactQuery(why, t.url) + ` (url ${t.uri})`,
     bucket: t.bucket,
     key: t.key,
     method: "GET",

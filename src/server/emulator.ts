@@ -51,7 +51,11 @@ export interface EmulatorOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string }[];
   /** Region, e.g. `cn-hangzhou` (OSS location `oss-cn-hangzhou`). Default `cn-hangzhou`. */
   region?: string;
-  /** Whether a signature's scope region must be `region` (SigV4 may also use `oss-<region>`). Default true. */
+  /**
+   * Whether a signature's scope region must be `region` (SigV4 may also use `oss-<region>`). Default false: any
+   * region is accepted, so clients configured for any region (`us-east-1` for S3 tools, `cn-hangzhou` for OSS
+   * ones) work against the local server as they are; set it to test that a client signs with the right region.
+   */
   checkRegion?: boolean;
   /** Largest accepted clock difference of header-signed requests, ms. Default 15 minutes. */
   maxSkewMs?: number;
@@ -123,7 +127,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     autoCreateBuckets: opts.autoCreateBuckets ?? false,
     virtualHosts: opts.virtualHosts ?? [],
     lookupSecret: secrets ? (id) => secrets.get(id) : undefined,
-    checkRegion: opts.checkRegion ?? true,
+    checkRegion: opts.checkRegion ?? false,
     signal: opts.signal,
   };
   let ready: Promise<unknown> | undefined = Promise.all(
