@@ -11,7 +11,8 @@
  *
  * Run: `deno run -A examples/checkpoint_save_load.ts [--size-mib=128]`. Without `OSS_ENDPOINT` it starts the
  * local server; with `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` and `OSS_CHECKPOINT_URI`
- * (e.g. `oss://my-bucket/ckpt/model.safetensors`) it talks to real OSS.
+ * (e.g. `oss://my-bucket/ckpt/model.safetensors`) it talks to real OSS. A missing or malformed setting is said
+ * plainly (exit code 2), a failed run by the error's name and message (exit code 1): no stack trace either way.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import type { Tensor } from "../src/safetensors/dtypes.ts";
 import { OssSafetensors } from "../src/safetensors/reader.ts";
 import { saveSafetensors } from "../src/safetensors/writer.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
+import { parseUri } from "../src/uri.ts";
 
 const MiB = 1024 * 1024;
 
@@ -74,6 +76,14 @@ if (remote && !remoteUri) {
   );
   Deno.exit(2);
 }
+if (remoteUri) {
+  try {
+    parseUri(remoteUri);
+  } catch (e) {
+    console.error(`OSS_CHECKPOINT_URI: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+}
 const LOCAL_KEY = { accessKeyId: "local-example", accessKeySecret: "local-example-secret" };
 const local = remote
   ? undefined
@@ -114,6 +124,10 @@ try {
     `reload verified: ${loaded.size} tensors identical, metadata ${JSON.stringify(model.metadata)} ` +
       `(head.weight[0..2] = ${[...head.subarray(0, 3)].map((v) => v.toFixed(5)).join(", ")})`,
   );
+} catch (e) {
+  // The library's errors say what failed, where and why (and never hold a secret): the message is enough.
+  console.error(`checkpoint_save_load failed: ${(e as Error).name}: ${(e as Error).message}`);
+  Deno.exitCode = 1;
 } finally {
   await local?.close();
 }

@@ -14,13 +14,15 @@
  *
  * Configuration (environment variables on Deno Deploy, bindings / secrets on Cloudflare Workers):
  * `OSS_ENDPOINT`, `OSS_BUCKET`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optional `OSS_SESSION_TOKEN`,
- * `OSS_REGION`, `OSS_SIGNATURE_VERSION` (`oss4` | `s3v4`), `SOURCE_PREFIX` (default `raw/`), `OUTPUT_PREFIX`
- * (default `preprocessed/`), and `PREPROCESS_TOKEN`: when set, requests need `Authorization: Bearer <token>`.
+ * `OSS_REGION` (default: the endpoint's; needed for OSS endpoints that name none), `OSS_SIGNATURE_VERSION`
+ * (`oss4` | `s3v4`), `SOURCE_PREFIX` (default `raw/`), `OUTPUT_PREFIX` (default `preprocessed/`), and
+ * `PREPROCESS_TOKEN`: when set, requests need `Authorization: Bearer <token>`. `PORT` sets the port when run
+ * with Deno (default 8000). Every object of the source is processed by exactly one rank (`evenShards: "none"`).
  *
  * Deploy as-is (no `node:*` imports; the library uses fetch, Web Streams and WebCrypto only):
  * - Deno / Deno Deploy: `deno run --allow-net --allow-env examples/serverless_preprocess.ts` serves
- *   `Deno.serve(app.fetch)` with the configuration from the environment (Deno's hint about `deno serve` can be
- *   ignored: run as main, the module serves itself).
+ *   `Deno.serve(app.fetch)` on `PORT` (default 8000) with the configuration from the environment (Deno's hint
+ *   about `deno serve` can be ignored: run as main, the module serves itself).
  * - Cloudflare Workers: use this file as `main` in wrangler.toml; `export default { fetch }` reads the
  *   configuration from the Worker's bindings on each request.
  *
@@ -28,7 +30,7 @@
  */
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { envCredentials, OssCheckpoint, OssIterableDataset } from "../mod.ts";
+import { ConfigError, envCredentials, OssCheckpoint, OssClient, OssIterableDataset } from "../mod.ts";
 
 /** The configuration: environment variables (Deno) or bindings (Cloudflare Workers). */
 export interface PreprocessEnv {
@@ -121,7 +123,35 @@ function settingsFrom(env: PreprocessEnv): Settings {
       `configuration: OUTPUT_PREFIX "${s.outputPrefix}" is inside SOURCE_PREFIX "${s.sourcePrefix}": results would be read back as input`,
     );
   }
+  checkConnection(s);
   return s;
+}
+
+/**
+ * Builds a client once (no request) so that a bad endpoint or a missing region is told now, in terms of the
+ * variables that set them: the library's own messages name its code options (`{ region: … }`).
+ */
+function checkConnection(s: Settings): void {
+  try {
+    new OssClient({
+      endpoint: s.endpoint,
+      region: s.region,
+      signatureVersion: s.signatureVersion,
+      credentials: {
+        accessKeyId: "unused",
+        accessKeySecret: "unused",
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    if (/region/.test(e.message) && s.region === undefined) {
+      throw new Error(
+        `configuration: OSS_REGION not set, and OSS_ENDPOINT ${s.endpoint} names no region: set OSS_REGION ` +
+          `(e.g. cn-hangzhou)`,
+      );
+    }
+    throw new Error(`configuration: OSS_ENDPOINT: ${e.message}`);
+  }
 }
 
 const MAX_WORLD_SIZE = 100_000;
@@ -211,6 +241,7 @@ async function preprocessShard(s: Settings, rank: number, worldSize: number): Pr
     ...connection,
     rank,
     worldSize,
+    evenShards: "none", // every object exactly once (training would pad shards to equal sizes)
     prefetchConcurrency: 8,
     prefetchWorker: 0, // serverless runtimes: one isolate, no Web Workers
     transform: async (item) => features(item.key, await item.bytes()),
@@ -313,7 +344,21 @@ const app = createPreprocessApp();
 /** Cloudflare Workers' entry point. */
 export default { fetch: app.fetch };
 
+/** The port to listen on: `PORT` (what hosting platforms set), else Deno.serve's default 8000. */
+function portFromEnv(): number | undefined {
+  const port = Deno.env.get("PORT");
+  if (port === undefined || port === "") return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new Error(
+      `configuration: PORT: expected a port number from 0 to 65535, got ${JSON.stringify(port)}`,
+    );
+  }
+  return n;
+}
+
 if (import.meta.main) {
-  // Deno / Deno Deploy (`deno run --allow-net --allow-env`; port 8000, or DENO_SERVE_ADDRESS).
-  Deno.serve(app.fetch);
+  // Deno / Deno Deploy (`deno run --allow-net --allow-env`): PORT, else 8000 (DENO_SERVE_ADDRESS overrides).
+  const port = portFromEnv();
+  Deno.serve(port === undefined ? {} : { port }, app.fetch);
 }

@@ -1,11 +1,16 @@
 /**
  * The body of a GET that survives broken connections: when the stream errors or ends before the promised
  * Content-Length, the rest is requested again with `Range: bytes=<next>-<end>` and `If-Match: <etag>`, so the
- * caller sees one uninterrupted, byte-exact stream (or an error once the retry budget is spent).
+ * caller sees one uninterrupted, byte-exact stream (or an error once the retry budget is spent). A whole-object
+ * body is checked against the server's CRC-64 as it goes: a mismatch errors the stream instead of delivering
+ * its last chunk.
  *
  * @module
  */
+import { Crc64 } from "./crc64.ts";
+import { describeNetworkFailure } from "./network_error.ts";
 import { IntegrityError, OssError } from "./errors.ts";
+import { crcMismatch, expectedCrc64 } from "./integrity.ts";
 import { backoffDelay, sleep } from "./retry.ts";
 import type { Attempt, Reply, RequestSpec, Transport } from "./request.ts";
 
@@ -48,6 +53,9 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
   #etag: string;
   #failures = 0;
   #closed = false;
+  /** The server's CRC-64 of the whole object, when this body is the whole object; undefined once checked. */
+  #expectedCrc: string | undefined;
+  #crc?: Crc64;
 
   constructor(
     t: Transport,
@@ -65,6 +73,11 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
     this.#pos = start;
     this.#end = end;
     this.#etag = etag;
+    this.#expectedCrc = expectedCrc64(reply.res);
+  }
+
+  async start(): Promise<void> {
+    if (this.#expectedCrc !== undefined) this.#crc = await Crc64.create();
   }
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -84,6 +97,7 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
           await this.#resume(undefined);
           continue;
         }
+        this.#checkCrc();
         this.#finish(undefined);
         controller.close();
         return;
@@ -95,7 +109,10 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
           this.#integrity(`the server sent more bytes than promised (past byte ${this.#end})`),
         );
       }
+      this.#crc?.update(r.value);
       this.#pos += n;
+      // The last chunk is delivered only once the whole object has passed the check.
+      if (this.#end !== undefined && this.#pos === this.#end + 1) this.#checkCrc();
       this.#attempt.ticks++;
       this.#failures = 0;
       controller.enqueue(r.value);
@@ -116,6 +133,18 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
       if (err !== undefined) this.#reader.cancel(err).catch(() => {});
     }
     return err;
+  }
+
+  /** Throws (and ends the attempt) when the bytes read differ from the server's CRC-64; checks once. */
+  #checkCrc(): void {
+    const expected = this.#expectedCrc;
+    if (expected === undefined || this.#crc === undefined) return;
+    this.#expectedCrc = undefined;
+    const actual = this.#crc.digest();
+    if (actual !== expected) {
+      const { bucket, key } = this.#spec;
+      throw this.#finish(crcMismatch(`GET ${bucket}/${key}`, key ?? "", expected, actual, this.#pos));
+    }
   }
 
   #integrity(what: string): IntegrityError {
@@ -139,7 +168,7 @@ class ResumableSource implements UnderlyingDefaultSource<Uint8Array> {
       throw new OssError({
         code: this.#attempt.timedOut ? "RequestTimeout" : "NetworkError",
         status: 0,
-        message: `the body broke ${where} ${failures} time(s) in a row: ${String(cause)}`,
+        message: `the body broke ${where} ${failures} time(s) in a row: ${describeNetworkFailure(cause)}`,
         bucket,
         key,
         method: "GET",

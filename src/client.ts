@@ -26,11 +26,13 @@ import type {
   PutOptions,
   PutResult,
   RequestOptions,
+  SignedRequest,
   UploadInfo,
   UploadPartOptions,
 } from "./client_types.ts";
 import {
   checkBucket,
+  checkContentMd5,
   checkInt,
   checkObject,
   checkOptionalString,
@@ -41,7 +43,10 @@ import {
   requestIdOf,
   toBody,
 } from "./client_util.ts";
-import { ConfigError, OssError } from "./errors.ts";
+import { contentMd5 } from "./content_md5.ts";
+import { Crc64Stream } from "./crc64.ts";
+import { ConfigError, IntegrityError, OssError } from "./errors.ts";
+import { crc64Of } from "./integrity.ts";
 import { type PresignOptions, resolvePresignOptions } from "./presign.ts";
 import { type RequestSpec, Transport } from "./request.ts";
 import {
@@ -115,6 +120,35 @@ export class OssClient {
     return (await this.#t.presign(bucket, key, resolvePresignOptions(opts))).href;
   }
 
+  /**
+   * Signs a GET (or HEAD) of `bucket`/`key` for another context to send — prefetch Web Workers receive their
+   * requests this way — with this client's credentials and signature version. The result holds the URL and
+   * headers only, no secret; send it within 15 minutes. Without credentials it is an unsigned request.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient } from "./client.ts";
+   * import { serveEmulator } from "./server/emulator.ts";
+   * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
+   * const server = await serveEmulator({ buckets: ["demo"], credentials: [credentials] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
+   * await client.put("demo", "a.txt", "hello");
+   * const req = await client.signRequest({ method: "GET", bucket: "demo", key: "a.txt" });
+   * expect(await (await fetch(req.url, { headers: req.headers })).text()).toEqual("hello");
+   * await server.close();
+   * ```
+   */
+  async signRequest(spec: { method: "GET" | "HEAD"; bucket: string; key: string }): Promise<SignedRequest> {
+    checkObject("signRequest", spec?.bucket, spec?.key);
+    if (spec.method !== "GET" && spec.method !== "HEAD") {
+      throw new TypeError(
+        `OssClient.signRequest: method: expected "GET" or "HEAD", got ${String(spec.method)}`,
+      );
+    }
+    return await this.#t.signed({ method: spec.method, bucket: spec.bucket, key: spec.key });
+  }
+
   /** `x-oss-` or `x-amz-`. */
   #h(name: string): string {
     return (this.#t.s3 ? "x-amz-" : "x-oss-") + name;
@@ -136,7 +170,7 @@ export class OssClient {
     return getObjectBytes(this.#t, bucket, key, opts);
   }
 
-  /** Metadata of an object. A missing object rejects with an OssError of status 404. */
+  /** Metadata of an object. A missing object rejects with an OssError `NoSuchKey` (status 404). */
   async head(bucket: string, key: string, opts: RequestOptions = {}): Promise<ObjectMeta> {
     checkObject("head", bucket, key);
     const { res } = await this.#t.send({
@@ -149,14 +183,47 @@ export class OssClient {
     return metaOf(res.headers);
   }
 
-  /** Writes an object (see {@linkcode PutBody} for how streams are sent). */
+  /**
+   * Whether an object exists: a HEAD that answers `true` (200) or `false` (404 `NoSuchKey`). Any other failure
+   * rejects as {@linkcode head} does: a missing bucket where the store says so (OSS's `x-oss-ec` header;
+   * S3-compatible stores and the local server answer a HEAD to a missing bucket with a bare 404, read as
+   * `false`), access denied, network errors after retries.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient } from "./client.ts";
+   * import { serveEmulator } from "./server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * await client.put("demo", "here.txt", "hi");
+   * expect([await client.exists("demo", "here.txt"), await client.exists("demo", "gone.txt")]).toEqual([true, false]);
+   * await server.close();
+   * ```
+   */
+  async exists(bucket: string, key: string, opts: RequestOptions = {}): Promise<boolean> {
+    checkObject("exists", bucket, key);
+    try {
+      await this.head(bucket, key, opts);
+      return true;
+    } catch (err) {
+      if (err instanceof OssError && err.status === 404 && err.code === "NoSuchKey") return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Writes an object (see {@linkcode PutBody} for how streams are sent). The body goes with its `Content-MD5`, so
+   * the store refuses one that changed on the way (`BadDigest`; sent again while attempts remain) and the object
+   * already at the key stays as it was; see {@linkcode PutOptions.contentMd5} for streamed bodies.
+   */
   async put(bucket: string, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     checkObject("put", bucket, key);
     const data = await toBody("put", body, opts.stream, opts.signal);
     const headers = {
       "content-type": opts.contentType ?? ((data instanceof Blob && data.type) || OCTET_STREAM),
     };
-    const { res } = await this.#t.send({
+    const spec: RequestSpec = {
       method: "PUT",
       bucket,
       key,
@@ -164,8 +231,40 @@ export class OssClient {
       body: data,
       signal: opts.signal,
       onRetry: opts.onRetry,
-    }, "none");
+    };
+    const { res } = await this.#sendChecked("put", spec, opts.contentMd5, true);
     return putResult(res.headers);
+  }
+
+  /**
+   * Sends a write whose body is `spec.body` with its Content-MD5 (`md5`, else computed here unless the body is a
+   * stream). Without an MD5, and when the answer's CRC-64 is the body's (`crcIsBody`: a PUT, not an append), the
+   * body's CRC-64 is computed as it goes and compared with the one the store reports: a mismatch rejects with an
+   * IntegrityError.
+   */
+  async #sendChecked(op: string, spec: RequestSpec, md5: string | undefined, crcIsBody: boolean) {
+    const body = spec.body!;
+    if (md5 !== undefined) checkContentMd5(op, md5);
+    else if (!(body instanceof ReadableStream)) md5 = await contentMd5(body);
+    let crc: Promise<string> | undefined;
+    if (md5 !== undefined) spec.headers = { ...spec.headers, "content-md5": md5 };
+    else if (crcIsBody && body instanceof ReadableStream) {
+      const crcStream = new Crc64Stream();
+      spec.body = body.pipeThrough(crcStream);
+      crc = crcStream.digest;
+    } else if (crcIsBody) crc = crc64Of(body as Uint8Array | Blob);
+    const reply = await this.#t.send(spec, "none");
+    const reported = reply.res.headers.get("x-oss-hash-crc64ecma") ?? undefined;
+    if (crc !== undefined && reported !== undefined) {
+      const sent = await crc;
+      if (sent !== reported) {
+        throw new IntegrityError(
+          `${spec.method} ${spec.bucket}/${spec.key}: the store reports CRC-64 ${reported} for the object, the bytes sent have ${sent}: the body changed on the way and the object now holds other bytes`,
+          { key: spec.key, expected: sent, actual: reported },
+        );
+      }
+    }
+    return reply;
   }
 
   /**
@@ -202,7 +301,8 @@ export class OssClient {
       signal: opts.signal,
       onRetry: opts.onRetry,
     };
-    const { res } = await this.#t.send(spec, "none");
+    // The CRC-64 in an append's answer is the whole object's, not the body's: only Content-MD5 checks the body.
+    const { res } = await this.#sendChecked("append", spec, opts.contentMd5, false);
     const h = res.headers;
     const nextPosition = intHeader(h, "x-oss-next-append-position");
     if (nextPosition < 0) {
@@ -338,7 +438,7 @@ export class OssClient {
   async initiateMultipart(
     bucket: string,
     key: string,
-    opts: Omit<PutOptions, "stream"> = {},
+    opts: Omit<PutOptions, "stream" | "contentMd5"> = {},
   ): Promise<string> {
     checkObject("initiateMultipart", bucket, key);
     const headers = { "content-type": opts.contentType ?? OCTET_STREAM };

@@ -13,7 +13,11 @@ import type { RetryEvent, RetryOptions } from "./retry.ts";
 export interface OssClientOptions {
   /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, or a parsed endpoint. */
   endpoint: string | Endpoint;
-  /** Signing region; default: inferred from the endpoint (`oss-<region>.aliyuncs.com`), `us-east-1` for s3v4. */
+  /**
+   * Signing region; default: the one the endpoint names (`oss-<region>.aliyuncs.com`, `s3.<region>.amazonaws.com`),
+   * else for local and custom hosts `cn-hangzhou` (OSS4) or `us-east-1` (SigV4); see `defaultRegion`. An OSS
+   * endpoint that names no region (global acceleration, a bucket's own domain) needs it given.
+   */
   region?: string;
   /** Credentials or a provider; omitted: requests are sent unsigned (anonymous). */
   credentials?: Credentials | CredentialsProvider;
@@ -124,6 +128,24 @@ export interface ObjectMeta {
 }
 
 /**
+ * A request signed by {@linkcode OssClient.signRequest} for another context to send, e.g. a prefetch Web Worker:
+ * everything `fetch` needs, and no secret (the signature is good for this one request, for 15 minutes).
+ *
+ * @example
+ * ```ts
+ * import type { SignedRequest } from "./client_types.ts";
+ * const req: SignedRequest = { url: "http://127.0.0.1:9000/data/a.bin", headers: [["authorization", "OSS4-HMAC-SHA256 …"]] };
+ * const init: RequestInit = { headers: req.headers }; // fetch(req.url, init)
+ * ```
+ */
+export interface SignedRequest {
+  /** The full URL. */
+  url: string;
+  /** Headers including Authorization (none for a client without credentials). */
+  headers: [string, string][];
+}
+
+/**
  * A request body. Bytes, strings and Blobs are sent with a Content-Length and retried on failure. A
  * `ReadableStream` is one-shot, so by default it is first read into memory (and then retried like bytes); with
  * `{ stream: true }` it is sent as it arrives with chunked transfer encoding and never retried.
@@ -142,6 +164,14 @@ export interface PutOptions extends RequestOptions {
    * request body over HTTP/1.1, so there the body is buffered anyway. Default false.
    */
   stream?: boolean;
+  /**
+   * `Content-MD5` of the body (base64 of the 16-byte MD5), for a streamed body whose MD5 the caller knows.
+   * `put` and `append` compute it themselves for every other body; the store then refuses a body that changed
+   * on the way (`BadDigest`, sent again while attempts remain) before it replaces anything. A streamed body
+   * without it is checked afterwards against the CRC-64 the store reports (an `IntegrityError` when they differ:
+   * the object then holds other bytes than were sent).
+   */
+  contentMd5?: string;
 }
 
 /**

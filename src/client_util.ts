@@ -60,6 +60,17 @@ export function checkUploadId(op: string, uploadId: unknown): asserts uploadId i
   }
 }
 
+/** Throws a TypeError unless `md5` is a `Content-MD5` value: base64 of 16 bytes. */
+export function checkContentMd5(op: string, md5: unknown): void {
+  if (typeof md5 !== "string" || !/^[A-Za-z0-9+/]{22}==$/.test(md5)) {
+    throw new TypeError(
+      `OssClient.${op}: contentMd5: expected the base64 of a 16-byte MD5 (24 characters ending in "=="), got ${
+        show(md5)
+      }`,
+    );
+  }
+}
+
 /** The `Range` header value for `range`, after checking it. */
 export function rangeHeader(op: string, range: ByteRange): string {
   if (range === null || typeof range !== "object") {

@@ -12,6 +12,7 @@
  * }
  * ```
  *
+ * `logLevel` is 0 debug, 1 info, 2 warn or 3 error, or one of those names (`"info"`).
  * Also accepted, as documented: `datasetConfig.enableFastList` (false), `datasetConfig.listConcurrency` (16),
  * `datasetConfig.listWorker` (1). Unknown keys are ignored with a warning (a typo should not pass silently).
  * `logPath` and `auditPath` stay undefined unless set: the connector's defaults under `/var/log` are not
@@ -28,8 +29,13 @@ import { parseJsonText, readTextFile } from "./fs.ts";
 
 export { loadCredentialFile, parseCredentialFile } from "./credential_file.ts";
 
+/** The names `config.json` may give `logLevel` instead of its number: index = level. */
+const LOG_LEVEL_NAMES = ["debug", "info", "warn", "error"] as const;
+const LOG_LEVEL_EXPECTED = 'expected an integer from 0 to 3 or one of "debug", "info", "warn", "error"';
+
 /**
- * Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error.
+ * Log levels of `config.json`: 0 debug, 1 info, 2 warn, 3 error (`logLevel` also takes the names, e.g.
+ * `"info"`, and is read as the number).
  *
  * @example
  * ```ts
@@ -98,7 +104,7 @@ export interface CheckpointConfig {
  * ```
  */
 export interface OssflowConfig {
-  /** 0 debug, 1 info, 2 warn, 3 error. Default 1. */
+  /** 0 debug, 1 info, 2 warn, 3 error (the file may say `"debug"`, `"info"`, `"warn"`, `"error"`). Default 1. */
   logLevel: LogLevel;
   /** Log file; undefined when not configured. */
   logPath?: string;
@@ -148,7 +154,20 @@ const checkpointSchema = z.object({
  * ```
  */
 export const configSchema: z.ZodMiniType<OssflowConfig, unknown> = z.object({
-  logLevel: z.pipe(int(0, 3, 1), z.transform((v: number) => v as LogLevel)),
+  logLevel: z._default(
+    z.pipe(
+      z.custom<number | (typeof LOG_LEVEL_NAMES)[number]>(
+        (v) =>
+          (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3) ||
+          LOG_LEVEL_NAMES.includes(v as (typeof LOG_LEVEL_NAMES)[number]),
+        { error: LOG_LEVEL_EXPECTED },
+      ),
+      z.transform((v: number | (typeof LOG_LEVEL_NAMES)[number]) =>
+        (typeof v === "number" ? v : LOG_LEVEL_NAMES.indexOf(v)) as LogLevel
+      ),
+    ),
+    1,
+  ),
   logPath: path,
   auditPath: path,
   datasetConfig: z.prefault(datasetSchema, {}),

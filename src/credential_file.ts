@@ -69,7 +69,7 @@ export function parseCredentialFile(json: unknown, source: string): SafeCredenti
   let expiration: Date | undefined;
   if (exp !== undefined) {
     expiration = new Date(exp);
-    if (!ISO_TIME.test(exp) || Number.isNaN(expiration.getTime())) {
+    if (!ISO_TIME.test(exp) || Number.isNaN(expiration.getTime()) || !isCalendarDate(exp)) {
       throw new ConfigError(
         `${source}: Expiration: expected an ISO 8601 time with a zone, like "2024-08-02T15:04:05Z", got ` +
           shownExpiration(exp),
@@ -77,6 +77,19 @@ export function parseCredentialFile(json: unknown, source: string): SafeCredenti
     }
   }
   return new SafeCredentials({ accessKeyId, accessKeySecret, securityToken, expiration }, source);
+}
+
+/**
+ * Whether the date and time fields of an ISO 8601 time exist (`Date` rolls 2030-02-30 over to March 2 and 25:00
+ * to the next day instead of refusing them).
+ */
+function isCalendarDate(iso: string): boolean {
+  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(iso);
+  if (!fields) return false;
+  const [y, m, d, hh, mm, ss] = fields.slice(1).map((f) => Number(f ?? 0));
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d && hh < 24 &&
+    mm < 60 && ss < 60;
 }
 
 /**

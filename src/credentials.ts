@@ -130,7 +130,7 @@ export class SafeCredentials implements Credentials {
 
 /** How a value is named in error messages (`an object`, `a number`, `null`). @internal */
 export function describeType(v: unknown): string {
-  if (v === null) return "null";
+  if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return "an array";
   if (v instanceof Date) return "a Date";
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
@@ -344,6 +344,36 @@ export function chainCredentials(...providers: CredentialsProvider[]): Credentia
       });
     },
   };
+}
+
+/**
+ * Checks what a provider's `getCredentials()` resolved with before it is signed with: a custom provider may
+ * return `null`, forget a field or give an `expiration` that is not a Date.
+ *
+ * @throws {ConfigError} naming the provider (its `name`, else "the credentials provider") and what was wrong.
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { checkProvidedCredentials } from "./credentials.ts";
+ * const provider = { name: "vault", getCredentials: () => Promise.resolve(null as never) };
+ * const got = await provider.getCredentials();
+ * expect(() => checkProvidedCredentials(got, provider))
+ *   .toThrow('credentials provider "vault": getCredentials() resolved with null');
+ * ```
+ */
+export function checkProvidedCredentials(c: unknown, provider: CredentialsProvider): Credentials {
+  const source = `credentials provider ${
+    provider.name === undefined ? "(unnamed)" : JSON.stringify(provider.name)
+  }`;
+  if (c === null || typeof c !== "object") {
+    throw new ConfigError(
+      `${source}: getCredentials() resolved with ${
+        describeType(c)
+      }; expected { accessKeyId, accessKeySecret }`,
+    );
+  }
+  checkCredentials(c as Credentials, `${source}: getCredentials()`);
+  return c as Credentials;
 }
 
 /**

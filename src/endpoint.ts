@@ -8,7 +8,7 @@
  * `s3.<region>.amazonaws.com` (also `s3-<region>`, `s3.dualstack.<region>`, `.amazonaws.com.cn`), and
  * `s3.amazonaws.com` (us-east-1). The global acceleration endpoints (`oss-accelerate.aliyuncs.com`,
  * `oss-accelerate-overseas.aliyuncs.com`) and custom hosts (MinIO, the local emulator) name no region: the
- * client's `region` option supplies it.
+ * client's `region` option supplies it, else {@link defaultRegion} for the local and custom hosts that take any.
  *
  * @module
  */
@@ -160,6 +160,31 @@ export function regionFromEndpoint(host: string): string | undefined {
   if (m) return m[1];
   if (/(?:^|\.)s3(?:-external-1)?\.amazonaws\.com$/.test(h)) return "us-east-1";
   return undefined;
+}
+
+/**
+ * The region to sign with when none is given: the one the endpoint names; else, for hosts that are not a cloud
+ * provider's — IP addresses, `localhost` and other custom hosts such as the local server or MinIO — a default:
+ * `cn-hangzhou` for OSS4 (what the local server reports; it accepts any region unless told to check) and
+ * `us-east-1` for SigV4 (what S3-compatible stores default to). Undefined where a region is truly needed:
+ * `*.aliyuncs.com` and `*.amazonaws.com` hosts that name none (the global acceleration endpoints), and custom
+ * domains signed with OSS4 (a bucket's own domain on OSS, whose region only the user knows).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { defaultRegion, parseEndpoint } from "./endpoint.ts";
+ * expect(defaultRegion(parseEndpoint("http://127.0.0.1:9000"), "oss4")).toEqual("cn-hangzhou");
+ * expect(defaultRegion(parseEndpoint("http://minio.internal:9000"), "s3v4")).toEqual("us-east-1");
+ * expect(defaultRegion(parseEndpoint("oss-accelerate.aliyuncs.com"), "oss4")).toBeUndefined();
+ * ```
+ */
+export function defaultRegion(ep: Endpoint, signatureVersion: "oss4" | "s3v4"): string | undefined {
+  if (ep.region !== undefined) return ep.region;
+  const hostname = new URL(ep.origin).hostname.toLowerCase();
+  if (/(?:^|\.)(?:aliyuncs\.com|amazonaws\.com(?:\.cn)?)$/.test(hostname)) return undefined;
+  if (signatureVersion === "s3v4") return "us-east-1";
+  return isIpOrLocal(hostname) || !hostname.includes(".") ? "cn-hangzhou" : undefined;
 }
 
 /**

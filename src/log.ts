@@ -81,6 +81,33 @@ export function redact(text: string, secrets?: Iterable<string>): string {
   return out;
 }
 
+/** Request headers whose values are secret, or single-use proof of a secret. */
+const SECRET_HEADERS = ["authorization", "x-oss-security-token", "x-amz-security-token"];
+
+/**
+ * The values of a request's secret headers (`Authorization`, the security token), and the signature alone, for
+ * {@linkcode redact}'s `secrets`: an error page that echoes the request must not carry them further.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { redact, secretHeaderValues } from "./log.ts";
+ * const headers = new Headers({ "x-oss-security-token": "STS.t0ken-value", "range": "bytes=0-9" });
+ * expect(redact("echo: STS.t0ken-value bytes=0-9", secretHeaderValues(headers))).toEqual("echo: *** bytes=0-9");
+ * ```
+ */
+export function secretHeaderValues(headers: Headers | [string, string][]): string[] {
+  const h = headers instanceof Headers ? headers : new Headers(headers);
+  const out: string[] = [];
+  for (const name of SECRET_HEADERS) {
+    const v = h.get(name);
+    if (v) out.push(v);
+  }
+  const signature = /Signature=([0-9a-f]+)/.exec(h.get("authorization") ?? "")?.[1];
+  if (signature) out.push(signature);
+  return out;
+}
+
 function redactValue(value: unknown, secrets: Iterable<string> | undefined, depth = 0): unknown {
   if (typeof value === "string") return redact(value, secrets);
   if (value instanceof Error) return redact(`${value.name}: ${value.message}`, secrets);
@@ -165,6 +192,11 @@ export class Logger {
     if (opts.path) this.#file = new LineFile(opts.path);
     this.#sink = opts.sink;
     this.#secrets = opts.secrets ? [...opts.secrets] : undefined;
+  }
+
+  /** Whether records go anywhere (a file or a sink); without one every record is dropped. */
+  get hasDestination(): boolean {
+    return this.#file !== undefined || this.#sink !== undefined;
   }
 
   /** Whether a record at `level` would be written. */

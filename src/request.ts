@@ -5,10 +5,18 @@
  *
  * @module
  */
+import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
 import { concatBytes } from "./bytes.ts";
-import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "./credentials.ts";
-import { type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
-import { ConfigError, OssError, OssflowError } from "./errors.ts";
+import {
+  checkProvidedCredentials,
+  type Credentials,
+  type CredentialsProvider,
+  toCredentialsProvider,
+} from "./credentials.ts";
+import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
+import { ConfigError, IntegrityError, OssError, OssflowError } from "./errors.ts";
+import { checkCrc64 } from "./integrity.ts";
+import { describeNetworkFailure } from "./network_error.ts";
 import {
   isRetryableStatus,
   resolveRetryOptions,
@@ -20,6 +28,7 @@ import {
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
+import { redact, secretHeaderValues } from "./log.ts";
 import { parseErrorResponse } from "./xml.ts";
 import type { OssClientOptions } from "./client_types.ts";
 
@@ -39,8 +48,9 @@ export interface RequestSpec {
 
 /**
  * What to do with a 2xx body: discard it, read it as text, hand the open stream to the caller, or read it
- * into memory (`"bytes"`: a broken body retries the request; bodies over {@linkcode BYTES_MAX} are handed over
- * as a stream instead, so that the caller resumes them rather than fetching them again).
+ * into memory (`"bytes"`: a broken body, or a whole-object body whose CRC-64 differs from the server's, retries
+ * the request; bodies over {@linkcode BYTES_MAX} are handed over as a stream instead, so that the caller resumes
+ * them rather than fetching them again).
  */
 export type ReadMode = "none" | "text" | "stream" | "bytes";
 
@@ -179,7 +189,8 @@ async function readInto(
  * The life of one attempt: an AbortController fed by the caller's signal and by an inactivity deadline. The
  * deadline only counts while the attempt waits for the server (`busy`); progress (`ticks`) pushes it back. No
  * timer per request: one shared sweep checks the live attempts every {@linkcode SWEEP_MS}, so deadlines are
- * honoured to within that. An object with `handleEvent` is the abort listener, so no closure is allocated.
+ * honoured to within that. The attempt itself (its `handleEvent`) waits on the caller's signal, through the
+ * signal's one shared listener (`abort.ts`): a pass's dozens of attempts add no listener each.
  */
 export class Attempt {
   readonly controller: AbortController = new AbortController();
@@ -196,7 +207,7 @@ export class Attempt {
     this.#caller = caller;
     this.#idleMs = idleMs;
     this.#deadline = performance.now() + firstMs;
-    caller?.addEventListener("abort", this);
+    addAbortWaiter(caller, this); // one listener on the caller's signal, however many attempts share it
     track(this);
   }
 
@@ -242,7 +253,7 @@ export class Attempt {
     untrack(this);
     this.busy = false;
     this.#parked = false;
-    this.#caller?.removeEventListener("abort", this);
+    removeAbortWaiter(this.#caller, this);
   }
 }
 
@@ -323,10 +334,11 @@ export class Transport {
       opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
     );
     this.s3 = signatureVersion === "s3v4";
-    const region = opts.region ?? this.endpoint.region ?? (this.s3 ? "us-east-1" : undefined);
+    const region = opts.region ?? defaultRegion(this.endpoint, signatureVersion);
     if (region === undefined && opts.credentials !== undefined) {
       throw new ConfigError(
-        `OssClient: region: cannot infer it from the endpoint ${this.endpoint.host}; pass { region: "cn-hangzhou" } or similar`,
+        `OssClient: region: the endpoint ${this.endpoint.host} names no region and signatures need the ` +
+          `bucket's; pass { region: "cn-hangzhou" } or similar`,
       );
     }
     this.region = region ?? "";
@@ -355,10 +367,14 @@ export class Transport {
       this.retry.onRetry?.(event);
       spec.onRetry?.(event);
     };
+    let resigned = false;
     return await retrying(this.retry, async (attempt, last) => {
       signal?.throwIfAborted();
       const headers = new Headers(spec.headers);
-      await this.#sign(spec, url, headers);
+      const signedWith = await this.#sign(spec, url, headers);
+      // After signing (a browser replaces it): a compressing intermediary must not change the bytes whose
+      // length and CRC-64 are checked.
+      if (spec.method === "GET") headers.set("accept-encoding", "identity");
       signal?.throwIfAborted();
       const a = new Attempt(signal, firstMs, this.timeoutMs);
       let res: Response;
@@ -377,6 +393,7 @@ export class Transport {
             if (length >= 0 && length <= BYTES_MAX) {
               const bytes = await readBodyBytes(res, length, a);
               a.done();
+              await checkCrc64(res, bytes, `${spec.method} ${spec.bucket}/${spec.key}`, spec.key ?? "");
               return { res, text: "", bytes };
             }
           }
@@ -391,7 +408,11 @@ export class Transport {
         if (signal?.aborted) throw signal.reason;
         // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
         // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
-        if (!replayable || last) throw this.#networkError(spec, err, a.timedOut, attempt, replayable);
+        // A body that failed its CRC-64 check is fetched again too, and reported as itself at the end.
+        if (!replayable || last) {
+          if (err instanceof IntegrityError) throw err;
+          throw this.#networkError(spec, url, err, a.timedOut, attempt, replayable);
+        }
         return new Retry({ error: err });
       }
       if (isRetryableStatus(res.status) && replayable && !last) {
@@ -405,8 +426,19 @@ export class Transport {
       } catch { /* the error body was lost; the status and headers still tell */ }
       a.done();
       signal?.throwIfAborted();
-      const parsed = parseErrorResponse(res.status, res.headers, text);
-      if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) this.#signOptsUntil = 0;
+      const parsed = parseErrorResponse(res.status, res.headers, text, spec);
+      // A body that changed on the way was refused before it was stored (Content-MD5): send it again.
+      if (parsed.code === "BadDigest" && replayable && !last) return new Retry({ status: res.status });
+      if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) {
+        this.#signOptsUntil = 0;
+        // Keys rotated (or a token expired) since they were cached: sign once more if the provider has new ones.
+        if (!resigned && replayable && !last && await this.#credentialsChanged(signedWith)) {
+          resigned = true;
+          return new Retry({ now: true });
+        }
+      }
+      // An error body may echo the request (a proxy's text/plain 403): never let a token or signature through.
+      parsed.message = redact(parsed.message, secretHeaderValues(headers));
       throw new OssError({
         ...parsed,
         status: res.status,
@@ -417,10 +449,29 @@ export class Transport {
     }, { request: spec, onRetry, signal });
   }
 
-  #networkError(spec: RequestSpec, cause: unknown, timedOut: boolean, attempts: number, replayable: boolean) {
+  /** Whether the provider now gives other credentials than `used` (false when it fails or gives the same). */
+  async #credentialsChanged(used: Credentials | undefined): Promise<boolean> {
+    if (used === undefined) return false;
+    try {
+      const now = (await this.#currentSignOptions()).credentials;
+      return now.accessKeyId !== used.accessKeyId || now.accessKeySecret !== used.accessKeySecret ||
+        now.securityToken !== used.securityToken;
+    } catch {
+      return false; // the 403 is the better error
+    }
+  }
+
+  #networkError(
+    spec: RequestSpec,
+    url: URL,
+    cause: unknown,
+    timedOut: boolean,
+    attempts: number,
+    replayable: boolean,
+  ) {
     const what = timedOut
-      ? `no response progress for ${this.timeoutMs} ms`
-      : `network error: ${String(cause)}`;
+      ? `no response progress from ${url.host} for ${this.timeoutMs} ms`
+      : `cannot reach ${url.host}: ${describeNetworkFailure(cause)}`;
     const why = replayable
       ? `after ${attempts} attempt(s)`
       : "(the body was a one-shot ReadableStream, not retried)";
@@ -435,12 +486,22 @@ export class Transport {
     });
   }
 
-  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<void> {
-    if (this.#provider === undefined) return;
+  /** `spec` signed for another context to send (a Web Worker): its URL and headers, Authorization included. */
+  async signed(spec: RequestSpec): Promise<{ url: string; headers: [string, string][] }> {
+    const url = objectUrl(this.endpoint, spec.bucket, spec.key, spec.query);
+    const headers = new Headers(spec.headers);
+    await this.#sign(spec, url, headers);
+    return { url: url.href, headers: [...headers] };
+  }
+
+  /** Signs `headers` (Authorization and the rest) for `spec`; resolves with the credentials used, if any. */
+  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<Credentials | undefined> {
+    if (this.#provider === undefined) return undefined;
     const signOpts = await this.#currentSignOptions();
     const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
     if (this.s3) await signS3v4(req, signOpts);
     else await signOss4(req, signOpts);
+    return signOpts.credentials;
   }
 
   /**
@@ -479,7 +540,7 @@ export class Transport {
   }
 
   async #refreshCredentials(): Promise<void> {
-    const credentials = await this.#provider!.getCredentials();
+    const credentials = checkProvidedCredentials(await this.#provider!.getCredentials(), this.#provider!);
     const left = credentials.expiration
       ? credentials.expiration.getTime() - Date.now() - EXPIRY_MARGIN_MS
       : Infinity;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
 
 /**
  * What a retry is about to repeat: a whole request, or the rest of a GET body that broke mid-stream.
@@ -184,10 +185,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal.reason);
     };
     const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      removeAbortWaiter(signal, onAbort);
       resolve();
     }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+    addAbortWaiter(signal, onAbort); // shared with the other requests of a pass that back off at once
   });
 }
 

@@ -349,11 +349,51 @@ const STATUS_CODES: Record<number, string> = {
   504: "GatewayTimeout",
 };
 
+/** What a request addressed, for naming the error of an answer without a body (HEAD). */
+export interface ErrorTarget {
+  /** The request's method. */
+  method?: string;
+  /** The object key, when the request addressed an object. */
+  key?: string;
+}
+
+/** OSS's fine-grained error codes (`x-oss-ec`, also on bodiless answers) that name a common error code. */
+const EC_CODES: Record<string, string> = { "0026-00000001": "NoSuchKey", "0015-00000101": "NoSuchBucket" };
+
+const MISSING: Record<string, string> = {
+  NoSuchKey: "The specified key does not exist.",
+  NoSuchBucket: "The specified bucket does not exist.",
+};
+
+/**
+ * The error of an answer without a body or `x-oss-err` (a HEAD): the code from OSS's `x-oss-ec` header when it
+ * names one, else for a 404 to an object request `NoSuchKey`, as OSS and S3 mean it; the message says why
+ * there is nothing more.
+ */
+function bodilessError(
+  status: number,
+  headers: Headers,
+  fallback: string,
+  requestId: string | undefined,
+  target: ErrorTarget,
+): ParsedError {
+  const ec = headers.get("x-oss-ec")?.trim();
+  const code = (ec !== undefined && EC_CODES[ec]) ||
+    (status === 404 && target.key !== undefined ? "NoSuchKey" : fallback);
+  const why = target.method === "HEAD" ? "HEAD answers have no body" : "the answer had no body";
+  const message = MISSING[code] !== undefined
+    ? `${MISSING[code]} (from the ${ec ? "x-oss-ec header" : "status"}: ${why})${ec ? ` [EC ${ec}]` : ""}`
+    : `HTTP ${status} with an empty body${ec ? ` [EC ${ec}]` : ""}`;
+  return { code, message, requestId };
+}
+
 /**
  * Turns an error response into the fields of an {@linkcode OssError}. Tolerates what arrives in practice: an
  * empty body (HEAD; OSS then may send the error document base64-encoded in `x-oss-err`), malformed XML, an HTML
  * page or plain text from a proxy or gateway, XML of another shape. The code then comes from the status
- * (`404` -> `NotFound`, `502` -> `BadGateway`, ...), and the message says what the body was.
+ * (`404` -> `NotFound`, `502` -> `BadGateway`, ...), and the message says what the body was — but an empty
+ * answer to a request for an object (`target.key`) that is a 404 is `NoSuchKey`, and OSS's `x-oss-ec` header
+ * names the code where it can (`0026-00000001` NoSuchKey, `0015-00000101` NoSuchBucket).
  *
  * @example
  * ```ts
@@ -362,9 +402,16 @@ const STATUS_CODES: Record<number, string> = {
  * const e = parseErrorResponse(404, new Headers({ "x-oss-request-id": "r1" }),
  *   "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
  * expect([e.code, e.requestId]).toEqual(["NoSuchKey", "r1"]);
+ * const head = parseErrorResponse(404, new Headers(), "", { method: "HEAD", key: "gone.bin" });
+ * expect([head.code, head.message]).toEqual(["NoSuchKey", "The specified key does not exist. (from the status: HEAD answers have no body)"]);
  * ```
  */
-export function parseErrorResponse(status: number, headers: Headers, body: string): ParsedError {
+export function parseErrorResponse(
+  status: number,
+  headers: Headers,
+  body: string,
+  target: ErrorTarget = {},
+): ParsedError {
   const requestId = headers.get("x-oss-request-id") ?? headers.get("x-amz-request-id") ?? undefined;
   const fallback = STATUS_CODES[status] ?? (status ? `Http${status}` : "UnexpectedResponse");
   let doc = body.replace(/^\uFEFF/, "").trim();
@@ -372,9 +419,7 @@ export function parseErrorResponse(status: number, headers: Headers, body: strin
   if (doc === "") {
     const header = headers.get("x-oss-err");
     const decoded = header ? decodeBase64(header) : undefined;
-    if (decoded === undefined) {
-      return { code: fallback, message: `HTTP ${status} with an empty body`, requestId };
-    }
+    if (decoded === undefined) return bodilessError(status, headers, fallback, requestId, target);
     doc = decoded.trim();
     source = "x-oss-err header";
   }

@@ -194,7 +194,7 @@ Deno.test("bad config.json files given to datasets and checkpoints fail with a C
       ["missing file", null, ["missing_file.json"]],
       ["not JSON", "logLevel=1", ["not_JSON.json", "invalid JSON"]],
       ["a JSON array", "[1, 2]", ["a_JSON_array.json", "expected a JSON object, got an array"]],
-      ["logLevel a string", '{"logLevel": "debug"}', ["logLevel_a_string.json", "logLevel"]],
+      ["logLevel an unknown name", '{"logLevel": "loud"}', ["logLevel_an_unknown_name.json", "logLevel"]],
       ["prefetchWorker a fraction", '{"datasetConfig": {"prefetchWorker": 1.5}}', [
         "prefetchWorker_a_fraction.json",
         "datasetConfig.prefetchWorker",

@@ -154,6 +154,7 @@ Deno.test("reading a missing checkpoint fails with the server's NoSuchKey", asyn
   );
   expect(err).toBeInstanceOf(OssError);
   expect((err as OssError).status).toBe(404);
+  expect((err as OssError).code).toBe("NoSuchKey");
 });
 
 Deno.test("an object replaced while it is read fails the reader with IntegrityError", async () => {
@@ -170,6 +171,33 @@ Deno.test("an object replaced while it is read fails the reader with IntegrityEr
     err = e;
   }
   expect(err).toBeInstanceOf(IntegrityError);
+});
+
+Deno.test("on a store that sends no CRC-64, an object replaced mid-read is caught by the ETag of its ranges", async () => {
+  await using t = await setup();
+  // A store (or gateway) without x-oss-hash-crc64ecma: only the ETag ties the ranges to one version.
+  const noCrc: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const headers = new Headers(res.headers);
+    headers.delete("x-oss-hash-crc64ecma");
+    return new Response(res.body, { status: res.status, headers });
+  };
+  const client = new OssClient({
+    endpoint: t.server.url,
+    region: "cn-hangzhou",
+    credentials: CREDS,
+    fetch: noCrc,
+  });
+  const checkpoint = new OssCheckpoint({ client, partSize: PART, prefetchConcurrency: 1 });
+  await t.client.put(BUCKET, "moving.bin", randomBytes(6 * PART, 6));
+  const r = checkpoint.reader(`oss://${BUCKET}/moving.bin`).getReader();
+  await r.read();
+  await t.client.put(BUCKET, "moving.bin", randomBytes(6 * PART, 7));
+  const err = await (async () => {
+    for (;;) if ((await r.read()).done) return undefined;
+  })().catch((e) => e);
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect(err.message).toContain("the object changed while it was read");
 });
 
 for (const size of [0, 1, PART - 1, PART, PART + 1, 3 * PART + 77]) {
@@ -199,11 +227,16 @@ Deno.test("load() fails with IntegrityError when a byte is flipped on the server
   }
 });
 
-Deno.test("load() of a missing checkpoint rejects with a 404, and an aborted one with the reason", async () => {
+Deno.test("load() of a missing checkpoint rejects with NoSuchKey, and an aborted one with the reason", async () => {
   await using t = await setup({ faults: { latencyMs: 30 } });
   const missing = await t.checkpoint.load(`oss://${BUCKET}/nothing-here.bin`).catch((e) => e);
   expect(missing).toBeInstanceOf(OssError);
-  expect((missing as OssError).status).toBe(404);
+  // The HEAD that starts a load has no body to name the error: the key and the status do.
+  expect(missing).toMatchObject({ status: 404, code: "NoSuchKey", method: "HEAD", key: "nothing-here.bin" });
+  expect((missing as OssError).message).toContain(
+    `NoSuchKey (HTTP 404) on HEAD ${BUCKET}/nothing-here.bin: The specified key does not exist. ` +
+      "(from the status: HEAD answers have no body)",
+  );
   await t.client.put(BUCKET, "slow.bin", randomBytes(8 * PART, 4));
   const ac = new AbortController();
   const loading = t.checkpoint.load(`oss://${BUCKET}/slow.bin`, { signal: ac.signal });

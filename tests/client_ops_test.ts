@@ -2,6 +2,7 @@
 import { expect } from "expect";
 import { OssClient } from "../src/client.ts";
 import { ConfigError, OssError } from "../src/errors.ts";
+import { parseErrorResponse } from "../src/xml.ts";
 import {
   bytesOf,
   clientFor,
@@ -222,13 +223,23 @@ Deno.test("bad arguments are rejected before any request, naming the operation a
   });
 });
 
-Deno.test("constructor errors name the option: endpoint, signatureVersion, region, timeoutMs, retry", () => {
+Deno.test("constructor errors name the option: endpoint, signatureVersion, region (where truly needed), timeoutMs, retry", () => {
   expect(() => new OssClient({ endpoint: "" })).toThrow(ConfigError);
   expect(() => new OssClient({ endpoint: "ftp://x" })).toThrow("invalid endpoint");
   expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "v2" as "oss4" }))
     .toThrow('signatureVersion: expected "oss4" or "s3v4", got "v2"');
-  expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", credentials: CREDS }))
-    .toThrow("OssClient: region: cannot infer it from the endpoint 127.0.0.1:1");
+  expect(() => new OssClient({ endpoint: "https://oss-accelerate.aliyuncs.com", credentials: CREDS }))
+    .toThrow("OssClient: region: the endpoint oss-accelerate.aliyuncs.com names no region");
+  expect(() =>
+    new OssClient({
+      endpoint: "https://s3-accelerate.amazonaws.com",
+      signatureVersion: "s3v4",
+      credentials: CREDS,
+    })
+  )
+    .toThrow("OssClient: region: the endpoint s3-accelerate.amazonaws.com names no region");
+  expect(() => new OssClient({ endpoint: "https://data.example.com", credentials: CREDS })) // a bucket's own domain
+    .toThrow("OssClient: region: the endpoint data.example.com names no region");
   expect(() => new OssClient({ endpoint: "http://127.0.0.1:1", timeoutMs: 0 })).toThrow(
     "timeoutMs: expected a positive",
   );
@@ -241,4 +252,67 @@ Deno.test("constructor errors name the option: endpoint, signatureVersion, regio
     new OssClient({ endpoint: "http://127.0.0.1:1", signatureVersion: "s3v4", credentials: CREDS }).region,
   )
     .toBe("us-east-1");
+});
+
+Deno.test("without a region, local and custom endpoints get a default and work against the local server as written", async () => {
+  for (const mode of MODES) {
+    await withServer(async (server) => {
+      const client = new OssClient({ endpoint: server.url, credentials: CREDS, signatureVersion: mode });
+      expect(client.region).toBe(mode === "s3v4" ? "us-east-1" : "cn-hangzhou");
+      await client.put("bkt", "k.txt", "no region given");
+      expect(new TextDecoder().decode((await client.getBytes("bkt", "k.txt")).bytes)).toBe("no region given");
+      const localhost = new OssClient({
+        endpoint: server.url.replace("127.0.0.1", "localhost"),
+        credentials: CREDS,
+      });
+      expect(localhost.region).toBe("cn-hangzhou");
+    });
+  }
+  expect(new OssClient({ endpoint: "http://minio:9000", credentials: CREDS }).region).toBe("cn-hangzhou");
+  const s3 = new OssClient({
+    endpoint: "https://minio.example.com",
+    signatureVersion: "s3v4",
+    credentials: CREDS,
+  });
+  expect(s3.region).toBe("us-east-1");
+  expect(new OssClient({ endpoint: "oss-cn-shenzhen.aliyuncs.com", credentials: CREDS }).region).toBe(
+    "cn-shenzhen",
+  );
+});
+
+for (const mode of MODES) {
+  Deno.test(`${mode}: exists() is true for an object, false for a missing key; head() of one is NoSuchKey`, async () => {
+    await withServer(async (server) => {
+      const client = clientFor(server, mode);
+      await client.put("bkt", "here.bin", "x");
+      expect(await client.exists("bkt", "here.bin")).toBe(true);
+      expect(await client.exists("bkt", "not/here.bin")).toBe(false);
+      await client.delete("bkt", "here.bin");
+      expect(await client.exists("bkt", "here.bin")).toBe(false);
+      const err = await client.head("bkt", "here.bin").catch((e) => e);
+      expect(err).toMatchObject({ code: "NoSuchKey", status: 404, method: "HEAD" });
+      expect(err.message).not.toContain("empty body");
+      // Failures other than a missing key reject: a wrong secret is 403.
+      const wrong = clientFor(server, mode, { credentials: { ...CREDS, accessKeySecret: "wrong" } });
+      await expect(wrong.exists("bkt", "here.bin")).rejects.toMatchObject({ status: 403 });
+      await expect(client.exists("bkt", "")).rejects.toThrow("OssClient.exists: key");
+    });
+  });
+}
+
+Deno.test("a bodiless 404 names NoSuchKey or NoSuchBucket from OSS's x-oss-ec header", () => {
+  const head = (ec?: string) =>
+    parseErrorResponse(404, new Headers(ec ? { "x-oss-ec": ec } : {}), "", { method: "HEAD", key: "k" });
+  expect(head("0026-00000001")).toMatchObject({ code: "NoSuchKey" });
+  expect(head("0015-00000101")).toMatchObject({
+    code: "NoSuchBucket",
+    message:
+      "The specified bucket does not exist. (from the x-oss-ec header: HEAD answers have no body) [EC 0015-00000101]",
+  });
+  expect(head()).toMatchObject({ code: "NoSuchKey" });
+  expect(parseErrorResponse(404, new Headers(), "", { method: "HEAD" })).toMatchObject({ code: "NotFound" });
+  expect(parseErrorResponse(403, new Headers(), "", { method: "HEAD", key: "k" })).toMatchObject({
+    code: "AccessDenied",
+    message: "HTTP 403 with an empty body",
+  });
 });

@@ -1,5 +1,6 @@
 import { expect } from "expect";
 import { ConfigError } from "../src/errors.ts";
+import { resolveDatasetOptions } from "../src/dataset/options.ts";
 import { configSchema, defaultConfig, loadConfig, type OssflowConfig, parseConfig } from "../src/config.ts";
 import {
   appendTextFile,
@@ -100,21 +101,59 @@ Deno.test("unknown keys are ignored with one warning each, suggesting the near d
   expect("logLevl" in config).toBe(false);
 });
 
+Deno.test("logLevel takes the names debug, info, warn, error as well as 0-3, read as the number", async () => {
+  for (const [name, level] of [["debug", 0], ["info", 1], ["warn", 2], ["error", 3]] as const) {
+    expect(parseConfig({ logLevel: name }, "config.json").logLevel).toBe(level);
+    expect(parseConfig({ logLevel: level }, "config.json").logLevel).toBe(level);
+  }
+  // A config file with a name, through loadConfig and a dataset's logger: "warn" drops info records.
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(path, JSON.stringify({ logLevel: "warn" }));
+    expect((await loadConfig(path)).logLevel).toBe(2);
+    const resolved = await resolveDatasetOptions({
+      endpoint: "http://127.0.0.1:9",
+      credentials: { accessKeyId: "id", accessKeySecret: "secret" },
+      configPath: path,
+    });
+    expect(resolved.logger.level).toBe("warn");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("parseConfig rejects bad values naming the file, the JSON path, what was expected and what it got", async (t) => {
   const cases: [name: string, json: unknown, message: string][] = [
-    ["logLevel too high", { logLevel: 4 }, "cfg.json: logLevel: expected an integer from 0 to 3, got 4"],
-    ["logLevel negative", { logLevel: -1 }, "cfg.json: logLevel: expected an integer from 0 to 3, got -1"],
+    [
+      "logLevel too high",
+      { logLevel: 4 },
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got 4',
+    ],
+    [
+      "logLevel negative",
+      { logLevel: -1 },
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got -1',
+    ],
     [
       "logLevel a string",
       { logLevel: "1" },
-      'cfg.json: logLevel: expected an integer from 0 to 3, got the string "1"',
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got the string "1"',
     ],
     [
       "logLevel a fraction",
       { logLevel: 1.5 },
-      "cfg.json: logLevel: expected an integer from 0 to 3, got 1.5",
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got 1.5',
     ],
-    ["logLevel huge", { logLevel: 1e300 }, "cfg.json: logLevel: expected an integer from 0 to 3, got 1e+300"],
+    [
+      "logLevel an unknown name",
+      { logLevel: "verbose" },
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got the string "verbose"',
+    ],
+    [
+      "logLevel huge",
+      { logLevel: 1e300 },
+      'cfg.json: logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got 1e+300',
+    ],
     [
       "logPath a number",
       { logPath: 5 },
@@ -200,7 +239,7 @@ Deno.test("parseConfig lists every problem when there are several", () => {
   expect(err).toBeInstanceOf(ConfigError);
   expect(err.message).toBe(
     "c.json: 3 problems:\n" +
-      "  - logLevel: expected an integer from 0 to 3, got 9\n" +
+      '  - logLevel: expected an integer from 0 to 3 or one of "debug", "info", "warn", "error", got 9\n' +
       "  - datasetConfig.prefetchConcurrency: expected an integer >= 1, got 0\n" +
       '  - checkpointConfig.uploadConcurrency: expected an integer >= 1, got the string "x"',
   );

@@ -28,11 +28,12 @@ Deno.test("iterable shards are disjoint and complete for worldSize 1..8, each pa
   try {
     const expected = await seed(server, 45);
     for (let ws = 1; ws <= 8; ws++) {
-      for (const shuffle of [undefined, { seed: 9, blockSize: 2, bufferSize: 8 }]) {
+      for (const shuffle of [undefined, { seed: 9 }, { seed: 9, mode: "buffer" as const, bufferSize: 8 }]) {
         const all: string[] = [];
         for (let rank = 0; rank < ws; rank++) {
           const before = ops(server.stats, "ListObjectsV2");
-          const ds = OssIterableDataset.fromPrefix(PREFIX, dsOpts(server, { rank, worldSize: ws, shuffle }));
+          const opts = dsOpts(server, { rank, worldSize: ws, shuffle, evenShards: "none" });
+          const ds = OssIterableDataset.fromPrefix(PREFIX, opts);
           ds.setEpoch(3);
           all.push(...await keysOf(ds));
           expect(ops(server.stats, "ListObjectsV2") - before).toBe(1);
@@ -50,7 +51,7 @@ Deno.test("map shards are disjoint and complete for worldSize 1..8 and come from
   const server = await startServer();
   try {
     const expected = await seed(server, 45);
-    const ds = await OssMapDataset.fromPrefix(PREFIX, dsOpts(server));
+    const ds = await OssMapDataset.fromPrefix(PREFIX, dsOpts(server, { evenShards: "none" }));
     const listings = ops(server.stats, "ListObjectsV2");
     for (let ws = 1; ws <= 8; ws++) {
       const all: string[] = [];
@@ -72,7 +73,10 @@ Deno.test("seeded shuffles are reproducible and differ across epochs and seeds",
     const expected = await seed(server, 80);
     const sorted = [...expected.keys()].sort();
     const iter = (s: number) =>
-      OssIterableDataset.fromPrefix(PREFIX, dsOpts(server, { shuffle: { seed: s, bufferSize: 32 } }));
+      OssIterableDataset.fromPrefix(
+        PREFIX,
+        dsOpts(server, { shuffle: { seed: s, mode: "buffer", bufferSize: 32 } }),
+      );
     const a0 = await keysOf(iter(1).iterate({ epoch: 0 }));
     expect(await keysOf(iter(1).iterate({ epoch: 0 }))).toEqual(a0);
     expect(await keysOf(iter(1).iterate({ epoch: 1 }))).not.toEqual(a0);

@@ -1,6 +1,14 @@
 import { expect } from "expect";
 import { createRng, epochSeed, permutation, shuffleBuffer } from "../src/dataset/shuffle.ts";
-import { dealBlocks, resolveShard, shardIndices } from "../src/dataset/shard.ts";
+import {
+  dealList,
+  dealStream,
+  distributedIndices,
+  type EvenShards,
+  resolveShard,
+  shardIndices,
+  StreamDealer,
+} from "../src/dataset/shard.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -46,25 +54,191 @@ Deno.test("shardIndices gives disjoint, complete shards for worldSize 1..8", () 
   }
 });
 
-Deno.test("dealBlocks gives disjoint, complete shards for worldSize 1..8, with and without a seeded deal", async () => {
-  for (let ws = 1; ws <= 8; ws++) {
-    for (const seed of [undefined, 11]) {
-      for (const blockSize of [1, 3]) {
-        const parts = await Promise.all(
-          range(ws).map((rank) =>
-            Array.fromAsync(dealBlocks(range(101), { rank, worldSize: ws, blockSize, seed, epoch: 2 }))
-          ),
-        );
-        expect(parts.flat().sort((x, y) => x - y)).toEqual(range(101));
+/** PyTorch's DistributedSampler.__iter__, list operation by list operation, over a given epoch order. */
+function torchSampler(order: number[], rank: number, worldSize: number, dropLast: boolean): number[] {
+  let indices = [...order];
+  const n = order.length;
+  const numSamples = dropLast && n % worldSize !== 0
+    ? Math.ceil((n - worldSize) / worldSize)
+    : Math.ceil(n / worldSize);
+  const totalSize = numSamples * worldSize;
+  if (!dropLast) {
+    const padding = totalSize - indices.length;
+    if (padding <= indices.length) indices = indices.concat(indices.slice(0, padding));
+    else {
+      const times = Math.ceil(padding / indices.length);
+      indices = indices.concat(Array.from({ length: times }, () => indices).flat().slice(0, padding));
+    }
+  } else indices = indices.slice(0, totalSize);
+  const out: number[] = [];
+  for (let i = rank; i < totalSize; i += worldSize) out.push(indices[i]);
+  return out;
+}
+
+const SIZES = range(201), WORLD_SIZES = range(9).map((i) => i + 1), EPOCHS = [0, 1, 2, 3];
+const EVEN: EvenShards[] = ["pad", "drop", "none"];
+
+/**
+ * The properties every deal of one epoch must have, given each rank's items (indices of the dataset):
+ * sizes equal (pad, drop) or within one (none); pad repeats only to fill, drop leaves out less than a run,
+ * none deals every index exactly once.
+ */
+function checkEpoch(n: number, ws: number, even: EvenShards, shards: number[][], what: string): void {
+  const sizes = shards.map((s) => s.length);
+  const lo = Math.min(...sizes), hi = Math.max(...sizes);
+  const all = shards.flat();
+  const distinct = new Set(all);
+  const fail = (msg: string) => {
+    throw new Error(`${what}: ${msg} (sizes ${sizes.join(",")})`);
+  };
+  for (const i of all) if (!(Number.isInteger(i) && i >= 0 && i < n)) fail(`index ${i} out of range`);
+  if (even === "pad") {
+    if (lo !== hi || hi !== Math.ceil(n / ws)) fail(`pad: expected ${Math.ceil(n / ws)} each`);
+    if (distinct.size !== n) fail(`pad: ${distinct.size} distinct of ${n}`);
+  } else if (even === "drop") {
+    if (lo !== hi || hi !== Math.floor(n / ws)) fail(`drop: expected ${Math.floor(n / ws)} each`);
+    if (distinct.size !== all.length) fail("drop: an index dealt twice");
+  } else {
+    if (hi - lo > 1) fail("none: sizes differ by more than one");
+    if (distinct.size !== n || all.length !== n) fail("none: not every index exactly once");
+  }
+}
+
+Deno.test("distributedIndices: every size 0..200, worldSize 1..9, epoch 0..3, evenShards pad/drop/none, with and without a seed", () => {
+  let configs = 0, shardsChecked = 0, epochChanges = 0, epochPairs = 0;
+  for (const n of SIZES) {
+    for (const ws of WORLD_SIZES) {
+      for (const even of EVEN) {
+        for (const seed of [undefined, 42]) {
+          let previous: number[][] | undefined;
+          for (const epoch of EPOCHS) {
+            const shards = range(ws).map((rank) =>
+              Array.from(distributedIndices(n, { rank, worldSize: ws, evenShards: even, seed, epoch }))
+            );
+            const what = `n=${n} ws=${ws} ${even} seed=${seed} epoch=${epoch}`;
+            checkEpoch(n, ws, even, shards, what);
+            // The same epoch order as PyTorch's sampler: 0..n-1, or our permutation for (seed, epoch).
+            const order = seed === undefined ? range(n) : Array.from(
+              distributedIndices(n, { rank: 0, worldSize: 1, seed, epoch, evenShards: "none" }),
+            );
+            if (even !== "none") {
+              for (let rank = 0; rank < ws; rank++) {
+                expect(shards[rank]).toEqual(torchSampler(order, rank, ws, even === "drop"));
+              }
+            }
+            // Reproducible from (seed, epoch).
+            expect(
+              Array.from(
+                distributedIndices(n, { rank: ws - 1, worldSize: ws, evenShards: even, seed, epoch }),
+              ),
+            )
+              .toEqual(shards[ws - 1]);
+            if (seed !== undefined && previous !== undefined && ws > 1 && n >= 2 * ws) {
+              epochPairs++;
+              const moved = shards.some((s, r) =>
+                new Set(s).symmetricDifference(new Set(previous![r])).size > 0
+              );
+              if (moved) epochChanges++;
+            }
+            if (seed === undefined && previous !== undefined) expect(shards).toEqual(previous);
+            previous = shards;
+            configs++;
+            shardsChecked += ws;
+          }
+        }
       }
     }
   }
+  // Every seeded epoch pair with at least two items per rank re-deals items to other ranks.
+  expect(epochChanges).toBe(epochPairs);
+  console.log(
+    `distributedIndices: ${configs} configurations, ${shardsChecked} shards checked, ` +
+      `${epochChanges}/${epochPairs} seeded epoch pairs re-dealt`,
+  );
 });
 
-Deno.test("dealBlocks with a seed deals different blocks to a rank in different epochs", async () => {
-  const e0 = await Array.fromAsync(dealBlocks(range(200), { rank: 1, worldSize: 4, seed: 5, epoch: 0 }));
-  const e0b = await Array.fromAsync(dealBlocks(range(200), { rank: 1, worldSize: 4, seed: 5, epoch: 0 }));
-  const e1 = await Array.fromAsync(dealBlocks(range(200), { rank: 1, worldSize: 4, seed: 5, epoch: 1 }));
-  expect(e0).toEqual(e0b);
-  expect(e0).not.toEqual(e1);
+/** Deals 0..n-1 through a StreamDealer for one rank. */
+function streamed(n: number, ws: number, rank: number, even: EvenShards, seed?: number, epoch = 0): number[] {
+  const out: number[] = [];
+  const emit = (i: number) => out.push(i);
+  const dealer = new StreamDealer<number>({ rank, worldSize: ws, evenShards: even, seed, epoch });
+  for (let i = 0; i < n; i++) dealer.push(i, emit);
+  dealer.end(emit);
+  return out;
+}
+
+Deno.test("StreamDealer: every size 0..200, worldSize 1..9, epoch 0..3, evenShards pad/drop/none; unseeded it equals distributedIndices", () => {
+  let configs = 0, shardsChecked = 0, epochChanges = 0, epochPairs = 0;
+  for (const n of SIZES) {
+    for (const ws of WORLD_SIZES) {
+      for (const even of EVEN) {
+        const plain = range(ws).map((rank) => streamed(n, ws, rank, even));
+        for (let rank = 0; rank < ws; rank++) {
+          expect(plain[rank]).toEqual(
+            Array.from(distributedIndices(n, { rank, worldSize: ws, evenShards: even })),
+          );
+        }
+        let previous: number[][] | undefined;
+        for (const epoch of EPOCHS) {
+          const shards = range(ws).map((rank) => streamed(n, ws, rank, even, 7, epoch));
+          checkEpoch(n, ws, even, shards, `stream n=${n} ws=${ws} ${even} epoch=${epoch}`);
+          expect(streamed(n, ws, 0, even, 7, epoch)).toEqual(shards[0]);
+          if (previous !== undefined && ws > 1 && n >= 2 * ws) {
+            epochPairs++;
+            if (shards.some((s, r) => new Set(s).symmetricDifference(new Set(previous![r])).size > 0)) {
+              epochChanges++;
+            }
+          }
+          previous = shards;
+          configs++;
+          shardsChecked += ws;
+        }
+      }
+    }
+  }
+  expect(epochChanges).toBe(epochPairs);
+  console.log(
+    `StreamDealer: ${configs} seeded configurations, ${shardsChecked} shards checked, ` +
+      `${epochChanges}/${epochPairs} epoch pairs re-dealt`,
+  );
+});
+
+Deno.test("the issue's case: 24 items, worldSize 2, a seed: 12 and 12, and rank 0's items change with the epoch", async () => {
+  const items = range(24);
+  for (const deal of [dealList, dealStream]) {
+    const e0 = await Promise.all(
+      [0, 1].map((rank) => Array.fromAsync(deal(items, { rank, worldSize: 2, seed: 42 }))),
+    );
+    const e1 = await Array.fromAsync(deal(items, { rank: 0, worldSize: 2, seed: 42, epoch: 1 }));
+    expect(e0.map((s) => s.length)).toEqual([12, 12]);
+    expect(new Set(e0.flat()).size).toBe(24);
+    expect(new Set(e1)).not.toEqual(new Set(e0[0]));
+  }
+});
+
+Deno.test("dealStream hands an item over as soon as it is this rank's, and with drop once its run is complete", async () => {
+  const seen: number[] = [];
+  async function* source() {
+    for (let i = 0; i < 9; i++) {
+      seen.push(i);
+      yield i;
+    }
+  }
+  const got: [number, number][] = [];
+  for await (const x of dealStream(source(), { rank: 1, worldSize: 3, evenShards: "none" })) {
+    got.push([x, seen.length]);
+  }
+  expect(got).toEqual([[1, 2], [4, 5], [7, 8]]);
+  seen.length = 0;
+  const dropped: [number, number][] = [];
+  for await (const x of dealStream(source(), { rank: 1, worldSize: 3, evenShards: "drop" })) {
+    dropped.push([x, seen.length]);
+  }
+  expect(dropped).toEqual([[1, 3], [4, 6], [7, 9]]);
+});
+
+Deno.test("dealList and dealStream reject a bad evenShards naming the value", async () => {
+  await expect(Array.fromAsync(dealList([1], { rank: 0, worldSize: 2, evenShards: "even" as EvenShards })))
+    .rejects.toThrow('evenShards must be "pad", "drop" or "none", got "even"');
+  expect(() => shardIndices(3, 0, 2, "x" as EvenShards)).toThrow('got "x"');
 });

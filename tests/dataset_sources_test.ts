@@ -1,4 +1,5 @@
 import { expect } from "expect";
+import { OssClient } from "../src/client.ts";
 import { OssIterableDataset } from "../src/dataset/iterable.ts";
 import type { DataObject } from "../src/dataset/item.ts";
 import { OssMapDataset } from "../src/dataset/map.ts";
@@ -9,8 +10,10 @@ import {
   BUCKET,
   clientFor,
   collect,
+  CREDS,
   dsOpts,
   keyOf,
+  REGION,
   seed,
   type Server,
   startServer,
@@ -53,7 +56,7 @@ function builders(server: Server, manifestDir: string): Record<string, Build> {
         ? OssIterableDataset.fromManifestFile(m, undefined, undefined, o)
         : await OssMapDataset.fromManifestFile(m, undefined, undefined, o);
     },
-    "fromManifestFile (index file, local, relative to a base URI)": async (kind, o) => {
+    "fromManifestFile (index file, local, relative to a base URI; options form)": async (kind, o) => {
       const path = `${manifestDir}/index.txt`;
       const entries = Array.from({ length: N }, (_, i) => `${keyOf("", i)}:${labelOf(i)}`);
       await Deno.writeTextFile(
@@ -62,10 +65,10 @@ function builders(server: Server, manifestDir: string): Record<string, Build> {
       );
       const base = `oss://${BUCKET}/train/`;
       return kind === "iterable"
-        ? OssIterableDataset.fromManifestFile(path, "index", base, o)
-        : await OssMapDataset.fromManifestFile(path, "index", base, o);
+        ? OssIterableDataset.fromManifestFile(path, { ...o, parser: "index", baseUri: base })
+        : await OssMapDataset.fromManifestFile(path, { ...o, parser: "index", baseUri: base });
     },
-    "fromManifestFile (key<TAB>label lines, custom parser)": async (kind, o) => {
+    "fromManifestFile (key<TAB>label lines, custom parser; positional form)": async (kind, o) => {
       const path = `${manifestDir}/keys.tsv`;
       await Deno.writeTextFile(
         path,
@@ -129,6 +132,58 @@ Deno.test("a manifest served over http(s) is read as a stream", async () => {
     } finally {
       await http.shutdown();
     }
+  });
+});
+
+Deno.test("getMany keeps the asked order when later requests finish first", async () => {
+  await withServer(async (server, expected) => {
+    const asked = [9, 4, 17, 2, 30, 11];
+    const slow = new Set(asked.slice(0, 2).map((i) => keyOf("train/", i)));
+    const finished: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const key = decodeURIComponent(new URL(String(input)).pathname.split("/").slice(2).join("/"));
+      if ((init?.method ?? "GET") === "GET" && key !== "") finished.push(key);
+      return res;
+    };
+    const client = new OssClient({
+      endpoint: server.url,
+      region: REGION,
+      credentials: CREDS,
+      fetch: recording,
+    });
+    const ds = await OssMapDataset.fromPrefix(`oss://${BUCKET}/train/`, { client, prefetchConcurrency: 6 });
+    // The first two keys asked are answered last: the server holds them until the other four have finished.
+    server.faults.update({ latencyMs: 800, match: (_m, key, op) => op === "GetObject" && slow.has(key) });
+    const batch = await ds.getMany(asked);
+    expect(new Set(finished.slice(0, 4))).toEqual(new Set(asked.slice(2).map((i) => keyOf("train/", i))));
+    expect(batch.map((b) => b.key)).toEqual(asked.map((i) => keyOf("train/", i)));
+    for (const b of batch) expect(await b.bytes()).toEqual(expected.get(b.key));
+  });
+});
+
+Deno.test("fromManifestFile takes { client } (or any dataset option) second, as fromPrefix does", async () => {
+  await withServer(async (server, expected) => {
+    const client = clientFor(server);
+    const lines = Array.from({ length: N }, (_, i) => `${keyOf("train/", i)}\t${labelOf(i)}`);
+    await client.put(BUCKET, "manifests/keys.tsv", lines.join("\n"));
+    const m = `oss://${BUCKET}/manifests/keys.tsv`;
+    const base = `oss://${BUCKET}/`;
+    assertSameObjects(
+      await collect(OssIterableDataset.fromManifestFile(m, { client, baseUri: base })),
+      expected,
+    );
+    const map = await OssMapDataset.fromManifestFile(m, { client, baseUri: base, parser: "keylabel" });
+    expect([map.length, map.ref(3).label]).toEqual([N, labelOf(3)]);
+    // The positional form still works; a second argument of another type is named in the error.
+    const positional = OssIterableDataset.fromManifestFile(m, "keylabel", base, { client });
+    assertSameObjects(await collect(positional), expected);
+    expect(() => OssIterableDataset.fromManifestFile(m, 42 as unknown as "jsonl")).toThrow(
+      "fromManifestFile: the second argument must be options, a format name or a parser function, got 42",
+    );
+    expect(() => OssIterableDataset.fromManifestFile(m, { client } as unknown as "jsonl", base)).toThrow(
+      "not options followed by more arguments",
+    );
   });
 });
 
@@ -243,5 +298,38 @@ Deno.test("where Worker does not exist, prefetchWorker falls back to inline pref
     } finally {
       g.Worker = saved;
     }
+  });
+});
+
+Deno.test("a prefix that matches nothing is warned of once per dataset, through the logger or on the console", async () => {
+  await withServer(async (server) => {
+    const records: { level: string; msg: string }[] = [];
+    const logger = new Logger({ level: "info", sink: (r) => records.push(r) });
+    const empty = `oss://${BUCKET}/tarin/`; // a typo of train/
+    const ds = OssIterableDataset.fromPrefix(empty, dsOpts(server, { logger }));
+    expect(await Array.fromAsync(ds)).toEqual([]);
+    expect(await Array.fromAsync(ds)).toEqual([]);
+    const warned = records.filter((r) => r.level === "warn").map((r) => r.msg);
+    expect(warned).toEqual([
+      `${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+    ]);
+
+    const printed: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => printed.push(args.join(" "));
+    try {
+      const quiet = OssIterableDataset.fromPrefix(empty, dsOpts(server));
+      await Array.fromAsync(quiet);
+      await Array.fromAsync(quiet);
+      await OssMapDataset.fromPrefix(empty, dsOpts(server));
+      // A prefix with objects says nothing.
+      await Array.fromAsync(OssIterableDataset.fromPrefix(`oss://${BUCKET}/train/`, dsOpts(server)));
+    } finally {
+      console.warn = original;
+    }
+    expect(printed).toEqual([
+      `ossflow: ${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+      `ossflow: ${empty} matched no objects: check the bucket and the prefix (a pass yields nothing)`,
+    ]);
   });
 });

@@ -22,15 +22,19 @@ const denoDir = Deno.env.get("DENO_DIR") ?? await (async () => {
   return (JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir: string }).denoDir;
 })();
 
-/** Runs `deno task demo ARGS` with a minimal environment (no OSS_* variables unless given). */
-async function demo(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs `deno task demo ARGS` with a minimal environment (no OSS_* variables unless given). With `terminal`, in
+ * a pseudo-terminal (util-linux `script`), as a user at a terminal sees it: stdout then holds what was drawn.
+ */
+async function demo(args: string[], env: Record<string, string> = {}, terminal = false): Promise<Run> {
   const base: Record<string, string> = { NO_COLOR: "1", DENO_DIR: denoDir };
   for (const name of ["PATH", "HOME", "TMPDIR"]) {
     const v = Deno.env.get(name);
     if (v !== undefined) base[name] = v;
   }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "demo", ...args],
+  const command = [Deno.execPath(), "task", "demo", ...args];
+  const out = await new Deno.Command(terminal ? "script" : command[0], {
+    args: terminal ? ["-qefc", command.map((a) => `'${a}'`).join(" "), "/dev/null"] : command.slice(1),
     cwd: ROOT,
     env: { ...base, ...env },
     clearEnv: true,
@@ -69,6 +73,24 @@ Deno.test("demo: runs with nothing configured against its embedded server and pr
   expect(r.stdout).toContain("labels: circle 5, square 5, triangle 5, ring 5, cross 5");
 });
 
+Deno.test("demo: at a terminal every progress bar ends at 100% with its count at its total (32/32 MiB)", async () => {
+  // The 32 MiB checkpoint is just under 32 MiB (room for the safetensors header): it must end at 32/32, not 31/32.
+  const r = await demo(["--images", "25", "--image-size", "32", "--checkpoint-mib", "32"], {}, true);
+  expect(r.code).toBe(0);
+  // Each frame redraws the line from column 1 (ESC [1G); the last frame of a bar is drawn as it stops.
+  const last = new Map<string, string>();
+  for (const frame of r.stdout.split("\x1b[1G")) {
+    const line = frame.split("\x1b[0K")[0]; // the line ends where the rest of it is erased
+    const m = line.match(/^(seed|dataset|checkpoint write|checkpoint read)\s+\[[^\]]*\] (.*)$/);
+    if (m) last.set(m[1], m[2]);
+  }
+  expect([...last.keys()]).toEqual(["seed", "dataset", "checkpoint write", "checkpoint read"]);
+  expect(last.get("seed")).toMatch(/^100% \| 25\/25 images \|/);
+  expect(last.get("dataset")).toMatch(/^100% \| 25\/25 objects \|/);
+  expect(last.get("checkpoint write")).toMatch(/^100% \| 32\/32 MiB \|/);
+  expect(last.get("checkpoint read")).toMatch(/^100% \| 32\/32 MiB \|/);
+});
+
 Deno.test("demo: --help explains the flags and exits 0", async () => {
   const r = await demo(["--help"]);
   expect(r.code).toBe(0);
@@ -101,16 +123,14 @@ Deno.test("demo: bad flags exit 2 naming the flag and what it expects", async ()
   expect(unknown.stderr).toContain("--imagez");
 });
 
-Deno.test("demo: --endpoint with env credentials runs against a separately started server", async () => {
+Deno.test("demo: --endpoint with env credentials and no --region runs against a separately started server", async () => {
   const server = await serveEmulator({ buckets: ["remote-demo"], credentials: [KEY] });
   try {
     const r = await demo(
       [
         ...SMALL,
-        "--endpoint",
+        "--endpoint", // as the README has it: no --region for an endpoint that names none
         server.url,
-        "--region",
-        "cn-hangzhou",
         "--bucket",
         "remote-demo",
         "--prefix",
@@ -133,7 +153,7 @@ Deno.test("demo: --endpoint with env credentials runs against a separately start
   }
 });
 
-Deno.test("demo: --cred-path, s3v4 and --keep leave the dataset, its manifest and the checkpoint", async () => {
+Deno.test("demo: --cred-path, s3v4 --region us-east-1 and --keep leave the dataset, its manifest and the checkpoint", async () => {
   const server = await serveEmulator({ buckets: ["keep-demo"], credentials: [KEY] });
   const dir = await Deno.makeTempDir();
   try {
@@ -152,10 +172,10 @@ Deno.test("demo: --cred-path, s3v4 and --keep leave the dataset, its manifest an
       "keep-demo",
       "--prefix",
       "kept/",
-      "--region",
-      "cn-hangzhou",
-      "--signature-version",
+      "--signature-version", // the README's S3 line, as written
       "s3v4",
+      "--region",
+      "us-east-1",
       "--cred-path",
       credPath,
       "--keep",
@@ -183,16 +203,18 @@ Deno.test("demo: --cred-path, s3v4 and --keep leave the dataset, its manifest an
   }
 });
 
-Deno.test("demo: wrong credentials fail with exit 1 and a clear message, without the secret", async () => {
+Deno.test("demo: wrong credentials, or no region where one is needed, fail with exit 1 and a clear message, without the secret", async () => {
   const server = await serveEmulator({ buckets: ["remote-demo"], credentials: [KEY] });
   try {
     const wrong = "wrong-secret-should-not-appear";
-    const noRegion = await demo([...SMALL, "--endpoint", server.url, "--bucket", "remote-demo"], {
+    // OSS's global acceleration endpoint names no region, and OSS signatures need the bucket's.
+    const accelerate = "https://oss-accelerate.aliyuncs.com";
+    const noRegion = await demo([...SMALL, "--endpoint", accelerate, "--bucket", "remote-demo"], {
       OSS_ACCESS_KEY_ID: KEY.accessKeyId,
       OSS_ACCESS_KEY_SECRET: KEY.accessKeySecret,
     });
     expect(noRegion.code).toBe(1);
-    expect(noRegion.stderr).toContain(`--region: the endpoint ${server.url} names no region`);
+    expect(noRegion.stderr).toContain(`--region: the endpoint ${accelerate} names no region`);
     const args = [...SMALL, "--endpoint", server.url, "--bucket", "remote-demo", "--region", "cn-hangzhou"];
     const r = await demo(args, {
       OSS_ACCESS_KEY_ID: KEY.accessKeyId,

@@ -103,6 +103,32 @@ Deno.test("AuditLog keeps only requests slower than 100 ms and writes them to au
   }
 });
 
+Deno.test("AuditLog masks a registered secret and a signature= that appear in a key or bucket, in its sink and its file", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const seen: AuditRecord[] = [];
+    const audit = new AuditLog({ path, sink: (r) => seen.push(r), secrets: ["S3cretValue9"] });
+    audit.record({
+      method: "GET",
+      bucket: "b-S3cretValue9",
+      key: "dir/S3cretValue9/x?signature=abc123&n=1",
+      status: 200,
+      bytes: 1,
+      ms: 500,
+    });
+    await audit.flush();
+    const text = await Deno.readTextFile(path);
+    for (const rec of [seen[0], JSON.parse(text)]) {
+      expect(rec.key).toBe("dir/***/x?signature=***&n=1");
+      expect(rec.bucket).toBe("b-***");
+    }
+    expect(text).not.toContain("S3cretValue9");
+    expect(text).not.toContain("abc123");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("bucketAndKey reads path-style and virtual-hosted URLs", () => {
   expect(bucketAndKey(new URL("http://127.0.0.1:9000/bkt/a/b%20c.bin?x=1"))).toEqual({
     bucket: "bkt",

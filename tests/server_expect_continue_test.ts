@@ -231,3 +231,30 @@ Deno.test("request framing: a head over 64 KiB or a malformed chunk size is pass
   const malformed = await frame(enc.encode(bad), 5);
   expect([dec.decode(malformed.out), malformed.heads]).toEqual([bad, [false]]);
 });
+
+Deno.test("request framing: bytes that cannot start a request (a TLS ClientHello) are passed on at once, untouched", async () => {
+  // The first bytes of a TLS 1.2/1.3 ClientHello record: no blank line will ever come.
+  const hello = new Uint8Array([
+    0x16,
+    0x03,
+    0x01,
+    0x02,
+    0x00,
+    0x01,
+    0x00,
+    0x01,
+    0xfc,
+    0x03,
+    0x03,
+    0x0d,
+    0x0a,
+  ]);
+  for (const step of [1, 5, hello.length]) {
+    const { out, heads } = await frame(hello, step);
+    expect([step, [...out], heads]).toEqual([step, [...hello], []]);
+  }
+  // Empty lines before a request line are allowed (RFC 9112, 2.2), and the request is still followed.
+  const wire = "\r\nGET /b/k HTTP/1.1\r\nExpect: 100-continue\r\n\r\n";
+  const { out, heads } = await frame(enc.encode(wire), 1);
+  expect([dec.decode(out), heads]).toEqual([wire.replace("Expect", EXPECT_CONTINUE_MARKER), [true]]);
+});

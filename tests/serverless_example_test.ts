@@ -49,8 +49,7 @@ async function setup() {
   }));
   await client.put(BUCKET, "elsewhere/not-in-the-dataset.txt", "ignored\n");
   const env: PreprocessEnv = {
-    OSS_ENDPOINT: server.url,
-    OSS_REGION: "cn-hangzhou",
+    OSS_ENDPOINT: server.url, // as the README has it: no OSS_REGION for the local server
     OSS_BUCKET: BUCKET,
     OSS_ACCESS_KEY_ID: KEY.accessKeyId,
     OSS_ACCESS_KEY_SECRET: KEY.accessKeySecret,
@@ -196,6 +195,31 @@ Deno.test("serverless example: bad shard input gets a 400 saying what was expect
   }
 });
 
+Deno.test("serverless example: configuration errors name the environment variable to set, not a code option", async () => {
+  const { server, env } = await setup();
+  try {
+    const error = async (extra: PreprocessEnv) => {
+      const res = await createPreprocessApp({ ...env, ...extra }).request("/preprocess?rank=0&worldSize=1", {
+        method: "POST",
+      });
+      expect(res.status).toBe(500);
+      return ((await res.json()) as { error: string }).error;
+    };
+    const accelerate = "https://oss-accelerate.aliyuncs.com";
+    expect(await error({ OSS_ENDPOINT: accelerate })).toBe(
+      `configuration: OSS_REGION not set, and OSS_ENDPOINT ${accelerate} names no region: set OSS_REGION (e.g. cn-hangzhou)`,
+    );
+    expect(await error({ OSS_ENDPOINT: "ftp://oss.example.com" })).toMatch(
+      /^configuration: OSS_ENDPOINT: invalid endpoint "ftp:\/\/oss.example.com": expected http:\/\/ or https:\/\//,
+    );
+    expect(await error({ OSS_BUCKET: "" })).toBe(
+      "configuration: OSS_BUCKET not set (environment variables or Worker bindings)",
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("serverless example: PREPROCESS_TOKEN requires a bearer token", async () => {
   const { server, env } = await setup();
   try {
@@ -303,12 +327,15 @@ const w :Workerd.Worker = (
   },
 }));
 
-Deno.test("serverless example: run as main, Deno.serve answers with the configuration from the environment", async () => {
+Deno.test("serverless example: run as main, it listens on PORT and answers with the configuration from the environment", async () => {
   const { server, client, want, env } = await setup();
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "examples/serverless_preprocess.ts"],
     cwd: new URL("..", import.meta.url),
-    env: { ...env, DENO_SERVE_ADDRESS: "tcp:127.0.0.1:0", NO_COLOR: "1" },
+    env: { ...env, PORT: String(port), NO_COLOR: "1" }, // the port a hosting platform hands out
     stdin: "null",
     stdout: "null",
     stderr: "piped", // where Deno.serve says "Listening on ..."
@@ -318,12 +345,13 @@ Deno.test("serverless example: run as main, Deno.serve answers with the configur
   try {
     let seen = "";
     let m: RegExpMatchArray | null = null;
-    while (!(m = seen.match(/Listening on (http:\/\/127\.0\.0\.1:\d+)\//))) {
+    while (!(m = seen.match(/Listening on (http:\/\/[^/]+:(\d+))\//))) {
       const r = await lines.read();
       if (r.done) throw new Error(`the example exited before listening: ${seen}`);
       seen += r.value;
     }
-    const res = await fetch(`${m[1]}/preprocess`, {
+    expect(Number(m[2])).toBe(port);
+    const res = await fetch(`http://127.0.0.1:${port}/preprocess`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ rank: 0, worldSize: 1 }),

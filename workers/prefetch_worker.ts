@@ -9,23 +9,24 @@
  *
  * @module
  */
+import { describeNetworkFailure } from "../src/network_error.ts";
 import { DataObject } from "../src/dataset/item.ts";
 import type { WorkerReply, WorkerRequest, WorkerRetry } from "../src/dataset/fetcher.ts";
 import { redactQuery } from "../src/dataset/url_source.ts";
+import { redact, secretHeaderValues } from "../src/log.ts";
 import { Retry, retrying } from "../src/retry.ts";
 
 // Loaded in the background (CRC-64) or only on an error response (XML): a worker is ready in ~50 ms.
-let crcModule: Promise<typeof import("../src/crc64.ts")> | undefined;
+let integrityModule: Promise<typeof import("../src/integrity.ts")> | undefined;
 const xmlModule = () => import("../src/xml.ts");
 
 /**
- * CRC-64/XZ (OSS's "crc64ecma") of `bytes` as a decimal string, through `src/crc64.ts` (one shared hasher, and the
- * JavaScript fallback where WebAssembly cannot be compiled). Imported lazily so that a worker starts fast; a
- * static name import also lets bundlers keep only hash-wasm's CRC-64.
+ * The CRC-64 check of `src/integrity.ts` (through `src/crc64.ts`: one shared hasher, and the JavaScript fallback
+ * where WebAssembly cannot be compiled). Imported lazily so that a worker starts fast.
  */
-async function crc64Of(bytes: Uint8Array): Promise<string> {
-  crcModule ??= import("../src/crc64.ts");
-  return (await crcModule).crc64(bytes);
+async function checkCrc64(res: Response, bytes: Uint8Array, what: string, key: string): Promise<void> {
+  integrityModule ??= import("../src/integrity.ts");
+  return (await integrityModule).checkCrc64(res, bytes, what, key);
 }
 
 interface WorkerScope {
@@ -62,7 +63,10 @@ async function attemptOnce(
   const { id, ref } = m;
   let status = 0, received = 0;
   try {
-    const res = await fetch(m.req.url, { headers: m.req.headers, signal });
+    // Identity: a compressing intermediary must not change the bytes whose length and CRC-64 are checked.
+    const headers = new Headers(m.req.headers);
+    headers.set("accept-encoding", "identity");
+    const res = await fetch(m.req.url, { headers, signal });
     status = res.status;
     if (!res.ok) {
       const text = await res.text().catch(() => "");
@@ -73,7 +77,8 @@ async function attemptOnce(
         kind: "http",
         status: res.status,
         code: e.code,
-        message: redactQuery(e.message, m.req.url),
+        // An error page may echo the request: never its query, token or signature.
+        message: redactQuery(redact(e.message, secretHeaderValues(m.req.headers)), m.req.url),
         requestId: e.requestId,
       };
       const retryable = res.status >= 500 || res.status === 429;
@@ -89,16 +94,17 @@ async function attemptOnce(
       const message = `${what}: got ${bytes.byteLength} of ${length} bytes`;
       return { retry: { type: "error", id, kind: "integrity", message }, audit: { status, bytes: received } };
     }
-    const expected = res.headers.get("x-oss-hash-crc64ecma");
-    if (expected !== null && res.status === 200 && (await crc64Of(bytes)) !== expected) {
-      const message = `${what}: CRC-64 mismatch`;
+    const corrupt = await checkCrc64(res, bytes, what, ref.key).then(() => undefined, (e: Error) => e);
+    if (corrupt !== undefined) {
+      const message = corrupt.message;
       return { retry: { type: "error", id, kind: "integrity", message }, audit: { status, bytes: received } };
     }
     const etag = res.headers.get("etag") ?? ref.etag ?? "";
     return { done: { ok: true, bytes, etag }, audit: { status, bytes: received } };
   } catch (e) {
     // Runtimes put the URL in fetch errors; a presigned URL's query is its signature.
-    const message = redactQuery(`network error: ${(e as Error)?.message ?? e}`, m.req.url);
+    const host = new URL(m.req.url).host;
+    const message = redactQuery(`cannot reach ${host}: ${describeNetworkFailure(e)}`, m.req.url);
     return { retry: { type: "error", id, kind: "network", message }, audit: { status, bytes: received } };
   }
 }
@@ -200,7 +206,9 @@ scope.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   } else if (m.type === "init") {
     retry = m.retry;
     auditThresholdMs = m.auditThresholdMs;
-    crc64Of(new Uint8Array(0)).catch(() => {}); // warm up; a load failure surfaces at the first verification
+    // Warm up (the CRC-64 of no bytes is 0); a load failure surfaces at the first verification.
+    const empty = new Response(null, { headers: { "x-oss-hash-crc64ecma": "0" } });
+    checkCrc64(empty, new Uint8Array(0), "", "").catch(() => {});
     const url = m.transformUrl;
     if (!url) return scope.postMessage({ type: "ready" });
     import(url).then((mod) => {

@@ -24,6 +24,7 @@ export type {
   PartInfo,
   PutBody,
   RequestOptions,
+  SignedRequest,
   UploadInfo,
   UploadPartOptions,
 } from "../client_types.ts";

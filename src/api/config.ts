@@ -39,6 +39,7 @@ export {
   type UriScheme,
 } from "../uri.ts";
 export {
+  defaultRegion,
   type Endpoint,
   objectUrl,
   parseEndpoint,

@@ -22,6 +22,7 @@ export {
   type ManifestParser,
 } from "../dataset/manifest.ts";
 export type { ShuffleOptions } from "../dataset/shuffle.ts";
+export { type DealOptions, distributedIndices, type EvenShards, type Shard } from "../dataset/shard.ts";
 export type { DatasetClient } from "../dataset/sources.ts";
 export { UrlFetchClient, type UrlFetchOptions } from "../dataset/url_client.ts";
 export type { UrlList } from "../dataset/url_source.ts";

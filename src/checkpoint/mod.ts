@@ -61,7 +61,7 @@ export interface OssCheckpointOptions {
    * URI names its endpoint (`oss://bucket.oss-cn-hangzhou.aliyuncs.com/key`).
    */
   endpoint?: string | Endpoint;
-  /** Signing region; default: from the endpoint. */
+  /** Signing region; default: the endpoint's, else for local and custom hosts a default (see `defaultRegion`). */
   region?: string;
   /** Credentials or a provider. Give this or `credPath`; neither: the environment, then the default file. */
   credentials?: Credentials | CredentialsProvider;

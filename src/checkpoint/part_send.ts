@@ -58,8 +58,8 @@ export async function sendPart<T>(
 }
 
 /**
- * Sends a fresh stream from `open()` with `op`, retried on 5xx, 429 and network errors under `opts.retry` (a
- * stream is sent once, so every attempt opens its own). For bodies that can be opened again, such as a slice
+ * Sends a fresh stream from `open()` with `op`, retried on 5xx, 429, network errors and `BadDigest` under
+ * `opts.retry` (a stream is sent once, so every attempt opens its own). For bodies that can be opened again, such as a slice
  * of a `Blob`.
  *
  * @example
@@ -82,7 +82,9 @@ export async function sendStreams<T>(
     try {
       return await op(open());
     } catch (err) {
-      const retryable = err instanceof OssError && (err.status === 0 || isRetryableStatus(err.status));
+      // BadDigest: the body changed on the way and was refused before it was stored (Content-MD5).
+      const retryable = err instanceof OssError &&
+        (err.status === 0 || isRetryableStatus(err.status) || err.code === "BadDigest");
       if (!retryable || last || opts.signal.aborted) throw err;
       return new Retry({ status: err.status });
     }

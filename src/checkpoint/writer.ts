@@ -6,6 +6,7 @@
  * @module
  */
 import type { OssClient } from "../client.ts";
+import { contentMd5 } from "../content_md5.ts";
 import { crc64, crc64Combine, Crc64Stream } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
@@ -386,12 +387,17 @@ class MultipartSink {
       const signal = this.#ac.signal;
       if (this.#initiating === undefined) {
         const body = this.#cur?.subarray(0, this.#curLen) ?? new Uint8Array(0);
-        const expected = await crc64(body);
+        const [expected, md5] = await Promise.all([crc64(body), contentMd5(body)]);
+        // With its Content-MD5 a body that changed on the way is refused before it replaces the object. Where
+        // there is no MD5 (no WebAssembly) put() compares CRC-64s after the fact: a corrupt object is deleted.
         const put = await sendPart(
           body,
           this.#send,
-          (b, stream) => this.#client.put(bucket, key, b, { signal, stream }),
-        );
+          (b, stream) => this.#client.put(bucket, key, b, { signal, stream, contentMd5: md5 }),
+        ).catch(async (err) => {
+          if (err instanceof IntegrityError) await this.#deleteCorrupt();
+          throw err;
+        });
         this.#completed = true;
         this.#releaseAll();
         await this.#verify(expected, put.crc64, body.length);
@@ -597,11 +603,15 @@ class MultipartSink {
     }
   }
 
-  /** Checks the stored object's CRC-64; a mismatching object is deleted (see the class comment). */
+  /**
+   * Checks the stored object's CRC-64; a mismatching object is deleted (see the class comment). A reported CRC-64
+   * that differs is asked again with a HEAD first: the answer may have been garbled on the way while the object,
+   * its body checked by Content-MD5 or part by part, is right.
+   */
   async #verify(expected: string, reported: string | undefined, size: number): Promise<void> {
     const { bucket, key } = this.#init;
     let actual = reported;
-    if (actual === undefined) {
+    if (actual === undefined || actual !== expected) {
       const meta = await this.#client.head(bucket, key, { signal: this.#ac.signal });
       if (meta.size !== size) {
         await this.#deleteCorrupt();
@@ -610,7 +620,7 @@ class MultipartSink {
           { key, expected: String(size), actual: String(meta.size) },
         );
       }
-      actual = meta.crc64;
+      actual = meta.crc64 ?? reported;
     }
     if (actual === undefined || actual === expected) return; // a store without CRC-64 gives nothing to check
     await this.#deleteCorrupt();

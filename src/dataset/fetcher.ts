@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { SignedRequest } from "../client_types.ts";
+import { addAbortWaiter, removeAbortWaiter } from "../abort.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import type { AuditLog, AuditRecord } from "../log.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
@@ -12,12 +14,7 @@ import type { ItemTransform, ResolvedDatasetOptions } from "./options.ts";
 import type { DatasetClient } from "./sources.ts";
 
 /** A GET request signed in the main thread, ready to send from a worker. */
-export interface SignedRequest {
-  /** The full URL. */
-  url: string;
-  /** Headers including Authorization. */
-  headers: [string, string][];
-}
+export type { SignedRequest };
 
 /** Signs a GET for a reference. */
 export type RequestSigner = (ref: ObjectRef) => Promise<SignedRequest>;
@@ -343,10 +340,10 @@ class WorkerPool {
       // On abort the worker cancels its fetch and answers "aborted": settle only then, so that nothing stays
       // in flight behind the consumer.
       const onAbort = () => slot.worker.postMessage({ type: "cancel", id } satisfies WorkerRequest);
-      signal.addEventListener("abort", onAbort, { once: true });
+      addAbortWaiter(signal, onAbort); // the pass's signal: one listener for all requests in flight
       const done = () => {
         slot.load--;
-        signal.removeEventListener("abort", onAbort);
+        removeAbortWaiter(signal, onAbort);
       };
       this.#pending.set(id, {
         slot,

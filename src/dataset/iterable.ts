@@ -11,9 +11,15 @@ import { createLoader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
 import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
-import { dealBlocks } from "./shard.ts";
+import { dealList, dealStream } from "./shard.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
-import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+import {
+  type DatasetSource,
+  manifestArgs,
+  type ManifestDatasetOptions,
+  objectsSource,
+  prefixSource,
+} from "./sources.ts";
 import { type UrlList, urlsSource } from "./url_source.ts";
 
 /**
@@ -92,13 +98,55 @@ export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promis
 }
 
 /**
+ * Tells the user once that a prefix matched nothing (a pass that yields no item is otherwise silent): through
+ * the logger when it writes somewhere, else on the console.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { warnEmptyPrefix } from "./iterable.ts";
+ * import { Logger } from "../log.ts";
+ * const seen: string[] = [];
+ * warnEmptyPrefix(new Logger({ sink: (r) => seen.push(r.msg) }), "oss://b01/nothing/");
+ * expect(seen[0]).toEqual("oss://b01/nothing/ matched no objects: check the bucket and the prefix (a pass yields nothing)");
+ * ```
+ */
+export function warnEmptyPrefix(logger: Logger, uri: string): void {
+  const msg = `${uri} matched no objects: check the bucket and the prefix (a pass yields nothing)`;
+  if (logger.hasDestination) logger.warn(msg, { source: uri });
+  else console.warn(`ossflow: ${msg}`);
+}
+
+/** Passes `refs` on; calls `onEmpty` when they end without one. */
+async function* noticeEmpty<T>(
+  refs: AsyncIterable<T> | Iterable<T>,
+  onEmpty: () => void,
+): AsyncGenerator<T, void, undefined> {
+  let any = false;
+  for await (const r of refs) {
+    any = true;
+    yield r;
+  }
+  if (!any) onEmpty();
+}
+
+/**
  * A dataset read as a stream, for datasets too large to list up front or to hold in memory.
  *
- * Each pass (`for await`, or {@linkcode OssIterableDataset.iterate}) lists the source once, keeps the blocks
- * dealt to `rank` (see `dealBlocks`), runs the references through a seeded shuffle buffer when `shuffle` is set,
- * and fetches them `prefetchConcurrency` at a time (in `prefetchWorker` Web Workers when asked). The order is
- * reproducible from `(seed, epoch, rank)`; call {@linkcode OssIterableDataset.setEpoch} before each epoch (as
- * with PyTorch's `DistributedSampler.set_epoch`) to get a new order.
+ * Each pass (`for await`, or {@linkcode OssIterableDataset.iterate}) lists the source once, deals it to the
+ * ranks as PyTorch's `DistributedSampler` does, and fetches this rank's objects `prefetchConcurrency` at a time
+ * (in `prefetchWorker` Web Workers when asked):
+ *
+ * - without `shuffle`, rank `r` gets items `r, r + worldSize, …` of the listing as it streams;
+ * - with `shuffle` (`mode: "global"`, the default), the whole listing is read first (references only), and each
+ *   rank gets every `worldSize`-th item of a permutation of it drawn from `(seed, epoch)`;
+ * - with `shuffle: { mode: "buffer" }`, each run of `worldSize` listed items is dealt in a seeded order and each
+ *   rank mixes its items in a shuffle buffer (streaming, bounded memory, a local mix).
+ *
+ * In every case shard sizes are equal (`evenShards: "pad"`, the default, or `"drop"`) or differ by at most one
+ * (`"none"`), the shards of one epoch together are the dataset, and with a shuffle the assignment of items to
+ * ranks changes every epoch, reproducibly from `(seed, epoch)`. Call {@linkcode OssIterableDataset.setEpoch}
+ * before each epoch (as with `DistributedSampler.set_epoch`) to get a new order.
  *
  * @example
  * ```ts ignore
@@ -138,13 +186,14 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   #resolved?: Promise<ResolvedDatasetOptions<R>>;
   #epoch = 0;
   #skipped = 0;
+  #warnedEmpty = false;
 
   private constructor(source: DatasetSource, opts: DatasetOptions<R>) {
     this.#source = source;
     this.#opts = opts;
   }
 
-  /** Every object under `uri` (`oss://bucket/prefix/`), in key order. */
+  /** Every object under `uri` (`oss://bucket/prefix/`), in key order; a prefix matching nothing is warned of once. */
   static fromPrefix<R = DataObject>(uri: string, opts: DatasetOptions<R> = {}): OssIterableDataset<R> {
     return new OssIterableDataset(prefixSource(uri), opts);
   }
@@ -158,16 +207,51 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   }
 
   /**
-   * The objects listed in a manifest at `manifest` (`oss://…`, `http(s)://…` or a local path), read line by line;
-   * `parser` is a format name or a function (default: detected), relative paths resolve against `baseUri`.
+   * The objects listed in a manifest at `manifest` (`oss://…`, `http(s)://…` or a local path), read line by line
+   * during each pass. Options: `parser` — a format name (`"jsonl"`, `"index"`, `"keylabel"`) or a function,
+   * default detected from the first line — and `baseUri`, what relative paths resolve against, besides every
+   * dataset option. The positional form `(manifest, parser?, baseUri?, opts?)` works too.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssIterableDataset } from "./iterable.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * await client.put("demo", "img/a.png", "A");
+   * await client.put("demo", "train.txt", "a.png:cat\n"); // the index format: path:label
+   * const ds = OssIterableDataset.fromManifestFile("oss://demo/train.txt", {
+   *   client,
+   *   parser: "index",
+   *   baseUri: "oss://demo/img/",
+   * });
+   * const got = [];
+   * for await (const item of ds) got.push([item.key, item.label]);
+   * expect(got).toEqual([["img/a.png", "cat"]]);
+   * await server.close();
+   * ```
    */
+  static fromManifestFile<R = DataObject>(
+    manifest: string,
+    opts?: ManifestDatasetOptions<DatasetOptions<R>>,
+  ): OssIterableDataset<R>;
+  /** The positional form: `parser`, then `baseUri`, then the dataset options. */
   static fromManifestFile<R = DataObject>(
     manifest: string,
     parser?: ManifestParser | ManifestFormat,
     baseUri?: string,
-    opts: DatasetOptions<R> = {},
+    opts?: DatasetOptions<R>,
+  ): OssIterableDataset<R>;
+  static fromManifestFile<R = DataObject>(
+    manifest: string,
+    parserOrOpts?: ManifestParser | ManifestFormat | ManifestDatasetOptions<DatasetOptions<R>>,
+    baseUri?: string,
+    opts?: DatasetOptions<R>,
   ): OssIterableDataset<R> {
-    return new OssIterableDataset(manifestSource(manifest, parser, baseUri), opts);
+    const args = manifestArgs(manifest, parserOrOpts, baseUri, opts);
+    return new OssIterableDataset(args.source, args.opts);
   }
 
   /**
@@ -250,13 +334,23 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(o.client, ac.signal);
-    const sh = o.shuffle;
-    refs = dealBlocks(refs, { ...o.shard, blockSize: sh?.blockSize ?? 1, seed: sh?.seed, epoch });
-    if (sh) {
-      refs = shuffleBuffer(refs, {
-        bufferSize: sh.bufferSize,
-        seed: hashSeed(epochSeed(sh.seed, epoch), o.shard.rank),
+    if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
+      refs = noticeEmpty(refs, () => {
+        this.#warnedEmpty = true;
+        warnEmptyPrefix(o.logger, this.#source.description);
       });
+    }
+    const sh = o.shuffle;
+    const deal = { ...o.shard, evenShards: o.evenShards, seed: sh?.seed, epoch };
+    if (sh?.mode === "global") refs = dealList(refs, deal);
+    else {
+      refs = dealStream(refs, deal);
+      if (sh) {
+        refs = shuffleBuffer(refs, {
+          bufferSize: sh.bufferSize,
+          seed: hashSeed(epochSeed(sh.seed, epoch), o.shard.rank),
+        });
+      }
     }
     const loader = await createLoader(o);
     const items = prefetch(refs, (ref, { signal }) => loader.load(ref, signal), {

@@ -7,18 +7,28 @@
 import { prefetch } from "../prefetch.ts";
 import { createLoader, type Loader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
-import { flushLogs, type IterateOptions, linkedController } from "./iterable.ts";
+import { flushLogs, type IterateOptions, linkedController, warnEmptyPrefix } from "./iterable.ts";
 import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
-import { shardIndices } from "./shard.ts";
+import { type EvenShards, shardIndices } from "./shard.ts";
 import { epochSeed, permutation } from "./shuffle.ts";
-import { type DatasetSource, manifestSource, objectsSource, prefixSource } from "./sources.ts";
+import {
+  type DatasetSource,
+  manifestArgs,
+  type ManifestDatasetOptions,
+  objectsSource,
+  prefixSource,
+} from "./sources.ts";
 import { type UrlList, urlsSource } from "./url_source.ts";
 
 /**
  * A map-style dataset: the source is listed once when the dataset is created, then any item can be fetched by
  * index. With `rank`/`worldSize` the dataset is that rank's shard (indices `rank, rank + worldSize, …` of the
- * listing); {@linkcode OssMapDataset.shard} makes the shards of all ranks from one listing.
+ * listing, of equal sizes by default: see `evenShards`); {@linkcode OssMapDataset.shard} makes the shards of
+ * all ranks from one listing. Such a shard is fixed, so that an index always names the same object. For
+ * PyTorch's `DistributedSampler` semantics — a new assignment of items to ranks every epoch — create the dataset
+ * without `rank` and let `distributedIndices` pick each rank's indices per epoch:
+ * `ds.getMany(distributedIndices(ds.length, { rank, worldSize, seed, epoch }))`.
  *
  * Passes (`for await`, {@linkcode OssMapDataset.iterate}) visit the items in index order, or — with `shuffle` — in
  * the permutation drawn from `(seed, epoch)`; {@linkcode OssMapDataset.indices} tells that order. `get` and
@@ -70,8 +80,11 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     const o = await resolveDatasetOptions(opts, { byUrl: source.kind === "urls" });
     const all: ObjectRef[] = [];
     for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
+    if (all.length === 0 && source.kind === "prefix") warnEmptyPrefix(o.logger, source.description);
     const { rank, worldSize } = o.shard;
-    const refs = worldSize === 1 ? all : Array.from(shardIndices(all.length, rank, worldSize), (i) => all[i]);
+    const refs = worldSize === 1
+      ? all
+      : Array.from(shardIndices(all.length, rank, worldSize, o.evenShards), (i) => all[i]);
     o.logger.info("map dataset listed", {
       source: source.description,
       objects: all.length,
@@ -93,14 +106,29 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     return OssMapDataset.#create(objectsSource(uris), opts);
   }
 
-  /** Reads a manifest (`oss://…`, `http(s)://…` or a local path) whole; see `OssIterableDataset.fromManifestFile`. */
+  /**
+   * Reads a manifest (`oss://…`, `http(s)://…` or a local path) whole; options `parser` and `baseUri` as in
+   * `OssIterableDataset.fromManifestFile`, whose positional form works here too.
+   */
+  static fromManifestFile<R = DataObject>(
+    manifest: string,
+    opts?: ManifestDatasetOptions<DatasetOptions<R>>,
+  ): Promise<OssMapDataset<R>>;
+  /** The positional form: `parser`, then `baseUri`, then the dataset options. */
   static fromManifestFile<R = DataObject>(
     manifest: string,
     parser?: ManifestParser | ManifestFormat,
     baseUri?: string,
-    opts: DatasetOptions<R> = {},
+    opts?: DatasetOptions<R>,
+  ): Promise<OssMapDataset<R>>;
+  static async fromManifestFile<R = DataObject>(
+    manifest: string,
+    parserOrOpts?: ManifestParser | ManifestFormat | ManifestDatasetOptions<DatasetOptions<R>>,
+    baseUri?: string,
+    opts?: DatasetOptions<R>,
   ): Promise<OssMapDataset<R>> {
-    return OssMapDataset.#create(manifestSource(manifest, parser, baseUri), opts);
+    const args = manifestArgs(manifest, parserOrOpts, baseUri, opts);
+    return await OssMapDataset.#create(args.source, args.opts);
   }
 
   /**
@@ -162,10 +190,16 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     return this.#refs[i];
   }
 
-  /** The shard of `rank` among `worldSize`, sharing this dataset's listing (no new request). */
-  shard(rank: number, worldSize: number): OssMapDataset<R> {
-    const refs = Array.from(shardIndices(this.#refs.length, rank, worldSize), (i) => this.#refs[i]);
-    return new OssMapDataset(refs, { ...this.#o, shard: { rank, worldSize } });
+  /**
+   * The shard of `rank` among `worldSize` (indices `rank, rank + worldSize, …`, evened out by `evenShards`,
+   * default the dataset's), sharing this dataset's listing (no new request).
+   */
+  shard(rank: number, worldSize: number, evenShards: EvenShards = this.#o.evenShards): OssMapDataset<R> {
+    const refs = Array.from(
+      shardIndices(this.#refs.length, rank, worldSize, evenShards),
+      (i) => this.#refs[i],
+    );
+    return new OssMapDataset(refs, { ...this.#o, shard: { rank, worldSize }, evenShards });
   }
 
   /** The index order of a pass in `epoch`: `0 … length-1`, or the seeded permutation when shuffling. */

@@ -34,11 +34,24 @@ export {
   readManifest,
 } from "./manifest.ts";
 export { type DatasetOptions, type ItemTransform } from "./options.ts";
-export { dealBlocks, resolveShard, type Shard, shardIndices } from "./shard.ts";
+export {
+  dealList,
+  type DealOptions,
+  dealStream,
+  distributedIndices,
+  type EvenShards,
+  resolveShard,
+  type Shard,
+  shardIndices,
+  shardSize,
+  StreamDealer,
+} from "./shard.ts";
 export { createRng, epochSeed, permutation, shuffleBuffer, type ShuffleOptions } from "./shuffle.ts";
 export {
   type DatasetClient,
   type DatasetSource,
+  manifestArgs,
+  type ManifestDatasetOptions,
   manifestSource,
   objectsSource,
   prefixSource,

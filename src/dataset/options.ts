@@ -9,7 +9,7 @@ import type { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
 import type { OssflowConfig } from "../config.ts";
 import type { Credentials, CredentialsProvider } from "../credentials.ts";
-import { type Endpoint, objectUrl } from "../endpoint.ts";
+import type { Endpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuditLog, AuditRecord, Logger } from "../log.ts";
 import {
@@ -19,11 +19,9 @@ import {
   checkAccessOptions,
   resolveAccess,
 } from "../access.ts";
-import { signOss4 } from "../signer/oss4.ts";
-import { signS3v4 } from "../signer/s3v4.ts";
 import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
-import { resolveShard, type Shard } from "./shard.ts";
+import { type EvenShards, resolveEvenShards, resolveShard, type Shard } from "./shard.ts";
 import type { ShuffleOptions } from "./shuffle.ts";
 import type { DatasetClient } from "./sources.ts";
 import { UrlFetchClient } from "./url_client.ts";
@@ -61,7 +59,7 @@ export interface DatasetOptions<R = DataObject> {
    * dataset is made from URLs (`fromUrls`, which needs neither endpoint nor credentials).
    */
   endpoint?: string | Endpoint;
-  /** Signing region; default: from the endpoint. */
+  /** Signing region; default: the endpoint's, else for local and custom hosts a default (see `defaultRegion`). */
   region?: string;
   /** Credentials or a provider. Default: `credPath`, else the environment then `~/.alibabacloud/credentials`. */
   credentials?: Credentials | CredentialsProvider;
@@ -93,7 +91,16 @@ export interface DatasetOptions<R = DataObject> {
   rank?: number;
   /** Number of ranks (default 1). */
   worldSize?: number;
-  /** Seeded shuffling: `true`, or options (seed, buffer and block sizes). Default off. */
+  /**
+   * Shard sizes when the dataset's size is not a multiple of `worldSize`: `"pad"` (default, as PyTorch's
+   * `DistributedSampler`) gives every rank `ceil(n / worldSize)` items, repeating a few from the start of the
+   * epoch's order; `"drop"` gives every rank `floor(n / worldSize)`, leaving the last few out; `"none"` deals
+   * every item exactly once and sizes differ by at most one. Equal sizes are the default because every rank of
+   * a distributed training job must run the same number of steps (an extra step on one rank hangs the others at
+   * its collective); use `"none"` to process each object exactly once.
+   */
+  evenShards?: EvenShards;
+  /** Seeded shuffling: `true`, or options (seed, mode, buffer size). Default off. */
   shuffle?: boolean | ShuffleOptions;
   /** Shorthand for `shuffle.seed`. */
   seed?: number;
@@ -133,6 +140,7 @@ export interface ResolvedDatasetOptions<R> {
   maxBytesInFlight: number;
   ordered: boolean;
   shard: Shard;
+  evenShards: EvenShards;
   shuffle?: Required<ShuffleOptions>;
   transform?: ItemTransform<R>;
   transformUrl?: string;
@@ -148,35 +156,16 @@ export interface ResolvedDatasetOptions<R> {
   signer?: RequestSigner;
 }
 
-/** Signs GET requests with the client's own `signRequest` when it has one, else with the signers directly. */
-function makeSigner(
-  client: unknown,
-  fallback?: { endpoint: Endpoint; provider: CredentialsProvider; region: string; s3: boolean },
-): RequestSigner | undefined {
+/**
+ * Signs GETs for prefetch workers with the client's `signRequest` (`OssClient` has one; a custom client may);
+ * undefined when the client has none.
+ */
+function makeSigner(client: unknown): RequestSigner | undefined {
   const c = client as {
     signRequest?: (spec: { method: "GET"; bucket: string; key: string }) => Promise<SignedRequest>;
   };
-  if (typeof c.signRequest === "function") {
-    return (ref: ObjectRef) => c.signRequest!({ method: "GET", bucket: ref.bucket, key: ref.key });
-  }
-  if (!fallback) return undefined;
-  const { endpoint, provider, region, s3 } = fallback;
-  let creds: { value: Credentials; until: number } | undefined;
-  return async (ref: ObjectRef) => {
-    if (!creds || performance.now() > creds.until) {
-      creds = { value: await provider.getCredentials(), until: performance.now() + 10_000 };
-    }
-    const req = {
-      method: "GET",
-      url: objectUrl(endpoint, ref.bucket, ref.key),
-      headers: new Headers(),
-      bucket: ref.bucket,
-      key: ref.key,
-    };
-    if (s3) await signS3v4(req, { credentials: creds.value, region });
-    else await signOss4(req, { credentials: creds.value, region });
-    return { url: req.url.href, headers: [...req.headers] };
-  };
+  if (typeof c?.signRequest !== "function") return undefined;
+  return (ref: ObjectRef) => c.signRequest!({ method: "GET", bucket: ref.bucket, key: ref.key });
 }
 
 function positive(name: string, v: unknown, min = 1): number | undefined {
@@ -220,6 +209,14 @@ export async function resolveDatasetOptions<R>(
   source: { byUrl?: boolean } = {},
 ): Promise<ResolvedDatasetOptions<R>> {
   checkAccessOptions("dataset options", opts);
+  const threshold = opts.auditThresholdMs;
+  if (threshold !== undefined && !(typeof threshold === "number" && threshold >= 0 && threshold < Infinity)) {
+    throw new ConfigError(
+      `dataset option auditThresholdMs: expected a number of milliseconds >= 0, got ${
+        JSON.stringify(threshold)
+      }`,
+    );
+  }
   const { config, logger, audit } = await resolveAccess(opts);
   const dc = config?.datasetConfig;
 
@@ -240,24 +237,43 @@ export async function resolveDatasetOptions<R>(
     const endpoint = accessEndpoint(opts, opts.endpoint);
     const credentials = accessCredentials(opts);
     const oss = accessClient(opts, endpoint, credentials, { audit });
-    const s3 = opts.signatureVersion === "s3v4";
     client = oss;
-    signer = makeSigner(oss, { endpoint, provider: credentials, region: oss.region, s3 });
+    signer = makeSigner(oss);
   }
 
   const shuffleOpt = opts.shuffle ?? (opts.seed !== undefined ? true : false);
   let shuffle: Required<ShuffleOptions> | undefined;
+  if (typeof shuffleOpt !== "boolean" && (shuffleOpt === null || typeof shuffleOpt !== "object")) {
+    throw new ConfigError(
+      `dataset option shuffle: expected true, false or { seed, bufferSize, blockSize }, got ${
+        JSON.stringify(shuffleOpt)
+      }`,
+    );
+  }
   if (shuffleOpt !== false) {
     const so = shuffleOpt === true ? {} : shuffleOpt;
+    if (so === null || typeof so !== "object") {
+      throw new ConfigError(
+        `dataset option shuffle: expected true, false or an object, got ${JSON.stringify(shuffleOpt)}`,
+      );
+    }
     const seed = so.seed ?? opts.seed ?? 0;
     if (!Number.isFinite(seed)) {
       throw new ConfigError(`dataset option shuffle.seed: expected a number, got ${seed}`);
     }
-    shuffle = {
-      seed,
-      bufferSize: positive("shuffle.bufferSize", so.bufferSize) ?? 1024,
-      blockSize: positive("shuffle.blockSize", so.blockSize) ?? 16,
-    };
+    if ("blockSize" in so) {
+      throw new ConfigError(
+        "dataset option shuffle.blockSize: no longer supported — items are dealt to ranks one at a time, so " +
+          "that shard sizes differ by at most one (see evenShards)",
+      );
+    }
+    const mode = so.mode ?? "global";
+    if (mode !== "global" && mode !== "buffer") {
+      throw new ConfigError(
+        `dataset option shuffle.mode: expected "global" or "buffer", got ${JSON.stringify(mode)}`,
+      );
+    }
+    shuffle = { seed, mode, bufferSize: positive("shuffle.bufferSize", so.bufferSize) ?? 1024 };
   }
 
   let transform: ItemTransform<R> | undefined;
@@ -288,8 +304,10 @@ export async function resolveDatasetOptions<R>(
   }
 
   let shard: Shard;
+  let evenShards: EvenShards;
   try {
     shard = resolveShard(opts.rank, opts.worldSize);
+    evenShards = resolveEvenShards(opts.evenShards);
   } catch (e) {
     throw new ConfigError(`dataset options: ${(e as Error).message}`);
   }
@@ -301,6 +319,7 @@ export async function resolveDatasetOptions<R>(
     maxBytesInFlight: positive("maxBytesInFlight", opts.maxBytesInFlight) ?? 256 * 1024 * 1024,
     ordered: opts.ordered ?? true,
     shard,
+    evenShards,
     shuffle,
     transform,
     transformUrl,

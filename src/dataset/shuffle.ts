@@ -12,7 +12,7 @@
  * ```ts
  * import { expect } from "expect";
  * import { shuffleBuffer, type ShuffleOptions } from "./shuffle.ts";
- * const opts: ShuffleOptions = { seed: 7, bufferSize: 4 };
+ * const opts: ShuffleOptions = { seed: 7, mode: "buffer", bufferSize: 4 };
  * const pass = () => Array.fromAsync(shuffleBuffer([1, 2, 3, 4, 5, 6], opts));
  * expect((await pass()).join() === (await pass()).join()).toBe(true);
  * ```
@@ -21,15 +21,19 @@ export interface ShuffleOptions {
   /** Seed of the shuffle; the same seed and epoch give the same order everywhere. Default 0. */
   seed?: number;
   /**
-   * Iterable datasets: references held in the shuffle buffer (references only — bytes are fetched after
-   * shuffling, so the buffer costs no object memory). Default 1024.
+   * Iterable datasets: `"global"` (default) reads the whole listing (references only, no object bytes) before
+   * the first item, then deals a permutation of all items drawn from `(seed, epoch)` to the ranks, as PyTorch's
+   * `DistributedSampler` does; `"buffer"` streams: each run of `worldSize` listed items is dealt to the ranks
+   * in a seeded order, and each rank mixes its items in a shuffle buffer of `bufferSize` — the first item comes
+   * before the listing ends and memory stays bounded however long the listing, but the mix is local (an item
+   * moves about `bufferSize` places). Map datasets always permute their whole (listed) shard.
+   */
+  mode?: "global" | "buffer";
+  /**
+   * Iterable datasets with `mode: "buffer"`: references held in the shuffle buffer (references only — bytes are
+   * fetched after shuffling, so the buffer costs no object memory). Default 1024.
    */
   bufferSize?: number;
-  /**
-   * Iterable datasets: consecutive references dealt to ranks as one block; with a shuffle each run of
-   * `worldSize` blocks is dealt in a seeded order that changes every epoch. Default 16.
-   */
-  blockSize?: number;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { type ObjectUri, parsePrefixUri, parseUri } from "../uri.ts";
 import type { ObjectRef } from "./item.ts";
+import type { DatasetOptions } from "./options.ts";
 import {
   ManifestError,
   type ManifestFormat,
@@ -203,4 +204,63 @@ export function manifestSource(
       }
     },
   };
+}
+
+/**
+ * Options of `fromManifestFile`: the dataset options plus the manifest's `parser` (a format name or a function;
+ * default detected from the first line) and `baseUri` (what relative paths resolve against).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import type { ManifestDatasetOptions } from "./sources.ts";
+ * const opts: ManifestDatasetOptions = { parser: "index", baseUri: "oss://my-bucket/images/", worldSize: 1 };
+ * expect(opts.parser).toEqual("index");
+ * ```
+ */
+export type ManifestDatasetOptions<O = DatasetOptions> = O & {
+  /** A format name (`"jsonl"`, `"index"`, `"keylabel"`, `"auto"`) or a parser. Default `"auto"`. */
+  parser?: ManifestParser | ManifestFormat;
+  /** What relative paths resolve against, e.g. `"oss://my-bucket/images/"`. */
+  baseUri?: string;
+};
+
+/**
+ * Reads the arguments of `fromManifestFile` in either form — `(manifest, { parser, baseUri, ...options })` or
+ * the positional `(manifest, parser?, baseUri?, options?)` — into the manifest source and the dataset options.
+ *
+ * @throws {TypeError} naming the argument when the second is neither options, a format name nor a parser.
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { manifestArgs } from "./sources.ts";
+ * const a = manifestArgs("oss://b01/m.txt", { parser: "index", baseUri: "oss://b01/", worldSize: 2 });
+ * const b = manifestArgs("oss://b01/m.txt", "index", "oss://b01/", { worldSize: 2 });
+ * expect([a.opts, b.opts]).toEqual([{ worldSize: 2 }, { worldSize: 2 }]);
+ * ```
+ */
+export function manifestArgs<O extends object>(
+  manifest: string,
+  parserOrOpts: ManifestParser | ManifestFormat | ManifestDatasetOptions<O> | undefined,
+  baseUri?: string,
+  opts?: O,
+): { source: DatasetSource; opts: O } {
+  if (parserOrOpts !== null && typeof parserOrOpts === "object") {
+    if (baseUri !== undefined || opts !== undefined) {
+      throw new TypeError(
+        "fromManifestFile: pass (manifest, { parser, baseUri, ...options }) or (manifest, parser, baseUri, " +
+          "options), not options followed by more arguments",
+      );
+    }
+    const { parser, baseUri: base, ...rest } = parserOrOpts as ManifestDatasetOptions<O>;
+    return { source: manifestSource(manifest, parser, base), opts: rest as unknown as O };
+  }
+  if (parserOrOpts !== undefined && typeof parserOrOpts !== "string" && typeof parserOrOpts !== "function") {
+    throw new TypeError(
+      `fromManifestFile: the second argument must be options, a format name or a parser function, got ${
+        JSON.stringify(parserOrOpts)
+      }`,
+    );
+  }
+  return { source: manifestSource(manifest, parserOrOpts, baseUri), opts: opts ?? ({} as O) };
 }

@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { crc64 } from "../crc64.ts";
+import { describeNetworkFailure } from "../network_error.ts";
 import type { AuditLog } from "../log.ts";
 import { ConfigError, IntegrityError, OssError, OssflowError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
+import { checkCrc64 } from "../integrity.ts";
 import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
   isRetryableStatus,
@@ -124,7 +125,8 @@ export class UrlFetchClient implements DatasetClient {
     range: { start: number; end?: number } | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
-    const headers: Record<string, string> = {};
+    // Identity: a compressing intermediary must not change the bytes whose length and CRC-64 are checked.
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
     return await retrying(this.#retry, async (_attempt, last) => {
@@ -196,12 +198,14 @@ function target(bucket: string, key: string, url: string | undefined): Target {
 
 /** An OssError for a request that got no response, its message (and no cause) free of the URL's query. */
 function networkError(t: Target, err: unknown, timedOut: boolean): OssError {
-  const why = (err as Error)?.message ?? String(err);
+  const host = new URL(t.uri).host;
+  const why = timedOut
+    ? `no response progress from ${host} in time`
+    : `cannot reach ${host}: ${describeNetworkFailure(err)}`;
   return new OssError({
     code: timedOut ? "RequestTimeout" : "NetworkError",
     status: 0,
-    message: redactQuery(timedOut ? "no response progress in time" : `network error: ${why}`, t.url) +
-      ` (url ${t.uri})`,
+    message: redactQuery(why, t.url) + ` (url ${t.uri})`,
     bucket: t.bucket,
     key: t.key,
     method: "GET",
@@ -228,15 +232,9 @@ async function readReply(
     a.done();
   }
   const etag = res.headers.get("etag") ?? "";
-  const crc = res.headers.get("x-oss-hash-crc64ecma");
-  if (res.status === 200 && crc !== null) {
-    const actual = await crc64(bytes);
-    if (actual !== crc) {
-      throw new AttemptFailure(
-        new IntegrityError(`${what}: CRC-64 mismatch`, { key: t.key, expected: crc, actual }),
-      );
-    }
-  }
+  await checkCrc64(res, bytes, what, t.key).catch((err) => {
+    throw new AttemptFailure(err);
+  });
   const received = bytes.byteLength;
   if (!range) return { bytes, etag, received };
   const end = range.end === undefined ? undefined : range.end + 1;

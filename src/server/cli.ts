@@ -27,7 +27,7 @@ Authentication (every request must be signed when a key is set)
   --access-key-id ID       or env OSS_ACCESS_KEY_ID
   --access-key-secret S    or env OSS_ACCESS_KEY_SECRET
   --no-auth                accept unsigned requests even if the env variables are set
-  --no-check-region        accept any signing region
+  --check-region           refuse signatures whose region is not --region (default: any region)
 Browsers (CORS; off by default, like a bucket without a CORS rule)
   --cors-origin ORIGIN     let pages on ORIGIN (e.g. http://127.0.0.1:8080, or *) call the server
                            (repeatable or comma-separated)
@@ -126,7 +126,10 @@ export function parseArgs(args: string[], env: Record<string, string | undefined
       case "--no-auth":
         auth = false;
         break;
-      case "--no-check-region":
+      case "--check-region":
+        opts.checkRegion = true;
+        break;
+      case "--no-check-region": // the default; accepted for scripts written when checking was
         opts.checkRegion = false;
         break;
       case "--cors-origin":

@@ -30,7 +30,8 @@ import { notImplemented } from "./routes/subresources.ts";
 import { errorXml } from "./routes/xml_responses.ts";
 import { EmulatorStats } from "./stats.ts";
 import { MemoryStore } from "./store/memory.ts";
-import { type ObjectStore, validateBucketName } from "./store/types.ts";
+import type { ObjectStore } from "./store/types.ts";
+import { checkEmulatorOptions, checkListenOptions } from "./emulator_options.ts";
 
 export type { EmulatorBindings, EmulatorEnv, ServerApp } from "./context.ts";
 export type { CorsOptions } from "./pipeline/cors.ts";
@@ -54,7 +55,11 @@ export interface EmulatorOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string }[];
   /** Region, e.g. `cn-hangzhou` (OSS location `oss-cn-hangzhou`). Default `cn-hangzhou`. */
   region?: string;
-  /** Whether a signature's scope region must be `region` (SigV4 may also use `oss-<region>`). Default true. */
+  /**
+   * Whether a signature's scope region must be `region` (SigV4 may also use `oss-<region>`). Default false: any
+   * region is accepted, so clients configured for any region (`us-east-1` for S3 tools, `cn-hangzhou` for OSS
+   * ones) work against the local server as they are; set it to test that a client signs with the right region.
+   */
   checkRegion?: boolean;
   /** Largest accepted clock difference of header-signed requests, ms. Default 15 minutes. */
   maxSkewMs?: number;
@@ -66,7 +71,11 @@ export interface EmulatorOptions {
   faults?: FaultOptions | FaultInjector;
   /** Largest accepted request body, bytes (`EntityTooLarge` beyond). Default 5 GiB. */
   maxBodyBytes?: number;
-  /** Largest accepted request header section (names + values), bytes. Default unlimited. */
+  /**
+   * Largest accepted request header section (names + values), bytes: beyond it `RequestHeaderSectionTooLarge`.
+   * Default 48 KiB. Deno's HTTP server refuses sections over about 64 KiB itself; `serveEmulator` then still
+   * answers with an OSS error document (see {@linkcode ServeEmulatorOptions.connectionProxy}).
+   */
   maxHeaderBytes?: number;
   /** Smallest part size (all parts but the last) accepted by CompleteMultipartUpload. Default 100 KiB, as on OSS. */
   minPartSize?: number;
@@ -84,6 +93,8 @@ export interface EmulatorOptions {
 }
 
 const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
+/** Below the ~64 KiB at which Deno's HTTP server refuses a request before the emulator sees it. */
+const DEFAULT_MAX_HEADER = 48 * 1024;
 
 /**
  * Builds the emulator as a plain Hono app (`app.fetch`, `app.request`).
@@ -99,7 +110,7 @@ const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
  * ```
  */
 export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBindings> {
-  for (const b of opts.buckets ?? []) validateBucketName(b);
+  checkEmulatorOptions("createEmulator", opts);
   const secrets = opts.credentials
     ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))
     : undefined;
@@ -113,7 +124,7 @@ export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBi
     autoCreateBuckets: opts.autoCreateBuckets ?? false,
     virtualHosts: opts.virtualHosts ?? [],
     lookupSecret: secrets ? (id) => secrets.get(id) : undefined,
-    checkRegion: opts.checkRegion ?? true,
+    checkRegion: opts.checkRegion ?? false,
     signal: opts.signal,
   };
   const ready = Promise.all((opts.buckets ?? []).map((b) => rt.store.createBucket(b)));
@@ -132,7 +143,7 @@ export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBi
     .use(meterResponses(rt))
     .use(requestId())
     .use(corsHeaders(cors))
-    .use(addressing(rt, { ready, maxHeaderBytes: opts.maxHeaderBytes }))
+    .use(addressing(rt, { ready, maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER }))
     .use(injectFaults(rt))
     .use(authenticate(rt, { maxSkewMs: opts.maxSkewMs }))
     .all("*", (c) => {
@@ -151,9 +162,11 @@ export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBi
 
 /** An error as OSS answers it: the XML error document (no body for HEAD and 304), counted by code. */
 function renderError(rt: EmulatorRuntime, err: Error, c: EmulatorContext): Response {
-  const e = err instanceof EmulatorError
-    ? err
-    : new EmulatorError("InternalError", `We encountered an internal error: ${err.message}`);
+  // Never the message of an unexpected error: it may name files under the data directory.
+  const e = err instanceof EmulatorError ? err : new EmulatorError(
+    "InternalError",
+    `We encountered an internal error (${err.name}). Please try again.`,
+  );
   rt.stats.error(e.code);
   const headers = new Headers(e.headers);
   if (e.status === 304 || c.req.method === "HEAD") return new Response(null, { status: e.status, headers });
@@ -193,8 +206,10 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
   hostname?: string;
   /**
    * Put a small TCP proxy in front of the server so the `reset` fault can close connections before any
-   * response byte, and `Expect: 100-continue` is answered only after authentication. Default true; false
-   * serves directly (a `reset` then becomes Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
+   * response byte, `Expect: 100-continue` is answered only after authentication, and a request that Deno's
+   * HTTP server refuses before the emulator sees it (a header section over about 64 KiB) is answered with an
+   * OSS error document rather than a bare 400. Default true; false serves directly (a `reset` then becomes
+   * Deno's 500 answer, and `Deno.serve` sends `100 Continue` at once).
    */
   connectionProxy?: boolean;
 }
@@ -241,6 +256,8 @@ export interface RunningEmulator {
  * ```
  */
 export async function serveEmulator(opts: ServeEmulatorOptions = {}): Promise<RunningEmulator> {
+  checkEmulatorOptions("serveEmulator", opts);
+  checkListenOptions("serveEmulator", opts);
   const ownStore = opts.store === undefined;
   const store = opts.store ?? new MemoryStore();
   const stats = opts.stats ?? new EmulatorStats();

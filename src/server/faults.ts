@@ -286,6 +286,8 @@ export interface MeterOptions {
   limit?: { bytes: number; error: () => Error };
   /** Errors the stream when aborted (server shutdown). */
   signal?: AbortSignal;
+  /** Maps an error reading `source` to the one the stream errors with (default: as it is). */
+  readError?: (err: unknown) => unknown;
 }
 
 /**
@@ -337,7 +339,9 @@ export function meteredStream(
     async pull(controller) {
       try {
         if (!pending || pending.byteLength === 0) {
-          const { done, value } = await reader.read();
+          const { done, value } = await reader.read().catch((err) => {
+            throw opts.readError ? opts.readError(err) : err;
+          });
           if (done) {
             end();
             controller.close();

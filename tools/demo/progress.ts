@@ -19,6 +19,22 @@ export interface PhaseBar {
 const NO_BAR: PhaseBar = { tick() {}, done() {} };
 
 /**
+ * The count a bar shows for `value` of `total` units displayed divided by `scale`: the total, rounded, once all
+ * is done (a 31.99 MiB file ends at "32/32 MiB", not "31/32"), and never more than that before.
+ *
+ * @example
+ * ```ts
+ * import { shownCount } from "./progress.ts";
+ * const MiB = 1024 * 1024;
+ * console.log(shownCount(32 * MiB - 100, 32 * MiB - 100, MiB), shownCount(31.6 * MiB, 32 * MiB - 100, MiB)); // 32 31
+ * ```
+ */
+export function shownCount(value: number, total: number, scale: number): number {
+  const shownTotal = Math.round(total / scale);
+  return value >= total ? shownTotal : Math.min(Math.floor(value / scale), shownTotal);
+}
+
+/**
  * Makes a bar per phase, or no-op bars when disabled or when stderr is not a terminal.
  *
  * @example
@@ -40,10 +56,11 @@ export class Progress {
   /** A bar for `total` units labelled `name`; the counts are shown divided by `scale` (e.g. bytes as MiB). */
   phase(name: string, total: number, unit: string, scale = 1): PhaseBar {
     if (!this.enabled) return NO_BAR;
+    const shownTotal = shownCount(total, total, scale);
     const bar = new SingleBar({
-      format: `${name.padEnd(16)} [{bar}] {percentage}% | {shown}/${
-        Math.round(total / scale)
-      } ${unit} | {mbps} MB/s | {duration}s`,
+      format: `${
+        name.padEnd(16)
+      } [{bar}] {percentage}% | {shown}/${shownTotal} ${unit} | {mbps} MB/s | {duration}s`,
       barCompleteChar: "█",
       barIncompleteChar: "░",
       barsize: 30,
@@ -61,7 +78,7 @@ export class Progress {
       tick(n = 1, b = 0) {
         bytes += b;
         value += n;
-        bar.increment(n, { mbps: mbps(), shown: Math.floor(value / scale) });
+        bar.increment(n, { mbps: mbps(), shown: shownCount(value, total, scale) });
       },
       done() {
         if (open.delete(phase)) bar.stop();

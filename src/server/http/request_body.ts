@@ -12,6 +12,7 @@ import { AwsChunkedDecoderStream, isAwsChunked } from "./aws_chunked.ts";
 import { EmulatorError } from "../error.ts";
 import { meteredStream } from "../faults.ts";
 import { acquireHasher, type HashKind, releaseHasher } from "./digest_stream.ts";
+import { concatBytes } from "../../bytes.ts";
 import type { BodyDigest } from "../store/types.ts";
 
 /** What {@linkcode requestBody} needs from the server. */
@@ -132,6 +133,7 @@ export function requestBody(req: Request, ctx: BodyContext): PreparedBody {
     bytesPerSec: ctx.bytesPerSec,
     onBytes: ctx.onBytes,
     signal: ctx.signal,
+    readError: asIncompleteBody,
     limit: {
       bytes: ctx.maxBodyBytes,
       error: () =>
@@ -147,6 +149,61 @@ export function requestBody(req: Request, ctx: BodyContext): PreparedBody {
       for (const c of checks) await c(d);
     },
   };
+}
+
+/**
+ * What a failed read of a request body means: the client sent fewer bytes than its Content-Length (or chunked
+ * framing) promised and the connection ended. Errors of the server's own checks pass through.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { asIncompleteBody } from "./request_body.ts";
+ * expect((asIncompleteBody(new TypeError("connection closed")) as Error & { code: string }).code).toEqual("IncompleteBody");
+ * ```
+ */
+export function asIncompleteBody(err: unknown): unknown {
+  if (err instanceof EmulatorError) return err;
+  return new EmulatorError(
+    "IncompleteBody",
+    "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+  );
+}
+
+/**
+ * Reads a small request body (an XML document) as text, at most `maxBytes` of it: a larger body is refused
+ * by its Content-Length before anything is read, or as soon as the bytes read pass the limit, so a huge body
+ * never sits in memory. `tooLarge` makes the error.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { readSmallBody } from "./request_body.ts";
+ * const req = new Request("http://localhost/b?delete", { method: "POST", body: "<Delete/>" });
+ * expect(await readSmallBody(req, 100, () => new Error("too large"))).toEqual("<Delete/>");
+ * ```
+ */
+export async function readSmallBody(req: Request, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  if (req.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read().catch((err) => {
+        throw asIncompleteBody(err);
+      });
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (err) {
+    reader.cancel(err).catch(() => {});
+    throw err;
+  }
+  return new TextDecoder().decode(concatBytes(chunks, size));
 }
 
 /** Flexible checksums the server verifies, by header name. */

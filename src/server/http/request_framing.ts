@@ -7,8 +7,9 @@
  * server then sends `100 Continue` through the proxy when a handler first reads the body.
  *
  * Only request framing is parsed (head, `Content-Length` or chunked body, trailers); everything else is
- * forwarded byte for byte. Input it cannot follow (a head over 64 KiB, a malformed chunk) is passed on
- * untouched from then on, for `Deno.serve` to refuse.
+ * forwarded byte for byte. Input it cannot follow (a head over 64 KiB, a malformed chunk, bytes that cannot
+ * start a request line, such as a TLS handshake from a client that took the server for https) is passed on
+ * untouched from then on, for `Deno.serve` to refuse at once.
  *
  * @module
  */
@@ -93,6 +94,12 @@ export class RequestFraming {
   #readHead(chunk: Uint8Array, at: number, out: Uint8Array[]): number {
     const before = this.#head.length;
     const head = before === 0 ? chunk.subarray(at) : concat(this.#head, chunk.subarray(at));
+    if (before === 0 && !requestLineStart(head)) {
+      // Not HTTP (a TLS ClientHello starts with 0x16): waiting for a blank line would hold it forever.
+      out.push(head);
+      this.#mode = "pass";
+      return chunk.length;
+    }
     const end = indexOfBlankLine(head, Math.max(0, before - 3));
     if (end < 0) {
       this.#head = before === 0 ? head.slice() : head;
@@ -167,6 +174,17 @@ const COLON = 58;
 const MARKER = new TextEncoder().encode(EXPECT_CONTINUE_MARKER);
 
 /** Bytes [from, to) as text, one character per byte (header names and the values read here are ASCII). */
+/**
+ * Whether `bytes` can begin a request: empty lines (which a server ignores before a request line), then a method,
+ * whose first character is an uppercase letter.
+ */
+function requestLineStart(bytes: Uint8Array): boolean {
+  for (const b of bytes) {
+    if (b !== CR && b !== LF) return b >= 0x41 && b <= 0x5a;
+  }
+  return true;
+}
+
 function ascii(bytes: Uint8Array, from: number, to: number): string {
   let s = "";
   for (let i = from; i < to && i - from < 256; i++) s += String.fromCharCode(bytes[i]);

@@ -80,11 +80,16 @@ export class ResetProxy {
     const pair: Pair = { client, upstream, expectsContinue: false, writes: Promise.resolve() };
     this.#pairs.set(id, pair);
     const framing = new RequestFraming((expects) => (pair.expectsContinue = expects));
+    // Whether the latest request the client started is a HEAD (whose answer must have no body).
+    let head = false;
     await Promise.all([
       pump(client, upstream, async (chunk) => {
+        if (chunk[0] >= 0x41 && chunk[0] <= 0x5a) {
+          head = chunk.length > 5 && HEAD.every((b, i) => chunk[i] === b);
+        }
         for (const piece of framing.push(chunk)) await writeAll(upstream, piece);
       }),
-      pump(upstream, client, (chunk) => clientWrite(pair, chunk)),
+      pump(upstream, client, (chunk) => clientWrite(pair, explainRefusal(chunk, head))),
     ]);
     this.#pairs.delete(id);
     closeQuietly(client);
@@ -132,6 +137,46 @@ async function writeAll(to: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
 }
 
 /**
+ * The bare answer of Deno's HTTP server to a request it refuses before any handler runs (a header section over
+ * about 64 KiB, or a malformed request line or header): no server header, no body, connection closed. The
+ * emulator's own answers always carry `server: ossflow-emulator`.
+ */
+const REFUSAL =
+  /^HTTP\/1\.1 (4\d\d) [^\r]*\r\ncontent-length: 0\r\ndate: [^\r]+\r\nconnection: close\r\n\r\n$/;
+
+const HEAD = [...new TextEncoder().encode("HEAD ")];
+
+/**
+ * Turns the HTTP server's bare refusal into an OSS error (a document, or its headers alone when `head`); any
+ * other chunk passes as it is.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { explainRefusal } from "./reset_proxy.ts";
+ * const bare = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Sat, 05 Dec 2026 03:37:05 GMT\r\nconnection: close\r\n\r\n";
+ * const answer = new TextDecoder().decode(explainRefusal(new TextEncoder().encode(bare), false));
+ * expect(answer.includes("<Code>InvalidRequest</Code>")).toBe(true);
+ * ```
+ */
+export function explainRefusal(chunk: Uint8Array, head: boolean): Uint8Array {
+  if (chunk.length > 160 || chunk[0] !== 0x48) return chunk; // "H"
+  const m = REFUSAL.exec(new TextDecoder().decode(chunk));
+  if (!m) return chunk;
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0"))
+    .join("").toUpperCase();
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code><Message>The HTTP ` +
+    `server refused the request before reading it: its header section is over 64 KiB, or a request line or ` +
+    `header is malformed.</Message><RequestId>${id}</RequestId><HostId>ossflow-emulator</HostId></Error>`;
+  return new TextEncoder().encode(
+    `HTTP/1.1 ${m[1]} Bad Request\r\ncontent-type: application/xml\r\n` +
+      `content-length: ${head ? 0 : body.length}\r\nx-oss-request-id: ${id}\r\nx-amz-request-id: ${id}\r\n` +
+      `server: ossflow-emulator\r\nconnection: close\r\n\r\n${head ? "" : body}`,
+  );
+}
+
+/**
  * Reads `from` until EOF or error, handing each chunk to `write` (which has finished with it when its
  * promise settles), then half-closes (or closes) `to`.
  */
@@ -141,11 +186,20 @@ async function pump(
   write: (chunk: Uint8Array) => Promise<unknown>,
 ): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
+  let writing = true;
   try {
     while (true) {
       const n = await from.read(buf);
       if (n === null) break;
-      await write(buf.subarray(0, n));
+      if (!writing) continue;
+      try {
+        await write(buf.subarray(0, n));
+      } catch {
+        // `to` stopped reading: the server refused a request it had not read to the end and closed. Its
+        // answer is still on the way back: keep reading (and dropping) what `from` sends, so that closing
+        // `from` with unread bytes does not reset the connection before that answer arrives.
+        writing = false;
+      }
     }
     await to.closeWrite().catch(() => closeQuietly(to));
   } catch {

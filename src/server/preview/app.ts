@@ -90,8 +90,9 @@ export interface PreviewAppOptions {
   listLimit?: number;
   /**
    * Where the page loads the browser bundle (`dist/ossflow.js` of `deno task build`) from.
-   * `{ dir }`: the app serves `ossflow.js` and `prefetch_worker.js` from this directory (a `file:` or `http(s):`
-   * URL, read with `fetch`). `{ url }`: the page imports the bundle from this URL and the app serves none.
+   * `{ dir }`: the app serves `ossflow.js` and `prefetch_worker.js` from this directory — a path (absolute, or
+   * relative to the current directory: `{ dir: "dist" }`) or a `file:` or `http(s):` URL, read with `fetch`.
+   * `{ url }`: the page imports the bundle from this URL and the app serves none.
    * Default: `{ dir }` of the repository's `dist/` when this module is a local file.
    */
   bundle?: { dir: string | URL } | { url: string };

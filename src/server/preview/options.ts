@@ -169,13 +169,45 @@ function resolveBundle(bundle: PreviewAppOptions["bundle"]): { bundleUrl: string
   }
   if (bundle !== null && typeof bundle === "object" && "dir" in bundle) {
     const raw = String(bundle.dir);
-    const dir = URL.parse(raw.endsWith("/") ? raw : raw + "/");
+    const dir = directoryUrl(raw.endsWith("/") || raw.endsWith("\\") ? raw : raw + "/");
     if (!dir || !["file:", "http:", "https:"].includes(dir.protocol)) {
-      fail("bundle.dir", "a file: or http(s): URL of a directory", bundle.dir);
+      fail("bundle.dir", "a directory: a path, or a file: or http(s): URL", bundle.dir);
     }
     return { bundleUrl: "./ossflow.js", bundleDir: dir };
   }
   return fail("bundle", "{ dir } or { url }", bundle);
+}
+
+/** The current directory as a `file:` URL (Deno, Node, Bun), or undefined where there is none (browsers, workerd). */
+function cwdUrl(): URL | undefined {
+  const g = globalThis as { Deno?: { cwd(): string }; process?: { cwd?(): string } };
+  const cwd = g.Deno?.cwd() ?? g.process?.cwd?.();
+  return cwd === undefined ? undefined : pathToFileUrl(cwd.endsWith("/") ? cwd : cwd + "/");
+}
+
+/** An absolute path (POSIX, or Windows `C:\…`) as a `file:` URL, each segment percent-encoded. */
+function pathToFileUrl(path: string): URL {
+  const slashed = path.replaceAll("\\", "/");
+  const rooted = /^[A-Za-z]:\//.test(slashed) ? "/" + slashed : slashed;
+  return new URL(
+    "file://" + rooted.split("/").map((seg) => encodeURIComponent(seg)).join("/").replace(
+      /^\/([A-Za-z])%3A/,
+      "/$1:",
+    ),
+  );
+}
+
+/**
+ * A directory given as a URL (`file:`, `http(s):`) or a path: absolute (`/srv/dist/`, `C:\dist\`) or relative
+ * to the current directory (`dist/`, `./dist/`). Undefined when it is neither.
+ */
+function directoryUrl(raw: string): URL | undefined {
+  if (/^[A-Za-z]:[\\/]/.test(raw) || raw.startsWith("/")) return pathToFileUrl(raw);
+  const url = URL.parse(raw);
+  if (url) return url;
+  const cwd = cwdUrl();
+  if (cwd === undefined) return undefined;
+  return new URL(raw.replaceAll("\\", "/").split("/").map((seg) => encodeURIComponent(seg)).join("/"), cwd);
 }
 
 /**

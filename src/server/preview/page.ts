@@ -1,9 +1,11 @@
 /**
  * The preview app's page (`GET /`) and its script (`GET /app.js`): no framework, no inline script. The page
  * asks for the bearer token (or takes it from the URL fragment `#token=…`, then removes it from the address
- * bar), lists a prefix through `/api/list`, and shows a grid: images are fetched straight from the store by
- * presigned URL through the library's browser bundle (`OssIterableDataset.fromUrls`), other objects through
- * `/api/preview` (truncated text, JSON lines, hex).
+ * bar), lists a prefix through `/api/list` (pages of the app's `listLimit`), and shows a grid: images are
+ * fetched straight from the store by presigned URL through the library's browser bundle
+ * (`OssMapDataset.fromUrls`, each on its own, so that a failure names its own object), other objects through
+ * `/api/preview` (truncated text, JSON lines, hex). When the store refuses the page by CORS (a no-cors fetch of
+ * the same URL gets an answer where the CORS fetch got none), a notice says so once, with the rule to add.
  *
  * @module
  */
@@ -91,6 +93,7 @@ export function previewPageHtml(opts: PreviewPageOptions): string {
 </form>
 <p id="status" role="status">Enter the token to list the dataset.</p>
 </header>
+<section id="notice" role="alert" hidden></section>
 <main id="grid"></main>
 <p><button id="more" type="button" hidden>Load more</button></p>
 <script type="module" src="app.js"></script>
@@ -114,7 +117,14 @@ figure { margin: 0; background: #fff; border-radius: 6px; box-shadow: 0 1px 3px 
 .thumb pre { margin: 0; padding: 6px; width: 100%; height: 100%; box-sizing: border-box; overflow: hidden;
   font: 11px/1.3 ui-monospace, monospace; white-space: pre-wrap; word-break: break-all; background: #fff; }
 .thumb pre.hex { word-break: normal; }
-.thumb .note { color: #8a93a6; }
+.thumb .note { color: #8a93a6; margin: 0; padding: 8px; max-height: 100%; box-sizing: border-box; overflow: auto;
+  overflow-wrap: anywhere; font-size: 12px; }
+.failed .thumb { align-items: flex-start; }
+.failed .thumb .note { color: #8b1c1c; }
+#notice { margin: 16px 20px 0; padding: 12px 16px; background: #fff4d6; border: 1px solid #e8c36a; border-radius: 6px; }
+#notice h2 { font-size: 15px; margin: 0 0 6px; }
+#notice p { margin: 6px 0; }
+#notice pre { margin: 6px 0; padding: 8px; background: #fff; overflow: auto; font: 12px/1.35 ui-monospace, monospace; }
 figcaption { padding: 6px 8px; display: flex; justify-content: space-between; gap: 6px; font-size: 12px; }
 figcaption .key { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 figcaption .size { color: #6b7385; white-space: nowrap; }
@@ -129,13 +139,13 @@ ${TENSOR_TABLE_CSS}`;
  * ```ts
  * import { expect } from "expect";
  * import { PREVIEW_PAGE_SCRIPT } from "./page.ts";
- * expect(PREVIEW_PAGE_SCRIPT.includes("fromUrls")).toBe(true);
+ * expect(PREVIEW_PAGE_SCRIPT.includes("OssMapDataset.fromUrls")).toBe(true);
  * ```
  */
 export const PREVIEW_PAGE_SCRIPT: string = `// ossflow preview page
 const TOKEN_KEY = "ossflow-preview-token";
-const PAGE_SIZE = 48;
 const PRESIGN_BATCH = 100;
+const IMAGE_CONCURRENCY = 6;
 const $ = (id) => document.getElementById(id);
 const body = document.body;
 const grid = $("grid");
@@ -149,6 +159,8 @@ let token = "";
 let prefix = "";
 let cursor;
 let bundle;
+let pageSize = 100; // the app's listLimit, from /api/config
+let corsCheck; // once: whether the store refuses this page by CORS
 
 class AuthError extends Error {}
 
@@ -250,44 +262,85 @@ function showPreview(card, p) {
   card.done = true;
 }
 
-function locationKeys(url) {
-  const u = new URL(url);
-  const path = u.pathname.slice(1);
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    // keep it encoded
+function corsNotice(store) {
+  const origin = location.origin;
+  const h = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
+  const rule = [
+    "<CORSRule>",
+    "  <AllowedOrigin>" + origin + "</AllowedOrigin>",
+    "  <AllowedMethod>GET</AllowedMethod>",
+    "  <AllowedMethod>HEAD</AllowedMethod>",
+    "  <AllowedHeader>*</AllowedHeader>",
+    "  <ExposeHeader>ETag</ExposeHeader>",
+    "  <ExposeHeader>x-oss-hash-crc64ecma</ExposeHeader>",
+    "  <ExposeHeader>x-oss-request-id</ExposeHeader>",
+    "  <MaxAgeSeconds>600</MaxAgeSeconds>",
+    "</CORSRule>",
+  ].join("\\n");
+  const notice = $("notice");
+  notice.replaceChildren(
+    h("h2", "Images are blocked: the bucket has no CORS rule for this page"),
+    h(
+      "p",
+      "The page fetches images straight from the bucket (" + store + ") by presigned URL, and the bucket's " +
+        "answers do not allow this page's origin (" + origin + "), so the browser withholds them. Previews " +
+        "that come through this app still load. Add this rule to the bucket (OSS console: Bucket > Permissions " +
+        "> Cross-Origin Resource Sharing, or PutBucketCors), then reload:",
+    ),
+    h("pre", rule),
+    h("p", "The local server: start it with --cors-origin " + origin + ", or serveEmulator({ cors: { origins: [" +
+      JSON.stringify(origin) + "] } })."),
+  );
+  notice.hidden = false;
+}
+
+/**
+ * Whether a failed fetch of url was CORS: a no-cors fetch of the same URL gets an (opaque) answer where the
+ * CORS fetch got none, so the store is there but refuses this page. Asked once; the notice is shown once.
+ */
+function corsBlocked(url) {
+  corsCheck ??= fetch(url, { mode: "no-cors", cache: "no-store" }).then(
+    () => (corsNotice(new URL(url).origin), true),
+    () => false,
+  );
+  return corsCheck;
+}
+
+/** Each image is fetched on its own, so one failure names its own object and the others still load. */
+async function loadImage(ds, index, card, url) {
+  if (!(corsCheck && (await corsCheck))) {
+    try {
+      const item = await ds.get(index);
+      await showImage(card, new Blob([await item.bytes()], { type: imageType(card.key) }));
+      return;
+    } catch (err) {
+      if (!(err?.code === "NetworkError" && (await corsBlocked(url)))) {
+        note(card, "Failed: " + (err?.message ?? String(err)), true);
+        return;
+      }
+    }
   }
-  return [u.origin + u.pathname, path, decoded];
+  note(card, card.key + ": blocked by CORS (the bucket has no rule for this page: see above)", true);
 }
 
 async function loadImages(cards) {
   if (cards.length === 0) return;
   bundle ??= import(body.dataset.bundle);
-  const { OssIterableDataset } = await bundle;
+  const { OssMapDataset } = await bundle;
   for (let i = 0; i < cards.length; i += PRESIGN_BATCH) {
     const batch = cards.slice(i, i + PRESIGN_BATCH);
     const params = batch.map((c) => ["key", c.key]);
     const { items } = await (await api("api/presign", params)).json();
-    const byLocation = new Map();
-    items.forEach((item, j) => {
-      for (const k of locationKeys(item.url)) byLocation.set(k, batch[j]);
-    });
-    const dataset = OssIterableDataset.fromUrls(items.map((item) => item.url), {
-      prefetchConcurrency: 6,
-      transform: async (item) => ({ key: item.key, uri: item.uri, bytes: await item.bytes() }),
-    });
-    const shown = [];
-    try {
-      for await (const got of dataset) {
-        const card = byLocation.get(got.uri) ?? byLocation.get(got.key) ?? batch.find((c) => !c.done);
-        if (card) shown.push(showImage(card, new Blob([got.bytes], { type: imageType(card.key) })));
+    const urls = items.map((item) => item.url);
+    const ds = await OssMapDataset.fromUrls(urls);
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length) {
+        const j = next++;
+        await loadImage(ds, j, batch[j], urls[j]);
       }
-    } catch (err) {
-      for (const card of batch) if (!card.done) note(card, "failed: " + err.message, true);
-    }
-    await Promise.all(shown);
+    };
+    await Promise.all(Array.from({ length: Math.min(IMAGE_CONCURRENCY, batch.length) }, worker));
   }
 }
 
@@ -312,7 +365,7 @@ async function loadPreviews(cards) {
 async function loadPage() {
   body.dataset.state = "loading";
   setStatus("Listing " + prefix + " …");
-  const params = [["prefix", prefix], ["limit", String(PAGE_SIZE)]];
+  const params = [["prefix", prefix], ["limit", String(pageSize)]];
   if (cursor) params.push(["cursor", cursor]);
   const page = await (await api("api/list", params)).json();
   cursor = page.nextCursor;
@@ -348,6 +401,7 @@ async function start() {
   token = tokenInput.value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
   const config = await (await api("api/config", [])).json();
+  pageSize = config.listLimit ?? pageSize;
   prefixList.replaceChildren(...config.prefixes.map((p) => Object.assign(document.createElement("option"), { value: p })));
   if (!prefixInput.value) prefixInput.value = config.prefixes[0];
   prefix = prefixInput.value;

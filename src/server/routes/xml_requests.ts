@@ -6,6 +6,7 @@
  */
 import { parseXml } from "../../xml.ts";
 import { EmulatorError } from "../error.ts";
+import { readSmallBody } from "../http/request_body.ts";
 import type { CompletePart } from "../store/types.ts";
 
 const MAX_XML_BYTES = 2 * 1024 * 1024;
@@ -19,8 +20,7 @@ function malformed(why: string): EmulatorError {
 
 /** The body's root element `root` (the client's parser, `@rgrove/parse-xml`); anything else is MalformedXML. */
 async function parse(req: Request, root: string, repeated: string): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (text.length > MAX_XML_BYTES) throw malformed("the body is too large");
+  const text = await readSmallBody(req, MAX_XML_BYTES, () => malformed("the body is larger than 2 MiB"));
   try {
     return parseXml(text, root, new Set([repeated]));
   } catch (err) {
