@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient, OssIterableDataset } from "./mod.ts";
  * import { serveEmulator } from "./src/server/mod.ts";
  *
@@ -14,171 +15,55 @@
  *   client,
  *   transform: async (item) => `${item.key}: ${(await item.bytes()).length} bytes`,
  * });
- * for await (const line of dataset) console.log(line); // train/0.bin: 1 bytes ...
+ * const lines = await Array.fromAsync(dataset);
+ * expect(lines).toEqual(["train/0.bin: 1 bytes", "train/1.bin: 2 bytes", "train/2.bin: 3 bytes"]);
  * await server.close();
  * ```
  *
- * The OSS-compatible local server lives in the `./server` export (`src/server/mod.ts`).
+ * This root export carries what the README uses: the client, the datasets, the checkpoint and safetensors
+ * classes, presigning, credentials, config loading, the errors, and their option and result types. The rest
+ * lives at named subpaths: `./client` (the client's other types, retry policy), `./dataset` (manifest parsers,
+ * URL lists), `./checkpoint` and `./safetensors` (bounds, statistics, dtypes), `./config` (config parsing,
+ * credential files, URIs, endpoints), `./signer` (OSS V4 and SigV4 signing), `./crc64`, `./prefetch`, `./log`;
+ * the local server is `./server` and its object stores `./server/store`.
  *
  * @module
  */
-export { ConfigError, IntegrityError, OssError, type OssErrorInit, SafetensorsError } from "./src/errors.ts";
-export {
-  formatUri,
-  type ObjectUri,
-  parsePrefixUri,
-  parseUri,
-  type ParseUriOptions,
-  type UriScheme,
-} from "./src/uri.ts";
-export {
-  defaultRegion,
-  type Endpoint,
-  objectUrl,
-  parseEndpoint,
-  type ParseEndpointOptions,
-  regionFromEndpoint,
-} from "./src/endpoint.ts";
+export { ConfigError, IntegrityError, OssError, OssflowError, SafetensorsError } from "./src/errors.ts";
+export { ManifestError } from "./src/dataset/manifest.ts";
+export { DataObject, TransformError } from "./src/dataset/item.ts";
+export { OssClient } from "./src/client.ts";
+export type {
+  GetObjectResult,
+  ObjectMeta,
+  ObjectSummary,
+  OssClientOptions,
+  PutOptions,
+  PutResult,
+} from "./src/client_types.ts";
+export type { RetryOptions } from "./src/retry.ts";
+export { type PresignOptions, presignUrl } from "./src/presign.ts";
 export {
   chainCredentials,
   type Credentials,
   type CredentialsProvider,
   envCredentials,
-  SafeCredentials,
   staticCredentials,
-  toCredentialsProvider,
 } from "./src/credentials.ts";
-export {
-  defaultCredentials,
-  type DefaultCredentialsOptions,
-  fileCredentials,
-  type FileCredentialsOptions,
-  loadCredentialFile,
-  parseCredentialFile,
-} from "./src/credential_file.ts";
-export {
-  type CheckpointConfig,
-  configSchema,
-  type DatasetConfig,
-  defaultConfig,
-  loadConfig,
-  type LogLevel,
-  type OssflowConfig,
-  parseConfig,
-  type ParseConfigOptions,
-} from "./src/config.ts";
-export {
-  type Oss4PresignOptions,
-  type Oss4SignOptions,
-  presignOss4,
-  type SignableRequest,
-  signOss4,
-} from "./src/signer/oss4.ts";
-export { presignS3v4, type S3v4PresignOptions, type S3v4SignOptions, signS3v4 } from "./src/signer/s3v4.ts";
-export { OssClient } from "./src/client.ts";
-export {
-  DEFAULT_PRESIGN_EXPIRES,
-  type Presigner,
-  type PresignOptions,
-  presignUrl,
-  resolvePresignOptions,
-} from "./src/presign.ts";
-export type {
-  AppendResult,
-  ByteRange,
-  CompletedPart,
-  GetBytesResult,
-  GetObjectResult,
-  GetOptions,
-  ListOptions,
-  ListPage,
-  ListUploadsOptions,
-  ObjectMeta,
-  ObjectSummary,
-  OssClientOptions,
-  PartInfo,
-  PutBody,
-  PutOptions,
-  PutResult,
-  RequestOptions,
-  SignedRequest,
-  UploadInfo,
-  UploadPartOptions,
-} from "./src/client_types.ts";
-export { DEFAULT_RETRY, type RetryEvent, type RetryOptions } from "./src/retry.ts";
-export { Crc64, crc64, crc64Combine, Crc64Stream } from "./src/crc64.ts";
-export { prefetch, type PrefetchContext, type PrefetchOptions } from "./src/prefetch.ts";
-export {
-  auditedFetch,
-  AuditLog,
-  type AuditRecord,
-  Logger,
-  type LogLevelName,
-  type LogRecord,
-  redact,
-} from "./src/log.ts";
-export {
-  DataObject,
-  type DatasetOptions,
-  distributedIndices,
-  type EvenShards,
-  indexParser,
-  type ItemTransform,
-  type IterateOptions,
-  jsonLinesParser,
-  keyLabelParser,
-  type ManifestDatasetOptions,
-  type ManifestEntry,
-  ManifestError,
-  type ManifestFormat,
-  type ManifestParser,
-  type ObjectRef,
-  OssIterableDataset,
-  OssMapDataset,
-  type ShuffleOptions,
-  TransformError,
-  UrlFetchClient,
-  type UrlFetchOptions,
-  type UrlList,
-} from "./src/dataset/mod.ts";
+export { defaultCredentials, fileCredentials } from "./src/credential_file.ts";
+export { loadConfig, type OssflowConfig } from "./src/config.ts";
+export { type IterateOptions, OssIterableDataset } from "./src/dataset/iterable.ts";
+export { OssMapDataset } from "./src/dataset/map.ts";
+export type { DatasetOptions, ItemTransform } from "./src/dataset/options.ts";
 export {
   type CheckpointReaderOptions,
-  type CheckpointReaderStats,
   type CheckpointTarget,
   type CheckpointWriterOptions,
-  type CheckpointWriterStats,
-  DEFAULT_PART_SIZE,
-  type KnownObject,
-  MAX_PART_SIZE,
-  MAX_PARTS,
-  MIN_PART_SIZE,
   OssCheckpoint,
   type OssCheckpointOptions,
   OssCheckpointReader,
   OssCheckpointWriter,
 } from "./src/checkpoint/mod.ts";
-export {
-  DEFAULT_COMMIT_TIMEOUT_MS,
-  DEFAULT_HEADER_PROBE,
-  DEFAULT_MAX_GAP,
-  DEFAULT_POLL_INTERVAL_MS,
-  type Dtype,
-  DTYPE_BITS,
-  isDtype,
-  LITTLE_ENDIAN,
-  MAX_HEADER_BYTES,
-  OssSafetensors,
-  type OssSafetensorsOptions,
-  type SafetensorsFileInfo,
-  type SafetensorsIndex,
-  type SafetensorsReadOptions,
-  type SafetensorsReadStats,
-  type SavedFile,
-  saveSafetensors,
-  type SaveSafetensorsOptions,
-  type SaveSafetensorsResult,
-  type Tensor,
-  type TensorArray,
-  type TensorInfo,
-  type TensorsToSave,
-} from "./src/safetensors/mod.ts";
+export { OssSafetensors, type OssSafetensorsOptions } from "./src/safetensors/reader.ts";
+export { saveSafetensors, type SaveSafetensorsOptions } from "./src/safetensors/writer.ts";
+export type { Tensor } from "./src/safetensors/dtypes.ts";

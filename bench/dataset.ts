@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       prefetchConcurrency: concurrency,
       prefetchWorker: workers,
     });
-    await ds.options(); // resolve options outside the timed region (no files here, but keep it honest)
+    await ds.ready(); // resolve options outside the timed region (no files here, but keep it honest)
     let n = 0, bytes = 0, ttfi = 0;
     const t0 = performance.now();
     for await (const item of ds) {

@@ -38,6 +38,7 @@ function fire(this: AbortSignal): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
  * const ac = new AbortController();
  * let heard = 0;
@@ -45,7 +46,7 @@ function fire(this: AbortSignal): void {
  * for (const w of waiters) addAbortWaiter(ac.signal, w);
  * removeAbortWaiter(ac.signal, waiters[0]); // this one leaves before the abort
  * ac.abort();
- * console.log(heard); // 99
+ * expect(heard).toEqual(99);
  * ```
  */
 export function addAbortWaiter(signal: AbortSignal | undefined, waiter: AbortWaiter): void {
@@ -65,12 +66,15 @@ export function addAbortWaiter(signal: AbortSignal | undefined, waiter: AbortWai
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
  * const ac = new AbortController();
- * const waiter = () => console.log("never");
+ * let calls = 0;
+ * const waiter = () => void calls++;
  * addAbortWaiter(ac.signal, waiter);
  * removeAbortWaiter(ac.signal, waiter);
- * ac.abort(); // prints nothing
+ * ac.abort();
+ * expect(calls).toBe(0);
  * ```
  */
 export function removeAbortWaiter(signal: AbortSignal | undefined, waiter: AbortWaiter): void {

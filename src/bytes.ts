@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { concatBytes } from "./bytes.ts";
- * console.log(concatBytes([new Uint8Array([1, 2]), new Uint8Array([3])])); // Uint8Array(3) [ 1, 2, 3 ]
+ * expect(concatBytes([new Uint8Array([1, 2]), new Uint8Array([3])])).toEqual(new Uint8Array([1, 2, 3]));
  * ```
  */
 export function concatBytes<T extends ArrayBufferLike>(

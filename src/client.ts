@@ -70,6 +70,7 @@ const FIRST_PAGE_KEYS = 100;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "./client.ts";
  * import { serveEmulator } from "./server/emulator.ts";
  *
@@ -77,8 +78,9 @@ const FIRST_PAGE_KEYS = 100;
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
  * await client.put("demo", "hello.txt", "hello, world");
  * const { body } = await client.get("demo", "hello.txt", { range: { start: 0, end: 4 } });
- * console.log(await new Response(body).text()); // "hello"
- * for await (const o of client.list("demo")) console.log(o.key, o.size);
+ * expect(await new Response(body).text()).toEqual("hello");
+ * const listed = await Array.fromAsync(client.list("demo"), (o) => [o.key, o.size]);
+ * expect(listed).toEqual([["hello.txt", 12]]);
  * await server.close();
  * ```
  */
@@ -109,7 +111,9 @@ export class OssClient {
    * client's credentials and signature version, good for `opts.expires` seconds (default 900). Headers in
    * `opts.headers` are signed and must be sent with the URL. Whoever holds the URL needs no credentials.
    *
-   * @throws {ConfigError} when the client has no credentials, or on a bad bucket, key or option.
+   * @throws {TypeError} when `bucket` is not a string or `key` is not a non-empty string.
+   * @throws {ConfigError} when the client has no credentials, on a bucket name or key that cannot be addressed
+   * by URL, or on a bad option.
    */
   async presignUrl(bucket: string, key: string, opts: PresignOptions = {}): Promise<string> {
     checkObject("presignUrl", bucket, key);

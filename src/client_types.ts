@@ -9,15 +9,6 @@ import type { RetryEvent, RetryOptions } from "./retry.ts";
 
 /**
  * How an {@linkcode OssClient} reaches its store.
- *
- * @example
- * ```ts
- * import type { OssClientOptions } from "./client_types.ts";
- * const opts: OssClientOptions = {
- *   endpoint: "https://oss-cn-hangzhou.aliyuncs.com",
- *   credentials: { accessKeyId: "id", accessKeySecret: "secret" },
- * };
- * ```
  */
 export interface OssClientOptions {
   /** `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, or a parsed endpoint. */
@@ -48,15 +39,6 @@ export interface OssClientOptions {
 
 /**
  * Options every operation accepts.
- *
- * @example
- * ```ts
- * import type { RequestOptions } from "./client_types.ts";
- * const controller = new AbortController();
- * const opts: RequestOptions = { signal: controller.signal, onRetry: (e) => console.warn(e.attempt, e.method) };
- * controller.abort(); // stops a request made with opts, its retries and its backoff sleeps
- * console.log(opts.signal?.aborted); // true
- * ```
  */
 export interface RequestOptions {
   /** Aborts the request, its retries and backoff sleeps, and (for `get`) the body stream. */
@@ -71,25 +53,11 @@ export interface RequestOptions {
 /**
  * A byte range: `{ start, end }` (both inclusive; `end` omitted: to the end of the object) or the last `suffix`
  * bytes.
- *
- * @example
- * ```ts
- * import type { ByteRange } from "./client_types.ts";
- * const first100: ByteRange = { start: 0, end: 99 };
- * const last100: ByteRange = { suffix: 100 };
- * ```
  */
 export type ByteRange = { start: number; end?: number } | { suffix: number };
 
 /**
  * Options of `get`.
- *
- * @example
- * ```ts
- * import type { GetOptions } from "./client_types.ts";
- * const firstKiB: GetOptions = { range: { start: 0, end: 1023 } };
- * console.log(firstKiB.range); // { start: 0, end: 1023 }
- * ```
  */
 export interface GetOptions extends RequestOptions {
   /** Read only these bytes (a 206 response). */
@@ -103,14 +71,6 @@ export interface GetOptions extends RequestOptions {
 
 /**
  * The response of `get`. The body resumes by itself (Range + If-Match) when the connection breaks.
- *
- * @example
- * ```ts
- * import type { GetObjectResult } from "./client_types.ts";
- * const body = new Blob(["hi"]).stream();
- * const res: GetObjectResult = { body, status: 200, size: 2, objectSize: 2, etag: '"E"', headers: new Headers() };
- * console.log(res.status, await new Response(res.body).text()); // 200 "hi"
- * ```
  */
 export interface GetObjectResult {
   /** The object bytes; cancel it if you stop reading early. */
@@ -139,14 +99,6 @@ export interface GetObjectResult {
 
 /**
  * The response of `getBytes`: what `get` reports, with the bytes instead of a stream.
- *
- * @example
- * ```ts
- * import type { GetBytesResult } from "./client_types.ts";
- * const bytes = new TextEncoder().encode("ell"), range = { start: 1, end: 3 }; // bytes 1-3 of "hello"
- * const res: GetBytesResult = { bytes, range, status: 206, size: 3, objectSize: 5, etag: '"E"', headers: new Headers() };
- * console.log(new TextDecoder().decode(res.bytes), res.range); // "ell" { start: 1, end: 3 }
- * ```
  */
 export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
   /** The object bytes (or the bytes of the range). */
@@ -155,13 +107,6 @@ export interface GetBytesResult extends Omit<GetObjectResult, "body"> {
 
 /**
  * Object metadata, from `head`.
- *
- * @example
- * ```ts
- * import type { ObjectMeta } from "./client_types.ts";
- * const meta: ObjectMeta = { size: 5, etag: '"E"', objectType: "Appendable", nextAppendPosition: 5 };
- * console.log(meta.objectType, meta.nextAppendPosition); // "Appendable" 5
- * ```
  */
 export interface ObjectMeta {
   /** Size in bytes. */
@@ -204,25 +149,11 @@ export interface SignedRequest {
  * A request body. Bytes, strings and Blobs are sent with a Content-Length and retried on failure. A
  * `ReadableStream` is one-shot, so by default it is first read into memory (and then retried like bytes); with
  * `{ stream: true }` it is sent as it arrives with chunked transfer encoding and never retried.
- *
- * @example
- * ```ts
- * import type { PutBody } from "./client_types.ts";
- * const bodies: PutBody[] = ["text", new Uint8Array([1, 2]), new Blob(["blob"]), new Blob(["stream"]).stream()];
- * console.log(bodies.map((b) => b.constructor.name)); // ["String", "Uint8Array", "Blob", "ReadableStream"]
- * ```
  */
 export type PutBody = Uint8Array | string | Blob | ReadableStream<Uint8Array>;
 
 /**
  * Options of `put`, `append` and `initiateMultipart`.
- *
- * @example
- * ```ts
- * import type { PutOptions } from "./client_types.ts";
- * const opts: PutOptions = { contentType: "application/json", stream: true };
- * console.log(opts.contentType, opts.stream); // "application/json" true
- * ```
  */
 export interface PutOptions extends RequestOptions {
   /** Content-Type of the object; default `application/octet-stream` (a Blob's own type, if it has one). */
@@ -245,13 +176,6 @@ export interface PutOptions extends RequestOptions {
 
 /**
  * Options of `uploadPart`.
- *
- * @example
- * ```ts
- * import type { UploadPartOptions } from "./client_types.ts";
- * const opts: UploadPartOptions = { stream: true, signal: new AbortController().signal };
- * console.log(opts.stream, opts.signal?.aborted); // true false
- * ```
  */
 export interface UploadPartOptions extends RequestOptions {
   /** As {@linkcode PutOptions.stream}. */
@@ -260,13 +184,6 @@ export interface UploadPartOptions extends RequestOptions {
 
 /**
  * The response of `put`, `uploadPart` and `completeMultipart`.
- *
- * @example
- * ```ts
- * import type { PutResult } from "./client_types.ts";
- * const res: PutResult = { etag: '"49F68A5C8493EC2C0BF489821C21FC3B"', crc64: "5234813050979658238" };
- * console.log(res.etag.replaceAll('"', "").toLowerCase()); // "49f68a5c8493ec2c0bf489821c21fc3b"
- * ```
  */
 export interface PutResult {
   /** ETag of the new object (or part), quotes included. */
@@ -279,13 +196,6 @@ export interface PutResult {
 
 /**
  * The response of `append`.
- *
- * @example
- * ```ts
- * import type { AppendResult } from "./client_types.ts";
- * const res: AppendResult = { nextPosition: 2, crc64: "5234813050979658238" }; // after appending "hi" at 0
- * console.log(`next append at byte ${res.nextPosition}`); // "next append at byte 2"
- * ```
  */
 export interface AppendResult {
   /** Where the next append must start (`x-oss-next-append-position`). */
@@ -298,13 +208,6 @@ export interface AppendResult {
 
 /**
  * Options of `listPages` and `list` (ListObjectsV2).
- *
- * @example
- * ```ts
- * import type { ListOptions } from "./client_types.ts";
- * const opts: ListOptions = { prefix: "train/", delimiter: "/", maxKeys: 100 };
- * console.log(opts.prefix, opts.maxKeys); // "train/" 100
- * ```
  */
 export interface ListOptions extends RequestOptions {
   /** Only keys starting with this. */
@@ -321,14 +224,6 @@ export interface ListOptions extends RequestOptions {
 
 /**
  * One object of a listing.
- *
- * @example
- * ```ts
- * import type { ObjectSummary } from "./client_types.ts";
- * const lastModified = new Date("2024-01-01T00:00:00Z");
- * const o: ObjectSummary = { key: "train/0001.jpg", size: 1024, etag: '"E"', lastModified };
- * console.log(o.key, o.lastModified.toISOString()); // "train/0001.jpg" "2024-01-01T00:00:00.000Z"
- * ```
  */
 export interface ObjectSummary {
   /** Object key (URL-decoded when the server URL-encoded it). */
@@ -345,13 +240,6 @@ export interface ObjectSummary {
 
 /**
  * One page of a listing.
- *
- * @example
- * ```ts
- * import type { ListPage } from "./client_types.ts";
- * const page: ListPage = { objects: [], commonPrefixes: ["train/", "val/"], isTruncated: false };
- * console.log(page.commonPrefixes, page.isTruncated); // ["train/", "val/"] false
- * ```
  */
 export interface ListPage {
   /** The objects of this page, in key order. */
@@ -366,13 +254,6 @@ export interface ListPage {
 
 /**
  * A part to assemble in `completeMultipart`.
- *
- * @example
- * ```ts
- * import type { CompletedPart } from "./client_types.ts";
- * const parts: CompletedPart[] = [{ partNumber: 2, etag: '"B"' }, { partNumber: 1, etag: '"A"' }];
- * console.log(parts.sort((x, y) => x.partNumber - y.partNumber).map((p) => p.partNumber)); // [1, 2]
- * ```
  */
 export interface CompletedPart {
   /** 1..10000. */
@@ -383,13 +264,6 @@ export interface CompletedPart {
 
 /**
  * A part reported by `listParts`.
- *
- * @example
- * ```ts
- * import type { PartInfo } from "./client_types.ts";
- * const parts: PartInfo[] = [{ partNumber: 1, etag: '"A"', size: 5 }, { partNumber: 2, etag: '"B"', size: 3 }];
- * console.log(parts.reduce((n, p) => n + p.size, 0)); // 8
- * ```
  */
 export interface PartInfo {
   /** 1..10000. */
@@ -404,14 +278,6 @@ export interface PartInfo {
 
 /**
  * An unfinished multipart upload reported by `listUploads`.
- *
- * @example
- * ```ts
- * import type { UploadInfo } from "./client_types.ts";
- * const initiated = new Date("2024-01-01T00:00:00Z");
- * const up: UploadInfo = { key: "ckpt/step-100.bin", uploadId: "0004B9894A22E5B1888A1E29F8236E2D", initiated };
- * console.log(up.key, up.initiated?.getUTCFullYear()); // "ckpt/step-100.bin" 2024
- * ```
  */
 export interface UploadInfo {
   /** Object key of the upload. */
@@ -424,13 +290,6 @@ export interface UploadInfo {
 
 /**
  * Options of `listUploads`.
- *
- * @example
- * ```ts
- * import type { ListUploadsOptions } from "./client_types.ts";
- * const opts: ListUploadsOptions = { prefix: "ckpt/" };
- * console.log(opts.prefix); // "ckpt/"
- * ```
  */
 export interface ListUploadsOptions extends RequestOptions {
   /** Only uploads whose key starts with this. */

@@ -122,8 +122,9 @@ export async function toBody(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { requestStreamsWork } from "./client_util.ts";
- * console.log(requestStreamsWork()); // true in Deno
+ * expect(requestStreamsWork()).toBe(true); // in Deno; false in browsers over HTTP/1.1
  * ```
  */
 export function requestStreamsWork(): boolean {

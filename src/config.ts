@@ -39,9 +39,10 @@ const LOG_LEVEL_EXPECTED = 'expected an integer from 0 to 3 or one of "debug", "
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type LogLevel, parseConfig } from "./config.ts";
  * const level: LogLevel = parseConfig({ logLevel: 2 }, "config.json").logLevel;
- * console.log(level); // 2
+ * expect(level).toEqual(2);
  * ```
  */
 export type LogLevel = 0 | 1 | 2 | 3;
@@ -51,9 +52,10 @@ export type LogLevel = 0 | 1 | 2 | 3;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type DatasetConfig, defaultConfig } from "./config.ts";
  * const dataset: DatasetConfig = defaultConfig().datasetConfig;
- * console.log(dataset.prefetchConcurrency, dataset.prefetchWorker); // 24 2
+ * expect([dataset.prefetchConcurrency, dataset.prefetchWorker]).toEqual([24, 2]);
  * ```
  */
 export interface DatasetConfig {
@@ -74,10 +76,11 @@ export interface DatasetConfig {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointConfig, parseConfig } from "./config.ts";
  * const config = parseConfig({ checkpointConfig: { uploadConcurrency: 8 } }, "config.json");
  * const ckpt: CheckpointConfig = config.checkpointConfig;
- * console.log(ckpt.uploadConcurrency, ckpt.prefetchConcurrency); // 8 24
+ * expect([ckpt.uploadConcurrency, ckpt.prefetchConcurrency]).toEqual([8, 24]);
  * ```
  */
 export interface CheckpointConfig {
@@ -94,9 +97,10 @@ export interface CheckpointConfig {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { defaultConfig, type OssflowConfig } from "./config.ts";
  * const config: OssflowConfig = defaultConfig();
- * console.log(config.datasetConfig.prefetchConcurrency); // 24
+ * expect(config.datasetConfig.prefetchConcurrency).toEqual(24);
  * ```
  */
 export interface OssflowConfig {
@@ -144,8 +148,9 @@ const checkpointSchema = z.object({
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { configSchema } from "./config.ts";
- * console.log(configSchema.parse({ logLevel: 2 }).checkpointConfig.uploadConcurrency); // 64
+ * expect(configSchema.parse({ logLevel: 2 }).checkpointConfig.uploadConcurrency).toEqual(64);
  * ```
  */
 export const configSchema: z.ZodMiniType<OssflowConfig, unknown> = z.object({
@@ -180,8 +185,9 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { defaultConfig } from "./config.ts";
- * console.log(defaultConfig().checkpointConfig); // { prefetchConcurrency: 24, prefetchWorker: 4, uploadConcurrency: 64 }
+ * expect(defaultConfig().checkpointConfig).toEqual({ prefetchConcurrency: 24, prefetchWorker: 4, uploadConcurrency: 64 });
  * ```
  */
 export function defaultConfig(): OssflowConfig {
@@ -193,11 +199,12 @@ export function defaultConfig(): OssflowConfig {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseConfig, type ParseConfigOptions } from "./config.ts";
  * const warnings: string[] = [];
  * const opts: ParseConfigOptions = { warn: (m) => warnings.push(m) };
  * parseConfig({ logLevl: 1 }, "config.json", opts);
- * console.log(warnings); // ["config.json: logLevl: unknown key, ignored (did you mean logLevel?)"]
+ * expect(warnings).toEqual(["config.json: logLevl: unknown key, ignored (did you mean logLevel?)"]);
  * ```
  */
 export interface ParseConfigOptions {
@@ -273,14 +280,12 @@ function unknownKeys(json: unknown): { path: string; suggestion?: string }[] {
  * @throws {ConfigError} listing every problem as `<source>: <json.path>: expected …, got …`.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseConfig } from "./config.ts";
  * const config = parseConfig({ datasetConfig: { prefetchConcurrency: 64 } }, "config.json");
- * console.log(config.datasetConfig); // { prefetchConcurrency: 64, prefetchWorker: 2, enableFastList: false, listConcurrency: 16, listWorker: 1 }
- * try {
- *   parseConfig({ datasetConfig: { prefetchConcurrency: -1 } }, "config.json");
- * } catch (err) {
- *   console.log((err as Error).message); // config.json: datasetConfig.prefetchConcurrency: expected an integer >= 1, got -1
- * }
+ * expect(config.datasetConfig).toEqual({ prefetchConcurrency: 64, prefetchWorker: 2, enableFastList: false, listConcurrency: 16, listWorker: 1 });
+ * expect(() => parseConfig({ datasetConfig: { prefetchConcurrency: -1 } }, "config.json"))
+ *   .toThrow("config.json: datasetConfig.prefetchConcurrency: expected an integer >= 1, got -1");
  * ```
  */
 export function parseConfig(json: unknown, source: string, opts: ParseConfigOptions = {}): OssflowConfig {
@@ -316,11 +321,12 @@ export function parseConfig(json: unknown, source: string, opts: ParseConfigOpti
  *   (with the JSON path).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { loadConfig } from "./config.ts";
  * const path = await Deno.makeTempFile({ suffix: ".json" });
  * await Deno.writeTextFile(path, JSON.stringify({ logLevel: 0, checkpointConfig: { uploadConcurrency: 8 } }));
  * const config = await loadConfig(path);
- * console.log(config.logLevel, config.checkpointConfig.uploadConcurrency); // 0 8
+ * expect([config.logLevel, config.checkpointConfig.uploadConcurrency]).toEqual([0, 8]);
  * ```
  */
 export async function loadConfig(path: string, opts: ParseConfigOptions = {}): Promise<OssflowConfig> {

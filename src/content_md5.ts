@@ -35,9 +35,10 @@ function base64(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { contentMd5 } from "./content_md5.ts";
- * console.log(await contentMd5(new TextEncoder().encode("hello"))); // "XUFAKrxLKna5cZ2REBfFkg=="
- * console.log(await contentMd5(new Blob(["hello"]))); // "XUFAKrxLKna5cZ2REBfFkg=="
+ * expect(await contentMd5(new TextEncoder().encode("hello"))).toEqual("XUFAKrxLKna5cZ2REBfFkg==");
+ * expect(await contentMd5(new Blob(["hello"]))).toEqual("XUFAKrxLKna5cZ2REBfFkg==");
  * ```
  */
 export async function contentMd5(body: Uint8Array | Blob): Promise<string | undefined> {

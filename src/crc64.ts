@@ -41,8 +41,9 @@ async function newHasher(): Promise<Hasher> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64Implementation } from "./crc64.ts";
- * console.log(await crc64Implementation()); // "wasm" in Deno, "js" in Cloudflare workerd
+ * expect(await crc64Implementation()).toEqual("wasm"); // in Deno; "js" in Cloudflare workerd
  * ```
  */
 export async function crc64Implementation(): Promise<"wasm" | "js"> {
@@ -55,11 +56,12 @@ export async function crc64Implementation(): Promise<"wasm" | "js"> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Crc64 } from "./crc64.ts";
  * const crc = await Crc64.create();
  * crc.update(new TextEncoder().encode("1234"));
  * crc.update(new TextEncoder().encode("56789"));
- * console.log(crc.digest()); // "11051210869376104954"
+ * expect(crc.digest()).toEqual("11051210869376104954");
  * ```
  */
 export class Crc64 {
@@ -95,8 +97,9 @@ export class Crc64 {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64 } from "./crc64.ts";
- * console.log(await crc64(new TextEncoder().encode("123456789"))); // "11051210869376104954"
+ * expect(await crc64(new TextEncoder().encode("123456789"))).toEqual("11051210869376104954");
  * ```
  */
 export async function crc64(bytes: Uint8Array): Promise<string> {
@@ -115,10 +118,11 @@ let shared: Hasher | undefined;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Crc64Stream } from "./crc64.ts";
  * const crc = new Crc64Stream();
  * await new Blob(["123456789"]).stream().pipeThrough(crc).pipeTo(new WritableStream());
- * console.log(await crc.digest); // "11051210869376104954"
+ * expect(await crc.digest).toEqual("11051210869376104954");
  * ```
  */
 export class Crc64Stream extends TransformStream<Uint8Array, Uint8Array> {
@@ -193,10 +197,11 @@ const X2N: bigint[] = (() => {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64, crc64Combine } from "./crc64.ts";
  * const enc = new TextEncoder();
  * const whole = crc64Combine(await crc64(enc.encode("1234")), await crc64(enc.encode("56789")), 5);
- * console.log(whole); // "11051210869376104954", the same as crc64("123456789")
+ * expect(whole).toEqual(await crc64(enc.encode("123456789"))); // "11051210869376104954"
  * ```
  */
 export function crc64Combine(crc1: string, crc2: string, length2: number): string {

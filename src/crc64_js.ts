@@ -42,10 +42,11 @@ const [LO, HI] = (() => {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Crc64Js } from "./crc64_js.ts";
  * const crc = new Crc64Js();
  * crc.update(new TextEncoder().encode("1234")).update(new TextEncoder().encode("56789"));
- * console.log(crc.digest("hex")); // "995dc9bbdf1939fa"
+ * expect(crc.digest("hex")).toEqual("995dc9bbdf1939fa");
  * ```
  */
 export class Crc64Js {

@@ -30,12 +30,13 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+
  *   quoting a value of AccessKeyId, AccessKeySecret or SecurityToken).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseCredentialFile } from "./credential_file.ts";
  * const creds = parseCredentialFile(
  *   { AccessKeyId: "STS.example", AccessKeySecret: "s3cr3t", SecurityToken: "t0ken", Expiration: "2030-01-01T00:00:00Z" },
  *   "/root/.alibabacloud/credentials",
  * );
- * console.log(creds.expiration?.toISOString()); // "2030-01-01T00:00:00.000Z"
+ * expect(creds.expiration?.toISOString()).toEqual("2030-01-01T00:00:00.000Z");
  * ```
  */
 export function parseCredentialFile(json: unknown, source: string): SafeCredentials {
@@ -106,10 +107,11 @@ function shownExpiration(exp: string): string {
  * @throws {ConfigError} naming the file: unreadable, invalid JSON (line and column), missing or wrong fields.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { loadCredentialFile } from "./credential_file.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, JSON.stringify({ AccessKeyId: "LTAI5tExample", AccessKeySecret: "s3cr3t" }));
- * console.log((await loadCredentialFile(path)).accessKeyId); // "LTAI5tExample"
+ * expect((await loadCredentialFile(path)).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export async function loadCredentialFile(path: string): Promise<SafeCredentials> {
@@ -121,10 +123,11 @@ export async function loadCredentialFile(path: string): Promise<SafeCredentials>
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { fileCredentials, type FileCredentialsOptions } from "./credential_file.ts";
  * const opts: FileCredentialsOptions = { refreshWindowMs: 60_000, rereadIntervalMs: 5_000 };
  * const provider = fileCredentials("/etc/oss/credentials.json", opts); // read on first use
- * console.log(provider.name); // "file /etc/oss/credentials.json"
+ * expect(provider.name).toEqual("file /etc/oss/credentials.json");
  * ```
  */
 export interface FileCredentialsOptions {
@@ -150,11 +153,12 @@ export interface FileCredentialsOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { fileCredentials } from "./credential_file.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, JSON.stringify({ AccessKeyId: "LTAI5tExample", AccessKeySecret: "s3cr3t" }));
  * const provider = fileCredentials(path);
- * console.log((await provider.getCredentials()).accessKeyId); // "LTAI5tExample"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export function fileCredentials(path: string, opts: FileCredentialsOptions = {}): CredentialsProvider {
@@ -223,10 +227,11 @@ export function fileCredentials(path: string, opts: FileCredentialsOptions = {})
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { defaultCredentials, type DefaultCredentialsOptions } from "./credential_file.ts";
  * const env = { OSS_ACCESS_KEY_ID: "id", OSS_ACCESS_KEY_SECRET: "secret" };
  * const opts: DefaultCredentialsOptions = { env, credPath: "/etc/oss/credentials.json" }; // env first, then the file
- * console.log((await defaultCredentials(opts).getCredentials()).accessKeyId); // "id"
+ * expect((await defaultCredentials(opts).getCredentials()).accessKeyId).toEqual("id");
  * ```
  */
 export interface DefaultCredentialsOptions {
@@ -244,9 +249,10 @@ export interface DefaultCredentialsOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { defaultCredentials } from "./credential_file.ts";
  * const provider = defaultCredentials({ env: { OSS_ACCESS_KEY_ID: "id", OSS_ACCESS_KEY_SECRET: "secret" } });
- * console.log((await provider.getCredentials()).accessKeyId); // "id"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("id");
  * ```
  */
 export function defaultCredentials(opts: DefaultCredentialsOptions = {}): CredentialsProvider {

@@ -14,13 +14,6 @@ import { ConfigError } from "./errors.ts";
 
 /**
  * An access key pair, optionally with an STS security token and its expiry.
- *
- * @example
- * ```ts
- * import type { Credentials } from "./credentials.ts";
- * const creds: Credentials = { accessKeyId: "LTAI5tExample", accessKeySecret: "example-secret" };
- * console.log(creds.accessKeyId);
- * ```
  */
 export interface Credentials {
   /** AccessKey ID (not secret; shown in logs and errors). */
@@ -38,12 +31,13 @@ export interface Credentials {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CredentialsProvider } from "./credentials.ts";
  * const provider: CredentialsProvider = {
  *   name: "vault",
  *   getCredentials: () => Promise.resolve({ accessKeyId: "id", accessKeySecret: "secret" }),
  * };
- * console.log((await provider.getCredentials()).accessKeyId);
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("id");
  * ```
  */
 export interface CredentialsProvider {
@@ -64,10 +58,11 @@ const REDACTED = "[redacted]";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SafeCredentials } from "./credentials.ts";
  * const creds = new SafeCredentials({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log(JSON.stringify(creds)); // {"accessKeyId":"LTAI5tExample","accessKeySecret":"[redacted]"}
- * console.log(creds.accessKeySecret === "s3cr3t"); // true
+ * expect(JSON.parse(JSON.stringify(creds))).toEqual({ accessKeyId: "LTAI5tExample", accessKeySecret: "[redacted]" });
+ * expect(creds.accessKeySecret === "s3cr3t").toBe(true);
  * ```
  */
 export class SafeCredentials implements Credentials {
@@ -82,6 +77,8 @@ export class SafeCredentials implements Credentials {
   declare readonly expiration?: Date;
 
   /**
+   * Checks and copies `init`, hiding the secret and the token.
+   *
    * @param init The key pair; validated (non-empty strings, a valid Date).
    * @param source What the credentials came from, for error messages.
    */
@@ -176,9 +173,10 @@ function toSafe(c: Credentials, source: string): SafeCredentials {
  * @throws {ConfigError} at once when the pair is incomplete.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { staticCredentials } from "./credentials.ts";
  * const provider = staticCredentials({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log(String(await provider.getCredentials()));
+ * expect(String(await provider.getCredentials())).not.toContain("s3cr3t");
  * ```
  */
 export function staticCredentials(c: Credentials): CredentialsProvider {
@@ -234,9 +232,10 @@ function runtimeEnv(): EnvReader {
  * @param env Variables to read instead of the process environment (tests, or a runtime's own env object).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { envCredentials } from "./credentials.ts";
  * const provider = envCredentials({ OSS_ACCESS_KEY_ID: "LTAI5tExample", OSS_ACCESS_KEY_SECRET: "s3cr3t" });
- * console.log((await provider.getCredentials()).accessKeyId); // "LTAI5tExample"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export function envCredentials(env?: Record<string, string | undefined>): CredentialsProvider {
@@ -286,12 +285,13 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
  * @throws {ConfigError} when no provider succeeds, listing each provider and why it failed.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { chainCredentials, envCredentials, staticCredentials } from "./credentials.ts";
  * const provider = chainCredentials(
  *   envCredentials({}), // nothing set: skipped
  *   staticCredentials({ accessKeyId: "fallback", accessKeySecret: "s3cr3t" }),
  * );
- * console.log((await provider.getCredentials()).accessKeyId); // "fallback"
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("fallback");
  * ```
  */
 export function chainCredentials(...providers: CredentialsProvider[]): CredentialsProvider {
@@ -353,13 +353,12 @@ export function chainCredentials(...providers: CredentialsProvider[]): Credentia
  * @throws {ConfigError} naming the provider (its `name`, else "the credentials provider") and what was wrong.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkProvidedCredentials } from "./credentials.ts";
  * const provider = { name: "vault", getCredentials: () => Promise.resolve(null as never) };
- * try {
- *   checkProvidedCredentials(await provider.getCredentials(), provider);
- * } catch (e) {
- *   console.log((e as Error).message); // credentials provider "vault": getCredentials() resolved with null; …
- * }
+ * const got = await provider.getCredentials();
+ * expect(() => checkProvidedCredentials(got, provider))
+ *   .toThrow('credentials provider "vault": getCredentials() resolved with null');
  * ```
  */
 export function checkProvidedCredentials(c: unknown, provider: CredentialsProvider): Credentials {
@@ -384,9 +383,10 @@ export function checkProvidedCredentials(c: unknown, provider: CredentialsProvid
  * @throws {ConfigError} when the value is neither.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { toCredentialsProvider } from "./credentials.ts";
  * const provider = toCredentialsProvider({ accessKeyId: "LTAI5tExample", accessKeySecret: "s3cr3t" });
- * console.log((await provider.getCredentials()).accessKeyId);
+ * expect((await provider.getCredentials()).accessKeyId).toEqual("LTAI5tExample");
  * ```
  */
 export function toCredentialsProvider(c: Credentials | CredentialsProvider): CredentialsProvider {

@@ -17,13 +17,6 @@ import { ConfigError } from "./errors.ts";
 
 /**
  * A normalised endpoint.
- *
- * @example
- * ```ts
- * import type { Endpoint } from "./endpoint.ts";
- * const ep: Endpoint = { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false };
- * console.log(ep.region);
- * ```
  */
 export interface Endpoint {
   /** Scheme, host and port, no trailing slash: `https://oss-cn-hangzhou.aliyuncs.com`. */
@@ -41,9 +34,10 @@ export interface Endpoint {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseEndpoint, type ParseEndpointOptions } from "./endpoint.ts";
  * const opts: ParseEndpointOptions = { pathStyle: true };
- * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com", opts).pathStyle); // true
+ * expect(parseEndpoint("oss-cn-hangzhou.aliyuncs.com", opts).pathStyle).toBe(true);
  * ```
  */
 export interface ParseEndpointOptions {
@@ -77,10 +71,10 @@ function redactUserinfo(input: string): string {
  *   a scheme other than http/https.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseEndpoint } from "./endpoint.ts";
- * console.log(parseEndpoint("oss-cn-hangzhou.aliyuncs.com"));
- * // { origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false }
- * console.log(parseEndpoint("127.0.0.1:9000").origin); // "http://127.0.0.1:9000"
+ * expect(parseEndpoint("oss-cn-hangzhou.aliyuncs.com")).toEqual({ origin: "https://oss-cn-hangzhou.aliyuncs.com", host: "oss-cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", pathStyle: false });
+ * expect(parseEndpoint("127.0.0.1:9000").origin).toEqual("http://127.0.0.1:9000");
  * ```
  */
 export function parseEndpoint(input: string | Endpoint, opts: ParseEndpointOptions = {}): Endpoint {
@@ -147,11 +141,12 @@ export function parseEndpoint(input: string | Endpoint, opts: ParseEndpointOptio
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { regionFromEndpoint } from "./endpoint.ts";
- * console.log(regionFromEndpoint("oss-cn-hangzhou-internal.aliyuncs.com")); // "cn-hangzhou"
- * console.log(regionFromEndpoint("cn-shanghai.oss.aliyuncs.com")); // "cn-shanghai"
- * console.log(regionFromEndpoint("s3.eu-west-1.amazonaws.com")); // "eu-west-1"
- * console.log(regionFromEndpoint("oss-accelerate.aliyuncs.com")); // undefined
+ * expect(regionFromEndpoint("oss-cn-hangzhou-internal.aliyuncs.com")).toEqual("cn-hangzhou");
+ * expect(regionFromEndpoint("cn-shanghai.oss.aliyuncs.com")).toEqual("cn-shanghai");
+ * expect(regionFromEndpoint("s3.eu-west-1.amazonaws.com")).toEqual("eu-west-1");
+ * expect(regionFromEndpoint("oss-accelerate.aliyuncs.com")).toBeUndefined();
  * ```
  */
 export function regionFromEndpoint(host: string): string | undefined {
@@ -177,10 +172,11 @@ export function regionFromEndpoint(host: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { defaultRegion, parseEndpoint } from "./endpoint.ts";
- * console.log(defaultRegion(parseEndpoint("http://127.0.0.1:9000"), "oss4")); // "cn-hangzhou"
- * console.log(defaultRegion(parseEndpoint("http://minio.internal:9000"), "s3v4")); // "us-east-1"
- * console.log(defaultRegion(parseEndpoint("oss-accelerate.aliyuncs.com"), "oss4")); // undefined
+ * expect(defaultRegion(parseEndpoint("http://127.0.0.1:9000"), "oss4")).toEqual("cn-hangzhou");
+ * expect(defaultRegion(parseEndpoint("http://minio.internal:9000"), "s3v4")).toEqual("us-east-1");
+ * expect(defaultRegion(parseEndpoint("oss-accelerate.aliyuncs.com"), "oss4")).toBeUndefined();
  * ```
  */
 export function defaultRegion(ep: Endpoint, signatureVersion: "oss4" | "s3v4"): string | undefined {
@@ -196,8 +192,9 @@ export function defaultRegion(ep: Endpoint, signatureVersion: "oss4" | "s3v4"): 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeRfc3986 } from "./endpoint.ts";
- * console.log(encodeRfc3986("a b*(c)!'")); // "a%20b%2A%28c%29%21%27"
+ * expect(encodeRfc3986("a b*(c)!'")).toEqual("a%20b%2A%28c%29%21%27");
  * ```
  */
 export function encodeRfc3986(s: string): string {
@@ -214,9 +211,10 @@ export function encodeRfc3986(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeKey } from "./endpoint.ts";
- * console.log(encodeKey("train/cat 1.jpg")); // "train/cat%201.jpg"
- * console.log(encodeKey("a/../b")); // "a%2F..%2Fb"
+ * expect(encodeKey("train/cat 1.jpg")).toEqual("train/cat%201.jpg");
+ * expect(encodeKey("a/../b")).toEqual("a%2F..%2Fb");
  * ```
  */
 export function encodeKey(key: string): string {
@@ -236,13 +234,12 @@ export function encodeKey(key: string): string {
  * @throws {ConfigError} when the bucket name cannot appear in a URL, or the key is exactly "." or "..".
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { objectUrl, parseEndpoint } from "./endpoint.ts";
  * const oss = parseEndpoint("oss-cn-hangzhou.aliyuncs.com");
- * console.log(objectUrl(oss, "my-bucket", "a b/c.jpg").href);
- * // "https://my-bucket.oss-cn-hangzhou.aliyuncs.com/a%20b/c.jpg"
+ * expect(objectUrl(oss, "my-bucket", "a b/c.jpg").href).toEqual("https://my-bucket.oss-cn-hangzhou.aliyuncs.com/a%20b/c.jpg");
  * const local = parseEndpoint("127.0.0.1:9000");
- * console.log(objectUrl(local, "my-bucket", undefined, new URLSearchParams({ "list-type": "2", prefix: "a b" })).href);
- * // "http://127.0.0.1:9000/my-bucket?list-type=2&prefix=a%20b"
+ * expect(objectUrl(local, "my-bucket", undefined, new URLSearchParams({ "list-type": "2", prefix: "a b" })).href).toEqual("http://127.0.0.1:9000/my-bucket?list-type=2&prefix=a%20b");
  * ```
  */
 export function objectUrl(

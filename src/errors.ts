@@ -6,13 +6,36 @@
  */
 
 /**
+ * The base of every error class ossflow throws: `err instanceof OssflowError` tells the library's own failures
+ * from anything else. Each subclass has its own `name` (`OssError`, `ConfigError`, `IntegrityError`, …).
+ * Invalid arguments (an empty key, a negative size) are built-in `TypeError`/`RangeError`, as in Deno std.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { ConfigError, OssflowError } from "./errors.ts";
+ * const err = new ConfigError("config.json: region: expected a string, got 42");
+ * expect(err).toBeInstanceOf(OssflowError);
+ * expect(err.name).toBe("ConfigError");
+ * ```
+ */
+export class OssflowError extends Error {
+  /** An error with a message and, optionally, the error that caused it. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "OssflowError";
+  }
+}
+
+/**
  * Fields describing a failed OSS (or S3-compatible) request.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssError, type OssErrorInit } from "./errors.ts";
  * const init: OssErrorInit = { code: "NoSuchKey", status: 404, message: "gone", method: "GET", bucket: "b", key: "k" };
- * console.log(new OssError(init).message); // "NoSuchKey (HTTP 404) on GET b/k: gone"
+ * expect(new OssError(init).message).toEqual("NoSuchKey (HTTP 404) on GET b/k: gone");
  * ```
  */
 export interface OssErrorInit {
@@ -39,12 +62,13 @@ export interface OssErrorInit {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssError } from "./errors.ts";
  * const err = new OssError({ code: "NoSuchKey", status: 404, message: "The specified key does not exist.", key: "a.bin" });
- * if (err.code === "NoSuchKey") console.log(err.status); // 404
+ * expect([err.code, err.status, err.key]).toEqual(["NoSuchKey", 404, "a.bin"]);
  * ```
  */
-export class OssError extends Error {
+export class OssError extends OssflowError {
   /** The service error code, e.g. `NoSuchKey`. */
   readonly code: string;
   /** The HTTP status, 0 when no response arrived. */
@@ -58,6 +82,7 @@ export class OssError extends Error {
   /** HTTP method of the failed request. */
   readonly method?: string;
 
+  /** An error from the fields of a failed request; the message gives code, status, method, bucket/key and request id. */
   constructor(init: OssErrorInit) {
     const where = [init.method, init.bucket !== undefined ? `${init.bucket}/${init.key ?? ""}` : undefined]
       .filter(Boolean).join(" ");
@@ -81,12 +106,14 @@ export class OssError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ConfigError } from "./errors.ts";
  * const err = new ConfigError("config.json: datasetConfig.prefetchConcurrency: expected a positive integer, got -1");
- * console.log(err.name); // "ConfigError"
+ * expect(err.name).toEqual("ConfigError");
  * ```
  */
-export class ConfigError extends Error {
+export class ConfigError extends OssflowError {
+  /** An error whose message names the input and what was expected. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ConfigError";
@@ -98,12 +125,13 @@ export class ConfigError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { IntegrityError } from "./errors.ts";
  * const err = new IntegrityError("CRC64 mismatch for oss://b/k", { key: "k", expected: "1", actual: "2" });
- * console.log(err.expected, err.actual);
+ * expect([err.name, err.expected, err.actual]).toEqual(["IntegrityError", "1", "2"]);
  * ```
  */
-export class IntegrityError extends Error {
+export class IntegrityError extends OssflowError {
   /** Object key the data belongs to. */
   readonly key?: string;
   /** The expected value (e.g. the server's CRC64). */
@@ -111,6 +139,7 @@ export class IntegrityError extends Error {
   /** The value computed over the bytes received. */
   readonly actual?: string;
 
+  /** An integrity failure, with the key and the expected and actual values when known. */
   constructor(
     message: string,
     init: { key?: string; expected?: string; actual?: string; cause?: unknown } = {},
@@ -130,20 +159,22 @@ export class IntegrityError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SafetensorsError } from "./errors.ts";
  * const err = new SafetensorsError("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20", {
  *   file: "oss://models/bert.safetensors",
  *   tensor: "encoder.weight",
  * });
- * console.log(err.message); // 'oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20'
+ * expect(err.message).toEqual('oss://models/bert.safetensors: tensor "encoder.weight": shape [2, 3] of F32 needs 24 bytes, data_offsets give 20');
  * ```
  */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends OssflowError {
   /** The file (URI) the problem is in, or the one being written. */
   readonly file: string;
   /** The tensor at fault, when one is. */
   readonly tensor?: string;
 
+  /** An error about `init.file` (and `init.tensor`); the message starts with both. */
   constructor(detail: string, init: { file: string; tensor?: string; cause?: unknown }) {
     const name = init.tensor;
     // A hostile header may name a tensor with megabytes: the message shows the start of it.

@@ -65,10 +65,11 @@ function fileError(action: string, path: string, err: unknown): ConfigError {
  * @throws {ConfigError} naming the file when it is missing, unreadable, or the runtime has no file system.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readTextFile, writeTextFile } from "./fs.ts";
  * const path = await Deno.makeTempFile();
  * await writeTextFile(path, "hello");
- * console.log(await readTextFile(path)); // "hello"
+ * expect(await readTextFile(path)).toEqual("hello");
  * ```
  */
 export async function readTextFile(path: string): Promise<string> {
@@ -87,10 +88,11 @@ export async function readTextFile(path: string): Promise<string> {
  * @throws {ConfigError} naming the file when it is missing, unreadable, or the runtime has no file system.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readFile, writeTextFile } from "./fs.ts";
  * const path = await Deno.makeTempFile();
  * await writeTextFile(path, "abc");
- * console.log((await readFile(path)).length); // 3
+ * expect((await readFile(path)).length).toEqual(3);
  * ```
  */
 export async function readFile(path: string): Promise<Uint8Array> {
@@ -110,11 +112,12 @@ export async function readFile(path: string): Promise<Uint8Array> {
  * @throws {ConfigError} naming the file when it cannot be opened.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { openFileStream, writeTextFile } from "./fs.ts";
  * const path = await Deno.makeTempFile();
  * await writeTextFile(path, "line 1\nline 2\n");
  * const text = await new Response(await openFileStream(path)).text();
- * console.log(text.split("\n").length); // 3
+ * expect(text.split("\n").length).toEqual(3);
  * ```
  */
 export async function openFileStream(path: string): Promise<ReadableStream<Uint8Array>> {
@@ -142,8 +145,11 @@ export async function openFileStream(path: string): Promise<ReadableStream<Uint8
  * @throws {ConfigError} naming the file when it cannot be written.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { writeTextFile } from "./fs.ts";
- * await writeTextFile(await Deno.makeTempFile(), '{"logLevel": 2}');
+ * const path = await Deno.makeTempFile();
+ * await writeTextFile(path, '{"logLevel": 2}');
+ * expect(await Deno.readTextFile(path)).toEqual('{"logLevel": 2}');
  * ```
  */
 export async function writeTextFile(path: string, data: string): Promise<void> {
@@ -162,11 +168,12 @@ export async function writeTextFile(path: string, data: string): Promise<void> {
  * @throws {ConfigError} naming the file when it cannot be written.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { appendTextFile, readTextFile } from "./fs.ts";
  * const path = await Deno.makeTempFile();
  * await appendTextFile(path, "a\n");
  * await appendTextFile(path, "b\n");
- * console.log(await readTextFile(path)); // "a\nb\n"
+ * expect(await readTextFile(path)).toEqual("a\nb\n");
  * ```
  */
 export async function appendTextFile(path: string, data: string): Promise<void> {
@@ -190,13 +197,10 @@ export async function appendTextFile(path: string, data: string): Promise<void> 
  * @throws {ConfigError} like `creds.json: invalid JSON at line 3, column 18: expected ',' or '}' after a property`.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseJsonText } from "./fs.ts";
- * console.log(parseJsonText('{"logLevel": 1}', "config.json")); // { logLevel: 1 }
- * try {
- *   parseJsonText('{"logLevel": 1,}', "config.json");
- * } catch (err) {
- *   console.log((err as Error).message); // config.json: invalid JSON at line 1, column 16: expected a property name in double quotes
- * }
+ * expect(parseJsonText('{"logLevel": 1}', "config.json")).toEqual({ logLevel: 1 });
+ * expect(() => parseJsonText('{"logLevel": 1,}', "config.json")).toThrow("config.json: invalid JSON at line 1, column 16");
  * ```
  */
 export function parseJsonText(text: string, source: string): unknown {
@@ -224,10 +228,11 @@ export function parseJsonText(text: string, source: string): unknown {
  * @throws {ConfigError} when the file cannot be read or is not valid JSON.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readJsonFile, writeTextFile } from "./fs.ts";
  * const path = await Deno.makeTempFile();
  * await writeTextFile(path, '{"a": [1, 2]}');
- * console.log(await readJsonFile(path)); // { a: [ 1, 2 ] }
+ * expect(await readJsonFile(path)).toEqual({ a: [ 1, 2 ] });
  * ```
  */
 export async function readJsonFile(path: string): Promise<unknown> {

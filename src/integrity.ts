@@ -15,9 +15,10 @@ import { IntegrityError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { expectedCrc64 } from "./integrity.ts";
  * const headers = new Headers({ "x-oss-hash-crc64ecma": "11051210869376104954" });
- * console.log(expectedCrc64({ status: 200, headers }), expectedCrc64({ status: 206, headers })); // "11051210869376104954" undefined
+ * expect([expectedCrc64({ status: 200, headers }), expectedCrc64({ status: 206, headers })]).toEqual(["11051210869376104954", undefined]);
  * ```
  */
 export function expectedCrc64(res: { status: number; headers: Headers }): string | undefined {
@@ -30,9 +31,10 @@ export function expectedCrc64(res: { status: number; headers: Headers }): string
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crcMismatch } from "./integrity.ts";
  * const err = crcMismatch("GET b/k", "k", "1", "2", 5);
- * console.log(err.name, err.expected, err.actual); // "IntegrityError" "1" "2"
+ * expect([err.name, err.expected, err.actual]).toEqual(["IntegrityError", "1", "2"]);
  * ```
  */
 export function crcMismatch(
@@ -54,11 +56,12 @@ export function crcMismatch(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkCrc64 } from "./integrity.ts";
  * const res = new Response("123456789", { headers: { "x-oss-hash-crc64ecma": "11051210869376104954" } });
  * await checkCrc64(res, new TextEncoder().encode("123456789"), "GET b/k", "k"); // passes
  * const flipped = new TextEncoder().encode("123456780");
- * console.log(await checkCrc64(res, flipped, "GET b/k", "k").catch((e) => e.name)); // "IntegrityError"
+ * expect(await checkCrc64(res, flipped, "GET b/k", "k").catch((e) => e.name)).toEqual("IntegrityError");
  * ```
  */
 export async function checkCrc64(
@@ -78,8 +81,9 @@ export async function checkCrc64(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { crc64Of } from "./integrity.ts";
- * console.log(await crc64Of(new Blob(["123456789"]))); // "11051210869376104954"
+ * expect(await crc64Of(new Blob(["123456789"]))).toEqual("11051210869376104954");
  * ```
  */
 export async function crc64Of(body: Uint8Array | Blob): Promise<string> {

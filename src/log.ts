@@ -9,28 +9,30 @@
 import { appendTextFile } from "./fs.ts";
 
 /** Level names in the order of the config file's `logLevel` (0 debug … 3 error). */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
 /**
  * A level name.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger, type LogLevelName } from "./log.ts";
  * const level: LogLevelName = new Logger({ level: 2 }).level;
- * console.log(level); // "warn"
+ * expect(level).toEqual("warn");
  * ```
  */
-export type LogLevelName = typeof LOG_LEVELS[number];
+export type LogLevelName = "debug" | "info" | "warn" | "error";
 
 /**
  * One log line before formatting.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger, type LogRecord } from "./log.ts";
  * const records: LogRecord[] = [];
  * new Logger({ sink: (r) => records.push(r) }).warn("slow listing", { bucket: "b" });
- * console.log(records[0].level, records[0].msg, records[0].bucket); // "warn" "slow listing" "b"
+ * expect([records[0].level, records[0].msg, records[0].bucket]).toEqual(["warn", "slow listing", "b"]);
  * ```
  */
 export interface LogRecord {
@@ -67,8 +69,9 @@ const MASK = "***";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { redact } from "./log.ts";
- * console.log(redact("GET /k?x-oss-signature=abc&a=1")); // "GET /k?x-oss-signature=***&a=1"
+ * expect(redact("GET /k?x-oss-signature=abc&a=1")).toEqual("GET /k?x-oss-signature=***&a=1");
  * ```
  */
 export function redact(text: string, secrets?: Iterable<string>): string {
@@ -87,9 +90,10 @@ const SECRET_HEADERS = ["authorization", "x-oss-security-token", "x-amz-security
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { redact, secretHeaderValues } from "./log.ts";
  * const headers = new Headers({ "x-oss-security-token": "STS.t0ken-value", "range": "bytes=0-9" });
- * console.log(redact("echo: STS.t0ken-value bytes=0-9", secretHeaderValues(headers))); // "echo: *** bytes=0-9"
+ * expect(redact("echo: STS.t0ken-value bytes=0-9", secretHeaderValues(headers))).toEqual("echo: *** bytes=0-9");
  * ```
  */
 export function secretHeaderValues(headers: Headers | [string, string][]): string[] {
@@ -159,15 +163,17 @@ class LineFile {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Logger } from "./log.ts";
  * const lines: unknown[] = [];
  * const log = new Logger({ level: "info", sink: (r) => lines.push(r) });
  * log.debug("dropped");
  * log.info("listing", { bucket: "b", token: "never shown" });
- * console.log(lines.length); // 1
+ * expect(lines.length).toEqual(1);
  * ```
  */
 export class Logger {
+  /** The lowest level written. */
   readonly level: LogLevelName;
   #min: number;
   #file?: LineFile;
@@ -239,11 +245,12 @@ export class Logger {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog, type AuditRecord } from "./log.ts";
  * const kept: AuditRecord[] = [];
  * const audit = new AuditLog({ sink: (r) => kept.push(r) });
  * audit.record({ method: "GET", bucket: "b", key: "k", status: 200, bytes: 10, ms: 250 });
- * console.log(kept[0].key, kept[0].ms); // "k" 250
+ * expect([kept[0].key, kept[0].ms]).toEqual(["k", 250]);
  * ```
  */
 export interface AuditRecord {
@@ -268,21 +275,24 @@ export interface AuditRecord {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog } from "./log.ts";
  * const slow: unknown[] = [];
  * const audit = new AuditLog({ sink: (r) => slow.push(r) });
  * audit.record({ method: "GET", bucket: "b", key: "k", status: 200, bytes: 10, ms: 250 });
  * audit.record({ method: "GET", bucket: "b", key: "k2", status: 200, bytes: 10, ms: 5 }); // fast: not kept
- * console.log(slow.length); // 1
+ * expect(slow.length).toEqual(1);
  * ```
  */
 export class AuditLog {
+  /** Requests slower than this many ms are kept. */
   readonly thresholdMs: number;
   #file?: LineFile;
   #sink?: (record: AuditRecord) => void;
   #secrets?: string[];
   #count = 0;
 
+  /** An audit log writing to `opts.path` and/or `opts.sink`, keeping requests slower than `thresholdMs` (default 100 ms). */
   constructor(opts: LogDestination<AuditRecord> & { thresholdMs?: number } = {}) {
     this.thresholdMs = opts.thresholdMs ?? 100;
     if (!(this.thresholdMs >= 0)) {
@@ -330,8 +340,9 @@ const IP_OR_LOCAL = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { bucketAndKey } from "./log.ts";
- * console.log(bucketAndKey(new URL("http://127.0.0.1:9000/b/dir/a%20b.bin"))); // { bucket: "b", key: "dir/a b.bin" }
+ * expect(bucketAndKey(new URL("http://127.0.0.1:9000/b/dir/a%20b.bin"))).toEqual({ bucket: "b", key: "dir/a b.bin" });
  * ```
  */
 export function bucketAndKey(url: URL, pathStyle?: boolean): { bucket: string; key: string } {
@@ -361,10 +372,11 @@ export function bucketAndKey(url: URL, pathStyle?: boolean): { bucket: string; k
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { AuditLog, auditedFetch } from "./log.ts";
- * const audit = new AuditLog({ sink: (r) => console.log(r.method, r.key, r.ms) });
+ * const audit = new AuditLog({ sink: (r) => console.warn(r.method, r.key, r.ms) });
  * const f = auditedFetch(audit); // pass as OssClientOptions.fetch
- * console.log(typeof f); // "function"
+ * expect(typeof f).toEqual("function");
  * ```
  */
 export function auditedFetch(

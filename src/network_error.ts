@@ -46,13 +46,14 @@ function withoutQueries(text: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { describeNetworkFailure } from "./network_error.ts";
  * const node = new TypeError("fetch failed", {
  *   cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9000"), { code: "ECONNREFUSED" }),
  * });
- * console.log(describeNetworkFailure(node)); // "connection refused (nothing listens on that port?) [ECONNREFUSED]"
+ * expect(describeNetworkFailure(node)).toEqual("connection refused (nothing listens on that port?) [ECONNREFUSED]");
  * const other = await fetch("http://127.0.0.1:9/").catch((e) => e);
- * console.log(describeNetworkFailure(other)); // "the port is one fetch refuses to use (a browser 'bad port')"
+ * expect(describeNetworkFailure(other)).toEqual("the port is one fetch refuses to use (a browser 'bad port')");
  * ```
  */
 export function describeNetworkFailure(err: unknown): string {

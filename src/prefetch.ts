@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { prefetch, type PrefetchOptions } from "./prefetch.ts";
  * const opts: PrefetchOptions<string> = { concurrency: 2, maxBytesInFlight: 1 << 20, sizeOf: (s) => s.length };
- * console.log(await Array.fromAsync(prefetch(["a", "bb"], (s) => s.toUpperCase(), opts))); // ["A", "BB"]
+ * expect(await Array.fromAsync(prefetch(["a", "bb"], (s) => s.toUpperCase(), opts))).toEqual(["A", "BB"]);
  * ```
  */
 export interface PrefetchOptions<T> {
@@ -43,9 +44,10 @@ export interface PrefetchOptions<T> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { prefetch, type PrefetchContext } from "./prefetch.ts";
  * const task = (s: string, ctx: PrefetchContext) => `${ctx.index}:${s}:${ctx.signal.aborted}`;
- * console.log(await Array.fromAsync(prefetch(["a", "b"], task))); // ["0:a:false", "1:b:false"]
+ * expect(await Array.fromAsync(prefetch(["a", "b"], task))).toEqual(["0:a:false", "1:b:false"]);
  * ```
  */
 export interface PrefetchContext {
@@ -82,10 +84,11 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { prefetch } from "./prefetch.ts";
  * const urls = ["https://example.com/a", "https://example.com/b"];
  * const fetchLen = async (u: string, { signal }: { signal: AbortSignal }) => u.length + (signal.aborted ? 1 : 0);
- * for await (const n of prefetch(urls, fetchLen, { concurrency: 8 })) console.log(n);
+ * expect(await Array.fromAsync(prefetch(urls, fetchLen, { concurrency: 8 }))).toEqual([21, 21]); // in input order
  * ```
  */
 export function prefetch<T, R>(

@@ -15,8 +15,9 @@ const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE"]);
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions } from "./presign.ts";
- * console.log(DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions().expires); // 900 900
+ * expect([DEFAULT_PRESIGN_EXPIRES, resolvePresignOptions().expires]).toEqual([900, 900]);
  * ```
  */
 export const DEFAULT_PRESIGN_EXPIRES = 900;
@@ -26,9 +27,10 @@ export const DEFAULT_PRESIGN_EXPIRES = 900;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { PresignOptions } from "./presign.ts";
  * const upload: PresignOptions = { method: "PUT", expires: 300, headers: { "content-type": "image/png" } };
- * console.log(upload.method); // "PUT"
+ * expect(upload.method).toEqual("PUT");
  * ```
  */
 export interface PresignOptions {
@@ -55,9 +57,10 @@ export interface PresignOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type Presigner, presignUrl } from "./presign.ts";
  * const fake: Presigner = { presignUrl: (bucket, key) => Promise.resolve(`https://example.com/${bucket}/${key}?sig`) };
- * console.log(await presignUrl("oss://data/a.txt", { client: fake })); // "https://example.com/data/a.txt?sig"
+ * expect(await presignUrl("oss://data/a.txt", { client: fake })).toEqual("https://example.com/data/a.txt?sig");
  * ```
  */
 export interface Presigner {
@@ -71,8 +74,9 @@ export interface Presigner {
  * @throws {ConfigError} naming the option and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolvePresignOptions } from "./presign.ts";
- * console.log(resolvePresignOptions({ method: "put" }).method); // "PUT"
+ * expect(resolvePresignOptions({ method: "put" }).method).toEqual("PUT");
  * ```
  */
 export function resolvePresignOptions(
@@ -119,9 +123,11 @@ export function resolvePresignOptions(
  * endpoint, credentials and signature version (OSS4 or SigV4). Anyone holding the URL can make that one request
  * until it expires; the local server refuses it afterwards, as OSS does.
  *
- * @throws {ConfigError} on a bad URI or option, or a client without credentials.
+ * @throws {ConfigError} on a bad URI or option, or a client without credentials (every check of `uri` is
+ * `parseUri`'s, so an empty key is a `ConfigError` here, unlike `OssClient.presignUrl`'s `TypeError`).
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient, presignUrl } from "../mod.ts";
  * import { serveEmulator } from "./server/mod.ts";
  *
@@ -130,7 +136,7 @@ export function resolvePresignOptions(
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou", credentials });
  * await client.put("demo", "cat.txt", "meow");
  * const url = await presignUrl("oss://demo/cat.txt", { client, expires: 60 });
- * console.log(await (await fetch(url)).text()); // "meow" — no credentials needed
+ * expect(await (await fetch(url)).text()).toEqual("meow"); // no credentials needed
  * await server.close();
  * ```
  */

@@ -14,17 +14,17 @@ import {
   toCredentialsProvider,
 } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
-import { ConfigError, IntegrityError, OssError } from "./errors.ts";
+import { ConfigError, IntegrityError, OssError, OssflowError } from "./errors.ts";
 import { checkCrc64 } from "./integrity.ts";
 import { describeNetworkFailure } from "./network_error.ts";
 import {
-  backoffDelay,
   isRetryableStatus,
   resolveRetryOptions,
+  Retry,
   retryAfterMs,
   type RetryEvent,
+  retrying,
   type RetryPolicy,
-  sleep,
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
@@ -71,11 +71,19 @@ export interface Reply {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ShortBody } from "./request.ts";
- * console.log(new ShortBody("the body has 3 bytes, Content-Length says 5") instanceof TypeError); // true
+ * const err = new ShortBody("the body has 3 bytes, Content-Length says 5");
+ * expect(err.name).toBe("ShortBody");
  * ```
  */
-export class ShortBody extends TypeError {}
+export class ShortBody extends OssflowError {
+  /** A body whose length disagrees with its Content-Length; `message` gives both. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ShortBody";
+  }
+}
 
 /** Bodies up to this size are read with `arrayBuffer()` (they arrive in one or two chunks anyway). */
 const ONE_READ_MAX = 64 * 1024;
@@ -89,11 +97,12 @@ const ONE_READ_MAX = 64 * 1024;
  * @throws {ShortBody} when the body is shorter or longer than `length`.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Attempt, readBodyBytes } from "./request.ts";
  * const attempt = new Attempt(undefined, 1000, 1000);
  * const bytes = await readBodyBytes(new Response(new Uint8Array(100_000)), 100_000, attempt);
  * attempt.done();
- * console.log(bytes.length); // 100000
+ * expect(bytes.length).toEqual(100000);
  * ```
  */
 export async function readBodyBytes(
@@ -354,9 +363,12 @@ export class Transport {
     const replayable = !(body instanceof ReadableStream);
     const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
     const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
-    const max = this.retry.maxAttempts;
+    const onRetry = (event: RetryEvent) => {
+      this.retry.onRetry?.(event);
+      spec.onRetry?.(event);
+    };
     let resigned = false;
-    for (let attempt = 1;; attempt++) {
+    return await retrying(this.retry, async (attempt, last) => {
       signal?.throwIfAborted();
       const headers = new Headers(spec.headers);
       const signedWith = await this.#sign(spec, url, headers);
@@ -397,18 +409,16 @@ export class Transport {
         // Runtimes disagree on the class of network errors (Deno and Node: TypeError; Bun: Error with a
         // code), so whatever fetch or the body read threw is treated as one; signing errors are thrown above.
         // A body that failed its CRC-64 check is fetched again too, and reported as itself at the end.
-        if (!replayable || attempt >= max) {
+        if (!replayable || last) {
           if (err instanceof IntegrityError) throw err;
           throw this.#networkError(spec, url, err, a.timedOut, attempt, replayable);
         }
-        await this.#backoff(spec, attempt, undefined, err, 0);
-        continue;
+        return new Retry({ error: err });
       }
-      if (isRetryableStatus(res.status) && replayable && attempt < max) {
+      if (isRetryableStatus(res.status) && replayable && !last) {
         await drain(res);
         a.done();
-        await this.#backoff(spec, attempt, res.status, undefined, retryAfterMs(res.headers));
-        continue;
+        return new Retry({ status: res.status, afterMs: retryAfterMs(res.headers) });
       }
       let text = "";
       try {
@@ -418,16 +428,13 @@ export class Transport {
       signal?.throwIfAborted();
       const parsed = parseErrorResponse(res.status, res.headers, text, spec);
       // A body that changed on the way was refused before it was stored (Content-MD5): send it again.
-      if (parsed.code === "BadDigest" && replayable && attempt < max) {
-        await this.#backoff(spec, attempt, res.status, undefined, 0);
-        continue;
-      }
+      if (parsed.code === "BadDigest" && replayable && !last) return new Retry({ status: res.status });
       if (res.status === 403 && STALE_CREDENTIAL_CODES.has(parsed.code)) {
         this.#signOptsUntil = 0;
         // Keys rotated (or a token expired) since they were cached: sign once more if the provider has new ones.
-        if (!resigned && replayable && attempt < max && await this.#credentialsChanged(signedWith)) {
+        if (!resigned && replayable && !last && await this.#credentialsChanged(signedWith)) {
           resigned = true;
-          continue;
+          return new Retry({ now: true });
         }
       }
       // An error body may echo the request (a proxy's text/plain 403): never let a token or signature through.
@@ -439,7 +446,7 @@ export class Transport {
         key: spec.key,
         method: spec.method,
       });
-    }
+    }, { request: spec, onRetry, signal });
   }
 
   /** Whether the provider now gives other credentials than `used` (false when it fails or gives the same). */
@@ -452,21 +459,6 @@ export class Transport {
     } catch {
       return false; // the 403 is the better error
     }
-  }
-
-  async #backoff(
-    spec: RequestSpec,
-    attempt: number,
-    status: number | undefined,
-    error: unknown,
-    afterMs: number,
-  ) {
-    const delayMs = backoffDelay(attempt, this.retry, Math.random, afterMs);
-    const { method, bucket, key } = spec;
-    const event: RetryEvent = { kind: "request", attempt, delayMs, method, bucket, key, status, error };
-    this.retry.onRetry?.(event);
-    spec.onRetry?.(event);
-    await sleep(delayMs, spec.signal);
   }
 
   #networkError(

@@ -8,13 +8,6 @@ import { addAbortWaiter, removeAbortWaiter } from "./abort.ts";
 
 /**
  * What a retry is about to repeat: a whole request, or the rest of a GET body that broke mid-stream.
- *
- * @example
- * ```ts
- * import type { RetryEvent } from "./retry.ts";
- * const event: RetryEvent = { kind: "request", attempt: 1, delayMs: 100, method: "GET", status: 503 };
- * console.log(`retry ${event.attempt} of ${event.method} after ${event.status}`); // "retry 1 of GET after 503"
- * ```
  */
 export interface RetryEvent {
   /** `"request"`: a request failed and is sent again; `"resume"`: a GET body broke and is resumed with a Range. */
@@ -41,12 +34,6 @@ export interface RetryEvent {
  * `ReadableStream` cannot). The delay before retry `n` (1-based) is
  * `d = min(maxDelayMs, minDelayMs * multiplier ** (n - 1))`, shortened by a random share of up to `jitter`:
  * `d * (1 - jitter * random())`. A `Retry-After` header (seconds) raises the delay, still capped by `maxDelayMs`.
- *
- * @example
- * ```ts
- * import type { RetryOptions } from "./retry.ts";
- * const retry: RetryOptions = { maxAttempts: 8, minDelayMs: 50, maxDelayMs: 2_000, jitter: 0.5 };
- * ```
  */
 export interface RetryOptions {
   /** Attempts in all, the first one included; 1 disables retries. Default 5. */
@@ -66,13 +53,17 @@ export interface RetryOptions {
 /** {@linkcode RetryOptions} with every default filled in. */
 export type RetryPolicy = Required<Omit<RetryOptions, "onRetry">> & Pick<RetryOptions, "onRetry">;
 
+/** The part of a {@linkcode RetryPolicy} that sets the delays. */
+export type Backoff = Pick<RetryPolicy, "minDelayMs" | "maxDelayMs" | "multiplier" | "jitter">;
+
 /**
  * Defaults of {@linkcode RetryOptions}.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_RETRY } from "./retry.ts";
- * console.log(DEFAULT_RETRY.maxAttempts, DEFAULT_RETRY.minDelayMs, DEFAULT_RETRY.maxDelayMs); // 5 100 5000
+ * expect([DEFAULT_RETRY.maxAttempts, DEFAULT_RETRY.minDelayMs, DEFAULT_RETRY.maxDelayMs]).toEqual([5, 100, 5000]);
  * ```
  */
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
@@ -88,8 +79,9 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveRetryOptions } from "./retry.ts";
- * console.log(resolveRetryOptions({ maxAttempts: 3 }).minDelayMs); // 100
+ * expect(resolveRetryOptions({ maxAttempts: 3 }).minDelayMs).toEqual(100);
  * ```
  */
 export function resolveRetryOptions(options: RetryOptions = {}): RetryPolicy {
@@ -125,14 +117,15 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { backoffDelay, resolveRetryOptions } from "./retry.ts";
  * const policy = resolveRetryOptions({ jitter: 0 });
- * console.log(backoffDelay(1, policy), backoffDelay(3, policy)); // 100 400
+ * expect([backoffDelay(1, policy), backoffDelay(3, policy)]).toEqual([100, 400]);
  * ```
  */
 export function backoffDelay(
   retry: number,
-  policy: RetryPolicy,
+  policy: Backoff,
   random: () => number = Math.random,
   retryAfterMs = 0,
 ): number {
@@ -146,8 +139,9 @@ export function backoffDelay(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isRetryableStatus } from "./retry.ts";
- * console.log(isRetryableStatus(503), isRetryableStatus(404)); // true false
+ * expect([isRetryableStatus(503), isRetryableStatus(404)]).toEqual([true, false]);
  * ```
  */
 export function isRetryableStatus(status: number): boolean {
@@ -159,8 +153,9 @@ export function isRetryableStatus(status: number): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { retryAfterMs } from "./retry.ts";
- * console.log(retryAfterMs(new Headers({ "retry-after": "2" }))); // 2000
+ * expect(retryAfterMs(new Headers({ "retry-after": "2" }))).toEqual(2000);
  * ```
  */
 export function retryAfterMs(headers: Headers): number {
@@ -175,8 +170,10 @@ export function retryAfterMs(headers: Headers): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sleep } from "./retry.ts";
  * await sleep(10, AbortSignal.timeout(1_000));
+ * await expect(sleep(10_000, AbortSignal.abort(new Error("stop")))).rejects.toThrow("stop");
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -193,4 +190,72 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     addAbortWaiter(signal, onAbort); // shared with the other requests of a pass that back off at once
   });
+}
+
+/**
+ * Returned (not thrown) by an attempt of {@linkcode retrying} to ask for another one: the status or error of
+ * the failed attempt, and the wait the server asked for (`Retry-After`).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { Retry } from "./retry.ts";
+ * expect(new Retry({ status: 503, afterMs: 1000 }).why.status).toBe(503);
+ * ```
+ */
+export class Retry {
+  /**
+   * Why the attempt failed, and how long to wait at least; `now`: try again at once, without a wait or a retry
+   * event (the attempt fixed the cause itself, e.g. signed again with fresh credentials).
+   */
+  constructor(readonly why: { status?: number; error?: unknown; afterMs?: number; now?: boolean } = {}) {}
+}
+
+/** What {@linkcode retrying} reports each retry as, and with which signal it waits. */
+export interface RetryingOptions {
+  /** The request the attempts make, for the retry events. */
+  request: { method: string; bucket?: string; key?: string };
+  /** Called before each retry. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Aborts the wait between attempts (rejecting with its reason). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The one retry loop: runs `attempt(n, last)` (n from 1; `last` when no retry may follow) until it returns
+ * something other than a {@linkcode Retry}, waiting {@linkcode backoffDelay} between attempts (at least the
+ * `Retry-After` the attempt reported) and reporting each retry. An attempt decides what is worth retrying and
+ * what its final failure is (it throws, or returns a failure value, when `last`); the policy and the waits live
+ * here. A `Retry` from the last attempt is a bug in the caller and throws its error.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { Retry, retrying } from "./retry.ts";
+ * const policy = { maxAttempts: 3, minDelayMs: 1, maxDelayMs: 1, multiplier: 2, jitter: 0 };
+ * const events: number[] = [];
+ * const got = await retrying(policy, async (n) => n < 3 ? new Retry({ status: 503 }) : `ok after ${n}`, {
+ *   request: { method: "GET", bucket: "b", key: "k" },
+ *   onRetry: (e) => events.push(e.status!),
+ * });
+ * expect([got, events]).toEqual(["ok after 3", [503, 503]]);
+ * ```
+ */
+export async function retrying<T>(
+  policy: Backoff & { maxAttempts: number },
+  attempt: (n: number, last: boolean) => Promise<T | Retry>,
+  opts: RetryingOptions,
+): Promise<T> {
+  for (let n = 1;; n++) {
+    const last = n >= policy.maxAttempts;
+    const r = await attempt(n, last);
+    if (!(r instanceof Retry)) return r;
+    if (last) throw r.why.error ?? new Error(`attempt ${n} of ${policy.maxAttempts} asked for another`);
+    if (r.why.now) continue;
+    const delayMs = backoffDelay(n, policy, Math.random, r.why.afterMs ?? 0);
+    const { method, bucket, key } = opts.request;
+    const { status, error } = r.why;
+    opts.onRetry?.({ kind: "request", attempt: n, delayMs, method, bucket, key, status, error });
+    await sleep(delayMs, opts.signal);
+  }
 }

@@ -23,22 +23,16 @@ import { ConfigError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { bucketNameProblem, type UriScheme } from "./uri.ts";
  * const scheme: UriScheme = "s3";
- * console.log(bucketNameProblem("my.bucket", scheme)); // undefined
+ * expect(bucketNameProblem("my.bucket", scheme)).toBeUndefined();
  * ```
  */
 export type UriScheme = "oss" | "s3";
 
 /**
  * A parsed object (or prefix) URI.
- *
- * @example
- * ```ts
- * import type { ObjectUri } from "./uri.ts";
- * const u: ObjectUri = { scheme: "oss", bucket: "my-bucket", key: "train/0001.jpg" };
- * console.log(u.key);
- * ```
  */
 export interface ObjectUri {
   /** `oss` or `s3`. */
@@ -56,9 +50,10 @@ export interface ObjectUri {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseUri, type ParseUriOptions } from "./uri.ts";
  * const opts: ParseUriOptions = { allowEmptyKey: true };
- * console.log(parseUri("oss://my-bucket/", opts).key); // ""
+ * expect(parseUri("oss://my-bucket/", opts).key).toEqual("");
  * ```
  */
 export interface ParseUriOptions {
@@ -82,9 +77,10 @@ function show(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { bucketNameProblem } from "./uri.ts";
- * console.log(bucketNameProblem("my-bucket")); // undefined
- * console.log(bucketNameProblem("My_Bucket")); // "expected 3-63 lowercase letters, digits and hyphens, …"
+ * expect(bucketNameProblem("my-bucket")).toBeUndefined();
+ * expect(bucketNameProblem("My_Bucket")).toMatch(/^expected 3-63 lowercase letters, digits and hyphens/);
  * ```
  */
 export function bucketNameProblem(name: string, scheme: UriScheme = "oss"): string | undefined {
@@ -107,9 +103,10 @@ export function bucketNameProblem(name: string, scheme: UriScheme = "oss"): stri
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { objectKeyProblem } from "./uri.ts";
- * console.log(objectKeyProblem("a/b c.txt")); // undefined
- * console.log(objectKeyProblem("/abs")); // "expected no leading \"/\" or \"\\\" (OSS object naming rules)"
+ * expect(objectKeyProblem("a/b c.txt")).toBeUndefined();
+ * expect(objectKeyProblem("/abs")).toEqual("expected no leading \"/\" or \"\\\" (OSS object naming rules)");
  * ```
  */
 export function objectKeyProblem(
@@ -148,9 +145,9 @@ function fail(uri: string, what: string): never {
  * @throws {ConfigError} naming the URI and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseUri } from "./uri.ts";
- * console.log(parseUri("oss://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/cat 1.jpg"));
- * // { scheme: "oss", bucket: "my-bucket", key: "train/cat 1.jpg", endpoint: "oss-cn-hangzhou.aliyuncs.com" }
+ * expect(parseUri("oss://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/cat 1.jpg")).toEqual({ scheme: "oss", bucket: "my-bucket", key: "train/cat 1.jpg", endpoint: "oss-cn-hangzhou.aliyuncs.com" });
  * ```
  */
 export function parseUri(uri: string, opts: ParseUriOptions = {}): ObjectUri {
@@ -210,9 +207,10 @@ export function parseUri(uri: string, opts: ParseUriOptions = {}): ObjectUri {
  * @throws {ConfigError} naming the URI and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parsePrefixUri } from "./uri.ts";
- * console.log(parsePrefixUri("oss://my-bucket").key); // ""
- * console.log(parsePrefixUri("oss://my-bucket/images/").key); // "images/"
+ * expect(parsePrefixUri("oss://my-bucket").key).toEqual("");
+ * expect(parsePrefixUri("oss://my-bucket/images/").key).toEqual("images/");
  * ```
  */
 export function parsePrefixUri(uri: string): ObjectUri {
@@ -226,10 +224,10 @@ export function parsePrefixUri(uri: string): ObjectUri {
  * @throws {ConfigError} when the bucket, key or endpoint breaks the rules {@link parseUri} checks.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { formatUri } from "./uri.ts";
- * console.log(formatUri({ scheme: "oss", bucket: "my-bucket", key: "a b/c.jpg" })); // "oss://my-bucket/a b/c.jpg"
- * console.log(formatUri({ scheme: "oss", bucket: "b01", key: "k", endpoint: "oss-cn-beijing.aliyuncs.com" }));
- * // "oss://b01.oss-cn-beijing.aliyuncs.com/k"
+ * expect(formatUri({ scheme: "oss", bucket: "my-bucket", key: "a b/c.jpg" })).toEqual("oss://my-bucket/a b/c.jpg");
+ * expect(formatUri({ scheme: "oss", bucket: "b01", key: "k", endpoint: "oss-cn-beijing.aliyuncs.com" })).toEqual("oss://b01.oss-cn-beijing.aliyuncs.com/k");
  * ```
  */
 export function formatUri(u: ObjectUri): string {

@@ -18,15 +18,15 @@ type Node = XmlNode;
 /**
  * An element as a plain object: a child with child elements becomes a nested object, any other child its text
  * (entities decoded, whitespace kept: keys may begin or end with spaces); `REPEATED` names always collect into
- * arrays. Attributes are ignored: no OSS or S3 response carries data in them.
+ * arrays. Attributes are ignored: no OSS or S3 document carries data in them.
  */
-function toNode(el: XmlElement): Node {
+function toNode(el: XmlElement, repeated: ReadonlySet<string>): Node {
   const out: Node = {};
   for (const child of el.children) {
     if (child.type !== RgNode.TYPE_ELEMENT) continue;
     const c = child as XmlElement;
-    const value = c.children.some((n) => n.type === RgNode.TYPE_ELEMENT) ? toNode(c) : c.text;
-    if (REPEATED.has(c.name)) ((out[c.name] ??= []) as unknown[]).push(value);
+    const value = c.children.some((n) => n.type === RgNode.TYPE_ELEMENT) ? toNode(c, repeated) : c.text;
+    if (repeated.has(c.name)) ((out[c.name] ??= []) as unknown[]).push(value);
     else out[c.name] = value;
   }
   return out;
@@ -64,18 +64,23 @@ function rootOfLenient(text: string): XmlElement {
 }
 
 /**
- * Parses a response document and returns its root element `root`; throws a `SyntaxError` naming the document
- * when the text is not well-formed XML or has another root.
+ * Parses a document (a response for the client, a request body for the emulator) and returns its root element
+ * `root`; throws a `SyntaxError` naming the document when the text is not well-formed XML or has another root.
+ * Elements named in `repeated` always collect into arrays (default: the repeating elements of the responses the
+ * client reads).
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseXml } from "./xml.ts";
  * const r = parseXml("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>",
  *   "InitiateMultipartUploadResult");
- * console.log(r.UploadId); // "u1"
+ * expect(r.UploadId).toBe("u1");
+ * const d = parseXml("<Delete><Object><Key> a </Key></Object></Delete>", "Delete", new Set(["Object"]));
+ * expect(d.Object).toEqual([{ Key: " a " }]);
  * ```
  */
-export function parseXml(text: string, root: string): XmlNode {
+export function parseXml(text: string, root: string, repeated: ReadonlySet<string> = REPEATED): XmlNode {
   let el: XmlElement;
   try {
     el = rootOf(text);
@@ -86,7 +91,7 @@ export function parseXml(text: string, root: string): XmlNode {
     });
   }
   if (el.name !== root) throw new SyntaxError(`${root}: expected a <${root}> document, got <${el.name}>`);
-  return toNode(el);
+  return toNode(el, repeated);
 }
 
 /** The text of child `name` of `node`, or undefined. */
@@ -134,11 +139,12 @@ function urlDecode(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListObjectsV2 } from "./xml.ts";
  * const page = parseListObjectsV2(`<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a%20b</Key>
  *   <Size>3</Size><ETag>"e"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></Contents>
  *   <EncodingType>url</EncodingType></ListBucketResult>`);
- * console.log(page.objects[0].key); // "a b"
+ * expect(page.objects[0].key).toEqual("a b");
  * ```
  */
 export function parseListObjectsV2(xml: string): ListPage {
@@ -169,9 +175,10 @@ export function parseListObjectsV2(xml: string): ListPage {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { peekContinuationToken } from "./xml.ts";
  * const xml = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t1</NextContinuationToken>";
- * console.log(peekContinuationToken(xml)); // "t1"
+ * expect(peekContinuationToken(xml)).toEqual("t1");
  * ```
  */
 export function peekContinuationToken(xml: string): string | undefined {
@@ -184,9 +191,10 @@ export function peekContinuationToken(xml: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseInitiateMultipart } from "./xml.ts";
- * console.log(parseInitiateMultipart(
- *   "<InitiateMultipartUploadResult><UploadId>0004B9</UploadId></InitiateMultipartUploadResult>")); // "0004B9"
+ * const xml = "<InitiateMultipartUploadResult><UploadId>0004B9</UploadId></InitiateMultipartUploadResult>";
+ * expect(parseInitiateMultipart(xml)).toEqual("0004B9");
  * ```
  */
 export function parseInitiateMultipart(xml: string): string {
@@ -204,9 +212,10 @@ export function parseInitiateMultipart(xml: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseETagResult } from "./xml.ts";
- * console.log(parseETagResult("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
- *   "CopyObjectResult")); // "\"e\""
+ * const xml = "<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>";
+ * expect(parseETagResult(xml, "CopyObjectResult")).toEqual('"e"');
  * ```
  */
 export function parseETagResult(
@@ -221,10 +230,11 @@ export function parseETagResult(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListParts } from "./xml.ts";
  * const r = parseListParts(`<ListPartsResult><IsTruncated>false</IsTruncated>
  *   <Part><PartNumber>1</PartNumber><ETag>"a"</ETag><Size>5</Size></Part></ListPartsResult>`);
- * console.log(r.parts[0].size); // 5
+ * expect(r.parts[0].size).toEqual(5);
  * ```
  */
 export function parseListParts(
@@ -247,10 +257,11 @@ export function parseListParts(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseListUploads } from "./xml.ts";
  * const r = parseListUploads(`<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>
  *   <Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>`);
- * console.log(r.uploads[0].uploadId); // "u"
+ * expect(r.uploads[0].uploadId).toEqual("u");
  * ```
  */
 export function parseListUploads(
@@ -278,8 +289,9 @@ export function parseListUploads(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { escapeXml } from "./xml.ts";
- * console.log(escapeXml('"a"&<b>')); // "&quot;a&quot;&amp;&lt;b&gt;"
+ * expect(escapeXml('"a"&<b>')).toEqual("&quot;a&quot;&amp;&lt;b&gt;");
  * ```
  */
 export function escapeXml(s: string): string {
@@ -294,8 +306,10 @@ export function escapeXml(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { buildCompleteMultipart } from "./xml.ts";
- * console.log(buildCompleteMultipart([{ partNumber: 1, etag: '"a"' }]));
+ * expect(buildCompleteMultipart([{ partNumber: 1, etag: '"a"' }]))
+ *   .toContain("<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>");
  * ```
  */
 export function buildCompleteMultipart(parts: readonly CompletedPart[]): string {
@@ -383,12 +397,13 @@ function bodilessError(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseErrorResponse } from "./xml.ts";
  * const e = parseErrorResponse(404, new Headers({ "x-oss-request-id": "r1" }),
  *   "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
- * console.log(e.code, e.requestId); // "NoSuchKey" "r1"
+ * expect([e.code, e.requestId]).toEqual(["NoSuchKey", "r1"]);
  * const head = parseErrorResponse(404, new Headers(), "", { method: "HEAD", key: "gone.bin" });
- * console.log(head.code, head.message); // "NoSuchKey" "The specified key does not exist. (from the status: HEAD answers have no body)"
+ * expect([head.code, head.message]).toEqual(["NoSuchKey", "The specified key does not exist. (from the status: HEAD answers have no body)"]);
  * ```
  */
 export function parseErrorResponse(
@@ -435,7 +450,7 @@ export function parseErrorResponse(
       requestId,
     };
   }
-  const err = toNode(root);
+  const err = toNode(root, REPEATED);
   let message = text(err, "Message")?.trim() || `HTTP ${status}`;
   const ec = text(err, "EC");
   if (ec) message += ` [EC ${ec}]`;

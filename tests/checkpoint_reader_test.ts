@@ -4,7 +4,7 @@ import { OssClient } from "../src/client.ts";
 import { IntegrityError, OssError } from "../src/errors.ts";
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 import type { FaultOptions } from "../src/server/faults.ts";
 
 const KiB = 1024;

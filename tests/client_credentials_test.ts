@@ -6,7 +6,7 @@ import type { Credentials, CredentialsProvider } from "../src/credentials.ts";
 import { OssIterableDataset } from "../src/dataset/iterable.ts";
 import { ConfigError, OssError } from "../src/errors.ts";
 import { createEmulator } from "../src/server/emulator.ts";
-import { MemoryStore } from "../src/server/memory_store.ts";
+import { MemoryStore } from "../src/server/store/memory.ts";
 
 const OLD = { accessKeyId: "LTAIoldkey", accessKeySecret: "old-secret-0123456789" };
 const NEW = { accessKeyId: "LTAInewkey", accessKeySecret: "new-secret-0123456789" };

@@ -132,7 +132,7 @@ Deno.test("the issue's case: 24 objects, worldSize 2, shuffle seed 42 gives 12 a
 Deno.test("bad evenShards, shuffle.mode and the removed shuffle.blockSize are ConfigErrors naming the option", async () => {
   const opts = { endpoint: "http://127.0.0.1:9", region: "cn-hangzhou" };
   const first = (o: DatasetOptions) =>
-    OssIterableDataset.fromObjects(["oss://b01/k"], { ...opts, ...o }).options();
+    OssIterableDataset.fromObjects(["oss://b01/k"], { ...opts, ...o }).ready();
   await expect(first({ evenShards: "even" as EvenShards })).rejects.toThrow(ConfigError);
   await expect(first({ evenShards: "even" as EvenShards })).rejects.toThrow(
     'evenShards must be "pad", "drop"',

@@ -50,9 +50,11 @@ async function jsFiles(dir: string, sub = ""): Promise<string[]> {
   return out;
 }
 
-/** A TypeScript consumer of both exports; the last line must not type-check. */
-const CONSUMER_TS = `import { crc64, type DataObject, OssClient, OssIterableDataset } from "${PACKAGE}";
+/** A TypeScript consumer of the root export and three subpaths; the last line must not type-check. */
+const CONSUMER_TS = `import { type DataObject, OssClient, OssIterableDataset } from "${PACKAGE}";
+import { crc64 } from "${PACKAGE}/crc64";
 import { createEmulator, type RunningEmulator } from "${PACKAGE}/server";
+import { MemoryStore } from "${PACKAGE}/server/store";
 
 const credentials = { accessKeyId: "LTAIexample", accessKeySecret: "example" };
 const dataset = OssIterableDataset.fromPrefix("oss://bucket/train/", {
@@ -68,7 +70,7 @@ for await (const size of dataset) {
   console.log(n);
 }
 const digest: string = await crc64(new Uint8Array(3));
-const app = createEmulator({ buckets: ["data"] });
+const app = createEmulator({ buckets: ["data"], store: new MemoryStore() });
 const res: Response = await app.fetch(new Request("http://local/data/k"));
 const server: RunningEmulator | undefined = undefined;
 console.log(digest, res.status, server, new OssClient({ endpoint: "http://127.0.0.1:9000", credentials }));

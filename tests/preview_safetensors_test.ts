@@ -1,7 +1,7 @@
 // The preview app's tensor tables: a .safetensors file from its header alone, a sharded set across its shards,
 // shards outside the allowed prefixes refused, broken files answered with what is wrong.
 import { expect } from "expect";
-import { createPreviewApp } from "../src/server/preview.ts";
+import { createPreviewApp } from "../src/server/preview/app.ts";
 import { saveSafetensors } from "../src/safetensors/writer.ts";
 import { BUCKET, KiB, makeTensor, MiB, rawFile, setup, snapshot } from "./safetensors_fixture.ts";
 

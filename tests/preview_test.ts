@@ -1,4 +1,4 @@
-// The preview app (src/server/preview.ts) served over real HTTP on 127.0.0.1, in front of the local server with
+// The preview app (src/server/preview/app.ts) served over real HTTP on 127.0.0.1, in front of the local server with
 // signature checks on: listing, previews, presigned URLs, the bearer token, CORS, and no secrets in answers.
 import { expect } from "expect";
 import { encode } from "fast-png";

@@ -4,7 +4,10 @@ import {
   DEFAULT_RETRY,
   isRetryableStatus,
   resolveRetryOptions,
+  Retry,
   retryAfterMs,
+  type RetryEvent,
+  retrying,
   sleep,
 } from "../src/retry.ts";
 
@@ -81,4 +84,56 @@ Deno.test("sleep rejects with the abort reason at once and clears its timer", as
   expect(performance.now() - t0).toBeLessThan(1000);
   await expect(sleep(5, AbortSignal.abort(new Error("already")))).rejects.toThrow("already");
   await sleep(1); // and without a signal
+});
+
+Deno.test("retrying: one attempt per call until a value, at most maxAttempts, each retry reported in order", async () => {
+  const policy = { maxAttempts: 4, minDelayMs: 0, maxDelayMs: 0, multiplier: 2, jitter: 0 };
+  const events: RetryEvent[] = [];
+  const lasts: boolean[] = [];
+  const request = { method: "GET", bucket: "b", key: "k" };
+  const got = await retrying(policy, (n, last) => {
+    lasts.push(last);
+    return Promise.resolve(n < 3 ? new Retry({ status: 500 + n, error: n === 2 ? "boom" : undefined }) : n);
+  }, { request, onRetry: (e) => events.push(e) });
+  expect(got).toBe(3);
+  expect(lasts).toEqual([false, false, false]);
+  expect(events.map((e) => [e.kind, e.attempt, e.status, e.error, e.method, e.bucket, e.key])).toEqual([
+    ["request", 1, 501, undefined, "GET", "b", "k"],
+    ["request", 2, 502, "boom", "GET", "b", "k"],
+  ]);
+  // The last attempt is told so; a Retry from it throws its error instead of looping on.
+  const seen: boolean[] = [];
+  const failing = retrying(policy, (_n, last) => {
+    seen.push(last);
+    return Promise.resolve(new Retry({ error: new RangeError("still failing") }));
+  }, { request });
+  await expect(failing).rejects.toThrow("still failing");
+  expect(seen).toEqual([false, false, false, true]);
+});
+
+Deno.test("retrying waits Retry-After between attempts and an abort ends the wait with its reason", async () => {
+  const policy = { maxAttempts: 2, minDelayMs: 0, maxDelayMs: 60_000, multiplier: 2, jitter: 0 };
+  const delays: number[] = [];
+  const ac = new AbortController();
+  const waiting = retrying(policy, () => Promise.resolve(new Retry({ status: 503, afterMs: 30_000 })), {
+    request: { method: "PUT" },
+    onRetry: (e) => {
+      delays.push(e.delayMs);
+      queueMicrotask(() => ac.abort(new Error("stopped")));
+    },
+    signal: ac.signal,
+  });
+  await expect(waiting).rejects.toThrow("stopped");
+  expect(delays).toEqual([30_000]);
+});
+
+Deno.test("retrying: a Retry marked now runs the next attempt at once, counted but neither waited nor reported", async () => {
+  const policy = { maxAttempts: 3, minDelayMs: 60_000, maxDelayMs: 60_000, multiplier: 2, jitter: 0 };
+  const events: RetryEvent[] = [];
+  const got = await retrying(
+    policy,
+    (n) => Promise.resolve(n === 1 ? new Retry({ status: 403, now: true }) : `attempt ${n}`),
+    { request: { method: "GET" }, onRetry: (e) => events.push(e) },
+  );
+  expect([got, events.length]).toEqual(["attempt 2", 0]);
 });

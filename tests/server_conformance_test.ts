@@ -7,7 +7,7 @@ import { expect } from "expect";
 import { presignOss4 } from "../src/signer/oss4.ts";
 import { presignS3v4 } from "../src/signer/s3v4.ts";
 import { type RunningEmulator, serveEmulator, type ServeEmulatorOptions } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 

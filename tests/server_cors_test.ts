@@ -3,7 +3,7 @@
 import { expect } from "expect";
 import { type CorsOptions, serveEmulator } from "../src/server/emulator.ts";
 import { parseArgs } from "../src/server/cli.ts";
-import { CorsPolicy } from "../src/server/cors.ts";
+import { CorsPolicy } from "../src/server/pipeline/cors.ts";
 import { signOss4 } from "../src/signer/oss4.ts";
 
 const APP = "http://127.0.0.1:8080";

@@ -3,7 +3,7 @@
 // too large for the emulator or for Deno's HTTP server — all answered with OSS error documents.
 import { expect } from "expect";
 import { createEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 

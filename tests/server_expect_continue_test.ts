@@ -7,7 +7,7 @@ import { expect } from "expect";
 import { signOss4 } from "../src/signer/oss4.ts";
 import { signS3v4 } from "../src/signer/s3v4.ts";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { EXPECT_CONTINUE_MARKER, RequestFraming } from "../src/server/request_framing.ts";
+import { EXPECT_CONTINUE_MARKER, RequestFraming } from "../src/server/http/request_framing.ts";
 
 const CREDS = { accessKeyId: "LTAI-expect", accessKeySecret: "expect-secret" };
 const enc = new TextEncoder(), dec = new TextDecoder();

@@ -13,7 +13,7 @@ import { XMLValidator } from "fast-xml-parser";
 import { encodeKey } from "../src/endpoint.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
 import { mulberry32 } from "../src/server/faults.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 import { presignOss4, signOss4 } from "../src/signer/oss4.ts";
 import { signS3v4 } from "../src/signer/s3v4.ts";
 

@@ -6,7 +6,7 @@ import { expect } from "expect";
 import { OssClient } from "../src/client.ts";
 import { ConfigError, OssError } from "../src/errors.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 import { presignOss4, signOss4 } from "../src/signer/oss4.ts";
 import { presignS3v4 } from "../src/signer/s3v4.ts";
 

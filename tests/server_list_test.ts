@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { XMLParser } from "fast-xml-parser";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const parser = new XMLParser({
   parseTagValue: false,

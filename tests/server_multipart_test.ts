@@ -2,7 +2,7 @@ import { expect } from "expect";
 import { XMLParser } from "fast-xml-parser";
 import { crc64 } from "../src/crc64.ts";
 import { type RunningEmulator, serveEmulator, type ServeEmulatorOptions } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const parser = new XMLParser({ parseTagValue: false, isArray: (n) => n === "Part" || n === "Upload" });
 const enc = new TextEncoder();

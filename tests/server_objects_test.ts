@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { crc64 } from "../src/crc64.ts";
 import { type RunningEmulator, serveEmulator, type ServeEmulatorOptions } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 

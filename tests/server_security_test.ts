@@ -1,6 +1,6 @@
 import { expect } from "expect";
 import { serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 

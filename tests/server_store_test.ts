@@ -7,7 +7,7 @@ import {
   MemoryStore,
   type ObjectStore,
   type ReadBody,
-} from "../src/server/store.ts";
+} from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 const text = async (s: ReadBody) => await new Response(s).text();

@@ -19,7 +19,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const enc = new TextEncoder();
 

@@ -9,7 +9,7 @@ import { expect } from "expect";
 import OSS from "ali-oss";
 import { Buffer } from "node:buffer";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 import { crc64 } from "../src/crc64.ts";
 
 const AK = "LTAI5tAliOssTest";

@@ -21,7 +21,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore } from "../src/server/store.ts";
+import { DirectoryStore } from "../src/server/store/mod.ts";
 
 const AK = "AKIAOSSFLOWCONF";
 const SK = "aws-sdk-conformance-secret";

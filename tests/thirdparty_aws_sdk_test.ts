@@ -24,7 +24,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { type RunningEmulator, serveEmulator } from "../src/server/emulator.ts";
-import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store.ts";
+import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
 const AK = "AKIAOSSFLOWTEST";
 const SK = "aws-sdk-test-secret";

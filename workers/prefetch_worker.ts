@@ -14,6 +14,7 @@ import { DataObject } from "../src/dataset/item.ts";
 import type { WorkerReply, WorkerRequest, WorkerRetry } from "../src/dataset/fetcher.ts";
 import { redactQuery } from "../src/dataset/url_source.ts";
 import { redact, secretHeaderValues } from "../src/log.ts";
+import { Retry, retrying } from "../src/retry.ts";
 
 // Loaded in the background (CRC-64) or only on an error response (XML): a worker is ready in ~50 ms.
 let integrityModule: Promise<typeof import("../src/integrity.ts")> | undefined;
@@ -38,12 +39,6 @@ const inflight = new Map<number, AbortController>();
 let transform: ((item: DataObject) => unknown) | undefined;
 let retry: WorkerRetry = { maxAttempts: 5, minDelayMs: 100, maxDelayMs: 5000 };
 let auditThresholdMs: number | undefined;
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 /** Collects the ArrayBuffers of a transform's result (top level, arrays and plain objects, two levels deep). */
 function transferables(v: unknown, out = new Set<ArrayBuffer>(), depth = 0): Set<ArrayBuffer> {
@@ -119,33 +114,32 @@ async function fetchWithRetry(
   signal: AbortSignal,
 ): Promise<Fetched> {
   const { id, ref } = m;
-  let last: WorkerReply = { type: "error", id, kind: "network", message: "no attempt made" };
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-    if (attempt > 1) {
-      await sleep(
-        Math.min(retry.maxDelayMs, retry.minDelayMs * 2 ** (attempt - 2)) * (0.5 + Math.random() / 2),
-        signal,
-      );
-    }
-    if (signal.aborted) break;
-    const t0 = performance.now();
-    const outcome = await attemptOnce(m, signal);
-    if (auditThresholdMs !== undefined && performance.now() - t0 > auditThresholdMs && !signal.aborted) {
-      const record = {
-        method: "GET",
-        bucket: ref.bucket,
-        key: ref.key,
-        ms: performance.now() - t0,
-        ...outcome.audit,
-      };
-      scope.postMessage({ type: "audit", record });
-    }
-    if (outcome.done) return outcome.done;
-    if (signal.aborted) break;
-    last = outcome.retry!;
+  const aborted: Fetched = { ok: false, reply: { type: "error", id, kind: "aborted", message: "aborted" } };
+  // The client's loop and backoff, with the worker's jitter: each delay is 50-100% of the exponential step.
+  const policy = { ...retry, multiplier: 2, jitter: 0.5 };
+  try {
+    return await retrying(policy, async (_attempt, last) => {
+      if (signal.aborted) return aborted;
+      const t0 = performance.now();
+      const outcome = await attemptOnce(m, signal);
+      if (auditThresholdMs !== undefined && performance.now() - t0 > auditThresholdMs && !signal.aborted) {
+        const record = {
+          method: "GET",
+          bucket: ref.bucket,
+          key: ref.key,
+          ms: performance.now() - t0,
+          ...outcome.audit,
+        };
+        scope.postMessage({ type: "audit", record });
+      }
+      if (outcome.done) return outcome.done;
+      if (signal.aborted) return aborted;
+      return last ? { ok: false, reply: outcome.retry! } : new Retry();
+    }, { request: { method: "GET", bucket: ref.bucket, key: ref.key }, signal });
+  } catch (err) {
+    if (signal.aborted) return aborted; // the wait between attempts was cut short
+    throw err;
   }
-  if (signal.aborted) return { ok: false, reply: { type: "error", id, kind: "aborted", message: "aborted" } };
-  return { ok: false, reply: last };
 }
 
 async function handleGet(m: Extract<WorkerRequest, { type: "get" }>): Promise<void> {

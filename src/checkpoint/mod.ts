@@ -5,14 +5,20 @@
  *
  * @module
  */
-import { OssClient } from "../client.ts";
+import type { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
 import type { OssflowConfig } from "../config.ts";
 import type { Credentials, CredentialsProvider } from "../credentials.ts";
-import { defaultCredentials, fileCredentials } from "../credential_file.ts";
+import {
+  accessClient,
+  accessCredentials,
+  accessEndpoint,
+  checkAccessOptions,
+  resolveAccess,
+} from "../access.ts";
 import { type Endpoint, parseEndpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
-import { auditedFetch, AuditLog } from "../log.ts";
+import type { AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { DEFAULT_PREFETCH_CONCURRENCY, type KnownObject, OssCheckpointReader } from "./reader.ts";
@@ -38,13 +44,14 @@ export { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartSchedul
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssCheckpoint, type OssCheckpointOptions } from "./mod.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["ckpt"] });
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts: OssCheckpointOptions = { endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 };
  * await new Blob(["weights"]).stream().pipeTo(new OssCheckpoint(opts).writer("oss://ckpt/step-1.bin"));
- * console.log((await server.store.head("ckpt", "step-1.bin"))?.size); // 7
+ * expect((await server.store.head("ckpt", "step-1.bin"))?.size).toEqual(7);
  * await server.close();
  * ```
  */
@@ -90,9 +97,10 @@ export interface OssCheckpointOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointWriterOptions, DEFAULT_PART_SIZE, PartSchedule } from "./mod.ts";
  * const opts: CheckpointWriterOptions = { sizeHint: 200 * 1024 ** 3 }; // a 200 GiB checkpoint
- * console.log(new PartSchedule(DEFAULT_PART_SIZE, opts.sizeHint).base / 1024 ** 2); // 21 (MiB per part)
+ * expect(new PartSchedule(DEFAULT_PART_SIZE, opts.sizeHint).base / 1024 ** 2).toEqual(21); // (MiB per part)
  * ```
  */
 export interface CheckpointWriterOptions {
@@ -107,12 +115,13 @@ export interface CheckpointWriterOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointReaderOptions, OssCheckpoint } from "./mod.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
  * const opts: CheckpointReaderOptions = { signal: AbortSignal.abort(new Error("stopped")) };
  * const reader = checkpoint.reader("oss://ckpt/step-1.bin", opts).getReader();
- * console.log(await reader.read().catch((e: Error) => e.message)); // "stopped"
+ * expect(await reader.read().catch((e: Error) => e.message)).toEqual("stopped");
  * ```
  */
 export interface CheckpointReaderOptions {
@@ -129,11 +138,12 @@ export interface CheckpointReaderOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type CheckpointTarget, OssCheckpoint } from "./mod.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const checkpoint = new OssCheckpoint({ endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials });
  * const t: CheckpointTarget = await checkpoint.target("oss://ckpt/run-1/step-5.bin");
- * console.log(t.bucket, t.key, t.prefetchConcurrency); // "ckpt" "run-1/step-5.bin" 24
+ * expect([t.bucket, t.key, t.prefetchConcurrency]).toEqual(["ckpt", "run-1/step-5.bin", 24]);
  * ```
  */
 export interface CheckpointTarget {
@@ -169,6 +179,7 @@ interface Settings {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssCheckpoint } from "./mod.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["ckpt-bucket"] }); // or a real endpoint, credPath, configPath
@@ -181,7 +192,7 @@ interface Settings {
  * const state = new Uint8Array(20 << 20).map((_, i) => i % 251); // e.g. serialized model weights
  * await new Blob([state]).stream().pipeTo(checkpoint.writer("oss://ckpt-bucket/run1/step-100.bin"));
  * const loaded = await new Response(checkpoint.reader("oss://ckpt-bucket/run1/step-100.bin")).bytes();
- * console.log(loaded.length === state.length); // true
+ * expect(loaded.length === state.length).toBe(true);
  * await server.close();
  * ```
  */
@@ -191,18 +202,9 @@ export class OssCheckpoint {
   #settings?: Promise<Settings>;
   readonly #clients = new Map<string, OssClient>();
 
+  /** Checks the options at once (a bad endpoint, part size or concurrency fails here); config and credential files are read on first use. */
   constructor(opts: OssCheckpointOptions = {}) {
-    if (opts === null || typeof opts !== "object") {
-      throw new ConfigError(
-        `OssCheckpoint: options: expected an object, got ${opts === null ? "null" : typeof opts}`,
-      );
-    }
-    if (opts.credentials !== undefined && opts.credPath !== undefined) {
-      throw new ConfigError("OssCheckpoint: give either credentials or credPath, not both");
-    }
-    if (opts.config !== undefined && opts.configPath !== undefined) {
-      throw new ConfigError("OssCheckpoint: give either config or configPath, not both");
-    }
+    checkAccessOptions("OssCheckpoint: options", opts);
     if (opts.endpoint !== undefined) parseEndpoint(opts.endpoint); // a bad endpoint fails here, not on first use
     this.#partSize = checkPartSize(opts.partSize ?? DEFAULT_PART_SIZE);
     if (opts.uploadConcurrency !== undefined) {
@@ -238,13 +240,14 @@ export class OssCheckpoint {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssCheckpoint } from "./mod.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * const server = await serveEmulator({ buckets: ["ckpt"] });
    * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
    * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials });
    * const stats = await checkpoint.save("oss://ckpt/step-9.bin", new Blob([new Uint8Array(3 << 20)]));
-   * console.log(stats.bytesWritten, stats.partsUploaded); // 3145728 0 (one part: a single PUT)
+   * expect([stats.bytesWritten, stats.partsUploaded]).toEqual([3145728, 0]); // (one part: a single PUT)
    * await server.close();
    * ```
    */
@@ -315,6 +318,7 @@ export class OssCheckpoint {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssCheckpoint } from "./mod.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * const server = await serveEmulator({ buckets: ["ckpt"] });
@@ -322,7 +326,7 @@ export class OssCheckpoint {
    * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials, partSize: 1 << 20 });
    * await checkpoint.save("oss://ckpt/step-3.bin", new Uint8Array(5 << 20).fill(7));
    * const weights = await checkpoint.load("oss://ckpt/step-3.bin"); // 5 ranges of 1 MiB, copied into place
-   * console.log(weights.length, weights[weights.length - 1]); // 5242880 7
+   * expect([weights.length, weights[weights.length - 1]]).toEqual([5242880, 7]);
    * await server.close();
    * ```
    */
@@ -361,21 +365,11 @@ export class OssCheckpoint {
   #resolve(): Promise<Settings> {
     this.#settings ??= (async () => {
       const o = this.#opts;
-      // config.ts (and zod with it) loads only when a config is given: a checkpoint process stays lean.
-      const config = o.configPath !== undefined
-        ? await (await import("../config.ts")).loadConfig(o.configPath)
-        : o.config !== undefined
-        ? (await import("../config.ts")).parseConfig(o.config, "config")
-        : undefined;
+      const { config, audit } = await resolveAccess(o);
       const cc = config?.checkpointConfig;
       return {
-        audit: config?.auditPath !== undefined ? new AuditLog({ path: config.auditPath }) : undefined,
-        credentials: o.credentials ??
-          (o.credPath !== undefined
-            ? fileCredentials(o.credPath)
-            : o.client
-            ? undefined
-            : defaultCredentials()),
+        audit,
+        credentials: o.client ? undefined : accessCredentials(o),
         uploadConcurrency: o.uploadConcurrency ?? cc?.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
         prefetchConcurrency: o.prefetchConcurrency ?? cc?.prefetchConcurrency ?? DEFAULT_PREFETCH_CONCURRENCY,
       };
@@ -394,19 +388,12 @@ export class OssCheckpoint {
         }: no endpoint: pass endpoint in the OssCheckpoint options or use oss://bucket.<endpoint-host>/key`,
       );
     }
-    const endpoint = parseEndpoint(given, o.pathStyle === undefined ? {} : { pathStyle: o.pathStyle });
+    const endpoint = accessEndpoint(o, given);
     const signatureVersion = o.signatureVersion ?? (target.scheme === "s3" ? "s3v4" : "oss4");
     const id = `${signatureVersion} ${endpoint.origin} ${endpoint.pathStyle}`;
     let client = this.#clients.get(id);
     if (client === undefined) {
-      client = new OssClient({
-        endpoint,
-        region: o.region,
-        credentials: s.credentials,
-        signatureVersion,
-        retry: o.retry,
-        fetch: s.audit ? auditedFetch(s.audit, { pathStyle: endpoint.pathStyle }) : undefined,
-      });
+      client = accessClient(o, endpoint, s.credentials, s, signatureVersion);
       this.#clients.set(id, client);
     }
     return client;

@@ -20,12 +20,13 @@ export interface PartPoolGauge {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { PartPool } from "./part_pool.ts";
  * const gauge = { bufferedBytes: 0, peakBufferedBytes: 0 };
  * const pool = new PartPool(gauge);
  * const a = pool.acquire(1024);
  * pool.release(a);
- * console.log(pool.acquire(1024) === a, gauge.peakBufferedBytes); // true 1024
+ * expect([pool.acquire(1024) === a, gauge.peakBufferedBytes]).toEqual([true, 1024]);
  * ```
  */
 export class PartPool {

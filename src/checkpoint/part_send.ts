@@ -7,7 +7,7 @@
  * @module
  */
 import { OssError } from "../errors.ts";
-import { backoffDelay, isRetryableStatus, type RetryPolicy, sleep } from "../retry.ts";
+import { isRetryableStatus, Retry, retrying, type RetryPolicy } from "../retry.ts";
 
 /** Bodies above this size go as streams; smaller ones as bytes (retried by the client). */
 const STREAM_ABOVE = 1024 * 1024;
@@ -39,12 +39,13 @@ export interface SendPartOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sendPart } from "./part_send.ts";
  * import { resolveRetryOptions } from "../retry.ts";
  * const signal = new AbortController().signal;
  * const opts = { stream: true, retry: resolveRetryOptions(), signal, bucket: "b", key: "k" };
  * const sent = await sendPart(new Uint8Array(3 << 20), opts, (body, stream) => Promise.resolve(stream));
- * console.log(sent); // true: 3 MiB go as a stream
+ * expect(sent).toBe(true); // 3 MiB go as a stream
  * ```
  */
 export async function sendPart<T>(
@@ -63,12 +64,13 @@ export async function sendPart<T>(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sendStreams } from "./part_send.ts";
  * import { resolveRetryOptions } from "../retry.ts";
  * const opts = { stream: true, retry: resolveRetryOptions(), signal: new AbortController().signal, bucket: "b", key: "k" };
  * const part = new Blob(["part one"]);
  * const sent = await sendStreams(() => part.stream(), opts, (body) => new Response(body).text());
- * console.log(sent); // "part one"
+ * expect(sent).toEqual("part one");
  * ```
  */
 export async function sendStreams<T>(
@@ -76,27 +78,21 @@ export async function sendStreams<T>(
   opts: SendPartOptions,
   op: (body: ReadableStream<Uint8Array>) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1;; attempt++) {
+  return await retrying(opts.retry, async (_attempt, last) => {
     try {
       return await op(open());
     } catch (err) {
       // BadDigest: the body changed on the way and was refused before it was stored (Content-MD5).
       const retryable = err instanceof OssError &&
         (err.status === 0 || isRetryableStatus(err.status) || err.code === "BadDigest");
-      if (!retryable || attempt >= opts.retry.maxAttempts || opts.signal.aborted) throw err;
-      const delayMs = backoffDelay(attempt, opts.retry);
-      opts.retry.onRetry?.({
-        kind: "request",
-        attempt,
-        delayMs,
-        method: "PUT",
-        bucket: opts.bucket,
-        key: opts.key,
-        status: err.status,
-      });
-      await sleep(delayMs, opts.signal);
+      if (!retryable || last || opts.signal.aborted) throw err;
+      return new Retry({ status: err.status });
     }
-  }
+  }, {
+    request: { method: "PUT", bucket: opts.bucket, key: opts.key },
+    onRetry: opts.retry.onRetry,
+    signal: opts.signal,
+  });
 }
 
 /** A one-shot stream over `bytes` in {@linkcode STREAM_SLICE}s, pulled by the runtime as it sends (no copy up front). */

@@ -15,8 +15,9 @@ const GiB = 1024 * MiB;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkPartSize, MIN_PART_SIZE } from "./part_size.ts";
- * console.log(MIN_PART_SIZE, checkPartSize(MIN_PART_SIZE)); // 102400 102400
+ * expect([MIN_PART_SIZE, checkPartSize(MIN_PART_SIZE)]).toEqual([102400, 102400]);
  * ```
  */
 export const MIN_PART_SIZE: number = 100 * KiB;
@@ -25,8 +26,9 @@ export const MIN_PART_SIZE: number = 100 * KiB;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { MAX_PART_SIZE } from "./part_size.ts";
- * console.log(MAX_PART_SIZE, MAX_PART_SIZE / 1024 ** 3); // 5368709120 5
+ * expect([MAX_PART_SIZE, MAX_PART_SIZE / 1024 ** 3]).toEqual([5368709120, 5]);
  * ```
  */
 export const MAX_PART_SIZE: number = 5 * GiB;
@@ -35,8 +37,9 @@ export const MAX_PART_SIZE: number = 5 * GiB;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_PART_SIZE, MAX_PARTS, PartSchedule } from "./part_size.ts";
- * console.log(MAX_PARTS, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(MAX_PARTS) / 1024 ** 2); // 10000 4096 (MiB, the last part)
+ * expect([MAX_PARTS, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(MAX_PARTS) / 1024 ** 2]).toEqual([10000, 4096]); // (MiB, the last part)
  * ```
  */
 export const MAX_PARTS = 10_000;
@@ -45,8 +48,9 @@ export const MAX_PARTS = 10_000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
- * console.log(DEFAULT_PART_SIZE / 1024 ** 2, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(1)); // 8 8388608
+ * expect([DEFAULT_PART_SIZE / 1024 ** 2, new PartSchedule(DEFAULT_PART_SIZE).sizeOf(1)]).toEqual([8, 8388608]);
  * ```
  */
 export const DEFAULT_PART_SIZE: number = 8 * MiB;
@@ -59,9 +63,10 @@ export const PARTS_PER_STEP = 1_000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkPartSize } from "./part_size.ts";
  * checkPartSize(8 * 1024 * 1024); // ok
- * try { checkPartSize(1024); } catch (err) { console.log((err as Error).message); }
+ * expect(() => checkPartSize(1024)).toThrow("partSize");
  * ```
  */
 export function checkPartSize(value: unknown, name = "partSize"): number {
@@ -83,8 +88,10 @@ export function checkPartSize(value: unknown, name = "partSize"): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkPositiveInteger } from "./part_size.ts";
- * checkPositiveInteger(4, "uploadConcurrency"); // 4
+ * expect(checkPositiveInteger(4, "uploadConcurrency")).toBe(4);
+ * expect(() => checkPositiveInteger(0, "uploadConcurrency")).toThrow("uploadConcurrency");
  * ```
  */
 export function checkPositiveInteger(value: unknown, name: string, max = 10_000): number {
@@ -104,9 +111,10 @@ export function checkPositiveInteger(value: unknown, name: string, max = 10_000)
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { PartSchedule } from "./part_size.ts";
  * const s = new PartSchedule(8 * 1024 * 1024, 200 * 1024 ** 3); // 200 GiB hint
- * console.log(s.sizeOf(1)); // 21 MiB: 200 GiB / 10,000 rounded up to a MiB
+ * expect(s.sizeOf(1)).toEqual(21 * 1024 * 1024); // 200 GiB / 10,000 rounded up to a MiB
  * ```
  */
 export class PartSchedule {

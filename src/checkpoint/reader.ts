@@ -44,13 +44,6 @@ export interface CheckpointReaderInit {
 
 /**
  * What a HEAD would tell about an object, when already known (see {@linkcode CheckpointReaderInit.object}).
- *
- * @example
- * ```ts
- * import type { KnownObject } from "./reader.ts";
- * const known: KnownObject = { size: 1024, etag: '"5B3C1A2E053D763E1B002CC607C5A0FE"', crc64: "9112883466341592537" };
- * console.log(known.size); // 1024
- * ```
  */
 export interface KnownObject {
   /** Size in bytes. */
@@ -66,10 +59,11 @@ export interface KnownObject {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CheckpointReaderStats } from "./reader.ts";
  * const progress = (s: CheckpointReaderStats) => `${(100 * s.bytesDelivered) / s.size}% of ${s.size} bytes`;
  * const stats = { size: 300_000, bytesDelivered: 150_000, rangesRequested: 2 };
- * console.log(progress({ ...stats, bufferedBytes: 0, peakBufferedBytes: 204_800 })); // "50% of 300000 bytes"
+ * expect(progress({ ...stats, bufferedBytes: 0, peakBufferedBytes: 204_800 })).toEqual("50% of 300000 bytes");
  * ```
  */
 export interface CheckpointReaderStats {
@@ -105,6 +99,7 @@ interface Range {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * import { OssCheckpointReader } from "./reader.ts";
@@ -113,7 +108,7 @@ interface Range {
  * await client.put("ckpt", "step-100.bin", new Uint8Array(300_000).fill(7));
  * const reader = new OssCheckpointReader({ client, bucket: "ckpt", key: "step-100.bin", partSize: 100 * 1024 });
  * const bytes = new Uint8Array(await new Response(reader).arrayBuffer()); // 3 ranges in parallel, CRC-64 checked
- * console.log(bytes.length, reader.stats.rangesRequested); // 300000 3
+ * expect([bytes.length, reader.stats.rangesRequested]).toEqual([300000, 3]);
  * await server.close();
  * ```
  */
@@ -121,6 +116,7 @@ export class OssCheckpointReader extends ReadableStream<Uint8Array> {
   /** Live counters: size, bytes delivered, buffered bytes. */
   readonly stats: CheckpointReaderStats;
 
+  /** A reader of the object `init` names; the HEAD and the first ranges start when the stream is first read. */
   constructor(init: CheckpointReaderInit | Promise<CheckpointReaderInit>) {
     const source = new RangedSource();
     super({

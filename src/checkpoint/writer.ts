@@ -54,10 +54,11 @@ export interface CheckpointWriterInit {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { CheckpointWriterStats } from "./writer.ts";
  * const report = (s: CheckpointWriterStats) => `${s.partsUploaded} parts, ${s.peakBufferedBytes >> 20} MiB peak`;
  * const stats = { bytesWritten: 3 << 20, partSize: 1 << 20, partsUploaded: 3, peakUploadsInFlight: 2 };
- * console.log(report({ ...stats, uploadsInFlight: 0, bufferedBytes: 0, peakBufferedBytes: 3 << 20 })); // "3 parts, 3 MiB peak"
+ * expect(report({ ...stats, uploadsInFlight: 0, bufferedBytes: 0, peakBufferedBytes: 3 << 20 })).toEqual("3 parts, 3 MiB peak");
  * ```
  */
 export interface CheckpointWriterStats {
@@ -113,6 +114,7 @@ interface UploadedPart {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * import { OssCheckpointWriter } from "./writer.ts";
@@ -120,7 +122,7 @@ interface UploadedPart {
  * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
  * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "step-100.bin", partSize: 1024 * 1024 });
  * await new Blob([new Uint8Array(3 * 1024 * 1024 + 5)]).stream().pipeTo(writer);
- * console.log(writer.stats.partsUploaded, writer.stats.peakBufferedBytes <= 1024 * 1024 * 65); // 4 true
+ * expect([writer.stats.partsUploaded, writer.stats.peakBufferedBytes <= 1024 * 1024 * 65]).toEqual([4, true]);
  * await server.close();
  * ```
  */
@@ -129,6 +131,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
   readonly stats: CheckpointWriterStats;
   readonly #sink: MultipartSink;
 
+  /** A writer of the object `init` names; nothing is sent before the first part is full or the stream closes. */
   constructor(init: CheckpointWriterInit | Promise<CheckpointWriterInit>) {
     const upload = new MultipartSink();
     super({
@@ -152,6 +155,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
    * import { OssCheckpointWriter } from "./writer.ts";
@@ -159,7 +163,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
    * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "step-7.bin", partSize: 1 << 20 });
    * await writer.writeAll(new Blob([new Uint8Array(5 << 20)]).stream());
-   * console.log(writer.stats.partsUploaded, (await server.store.head("ckpt", "step-7.bin"))?.size); // 5 5242880
+   * expect([writer.stats.partsUploaded, (await server.store.head("ckpt", "step-7.bin"))?.size]).toEqual([5, 5242880]);
    * await server.close();
    * ```
    */

@@ -75,9 +75,10 @@ export interface Loader<R> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readBody } from "./fetcher.ts";
  * const bytes = await readBody(new Blob(["abc"]).stream(), 3, { bucket: "b", key: "k" });
- * console.log(bytes.length); // 3
+ * expect(bytes.length).toEqual(3);
  * ```
  */
 export async function readBody(

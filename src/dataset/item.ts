@@ -4,16 +4,18 @@
  *
  * @module
  */
+import { OssflowError } from "../errors.ts";
 
 /**
  * A reference to one object of a dataset, before its bytes are fetched.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject, type ObjectRef } from "./item.ts";
  * const ref: ObjectRef = { scheme: "s3", bucket: "data", key: "train/0001.jpg", size: 1024 };
  * const item = new DataObject(ref);
- * console.log(item.uri, item.size, item.prefetched); // "s3://data/train/0001.jpg" 1024 false
+ * expect([item.uri, item.size, item.prefetched]).toEqual(["s3://data/train/0001.jpg", 1024, false]);
  * ```
  */
 export interface ObjectRef {
@@ -51,10 +53,11 @@ export type RangeReader = (
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject, type DataObjectInit } from "./item.ts";
  * const bytes = new TextEncoder().encode("hello");
  * const init: DataObjectInit = { bucket: "b", key: "k", reader: (_, from, to) => Promise.resolve(bytes.slice(from, to)) };
- * console.log(await new DataObject(init).text()); // "hello"
+ * expect(await new DataObject(init).text()).toEqual("hello");
  * ```
  */
 export interface DataObjectInit extends ObjectRef {
@@ -72,9 +75,10 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject } from "./item.ts";
  * const item = new DataObject({ bucket: "b", key: "a.json", label: "x", bytes: new TextEncoder().encode('{"n":1}') });
- * console.log(item.uri, item.size, (await item.json<{ n: number }>()).n); // oss://b/a.json 7 1
+ * expect([item.uri, item.size, (await item.json<{ n: number }>()).n]).toEqual(["oss://b/a.json", 7, 1]);
  * ```
  */
 export class DataObject {
@@ -93,6 +97,7 @@ export class DataObject {
   #bytes?: Uint8Array;
   #reader?: RangeReader;
 
+  /** An item with its identity and (already fetched) bytes. */
   constructor(init: DataObjectInit) {
     this.bucket = init.bucket;
     this.key = init.key;
@@ -190,17 +195,19 @@ export class DataObject {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { TransformError } from "./item.ts";
  * const e = new TransformError({ key: "k.jpg", uri: "oss://b/k.jpg" }, new Error("bad image"));
- * console.log(e.message); // "transform failed for oss://b/k.jpg: bad image"
+ * expect(e.message).toEqual("transform failed for oss://b/k.jpg: bad image");
  * ```
  */
-export class TransformError extends Error {
+export class TransformError extends OssflowError {
   /** Key of the object the transform failed on. */
   readonly key: string;
   /** URI of the object the transform failed on. */
   readonly uri: string;
 
+  /** The error of the transform that failed on `item`, kept as `cause`. */
   constructor(item: { key: string; uri: string }, cause: unknown) {
     super(`transform failed for ${item.uri}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = "TransformError";

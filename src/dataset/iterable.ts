@@ -27,12 +27,13 @@ import { type UrlList, urlsSource } from "./url_source.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type IterateOptions, OssIterableDataset } from "./iterable.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
  * const pass: IterateOptions = { epoch: 2, signal: AbortSignal.abort(new Error("stopped")) };
  * const items = OssIterableDataset.fromObjects("oss://b01/a.jpg", opts).iterate(pass);
- * console.log(await items.next().catch((e: Error) => e.message)); // "stopped"
+ * expect(await items.next().catch((e: Error) => e.message)).toEqual("stopped");
  * ```
  */
 export interface IterateOptions {
@@ -47,11 +48,12 @@ export interface IterateOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { linkedController } from "./iterable.ts";
  * const outer = new AbortController();
  * const [ac, detach] = linkedController(outer.signal, undefined);
  * outer.abort("stop");
- * console.log(ac.signal.reason); // "stop"
+ * expect(ac.signal.reason).toEqual("stop");
  * detach();
  * ```
  */
@@ -77,9 +79,14 @@ export function linkedController(...signals: (AbortSignal | undefined)[]): [Abor
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { flushLogs } from "./iterable.ts";
  * import { Logger } from "../log.ts";
- * await flushLogs({ logger: new Logger() });
+ * const path = await Deno.makeTempFile();
+ * const logger = new Logger({ path });
+ * logger.warn("listing was slow");
+ * await flushLogs({ logger });
+ * expect(await Deno.readTextFile(path)).toContain("listing was slow");
  * ```
  */
 export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promise<void> {
@@ -96,11 +103,12 @@ export async function flushLogs(o: { logger: Logger; audit?: AuditLog }): Promis
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { warnEmptyPrefix } from "./iterable.ts";
  * import { Logger } from "../log.ts";
  * const seen: string[] = [];
  * warnEmptyPrefix(new Logger({ sink: (r) => seen.push(r.msg) }), "oss://b01/nothing/");
- * console.log(seen[0]); // "oss://b01/nothing/ matched no objects: check the bucket and the prefix (a pass yields nothing)"
+ * expect(seen[0]).toEqual("oss://b01/nothing/ matched no objects: check the bucket and the prefix (a pass yields nothing)");
  * ```
  */
 export function warnEmptyPrefix(logger: Logger, uri: string): void {
@@ -157,15 +165,18 @@ async function* noticeEmpty<T>(
  *
  * @example Against the local server
  * ```ts
+ * import { expect } from "expect";
  * import { OssIterableDataset } from "./iterable.ts";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
  * const server = await serveEmulator({ buckets: ["demo"] });
  * const opts = { endpoint: server.url, region: "cn-hangzhou", credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
  * await new OssClient(opts).put("demo", "train/a.txt", "hello");
+ * const items = [];
  * for await (const item of OssIterableDataset.fromPrefix("oss://demo/train/", opts)) {
- *   console.log(item.uri, await item.text()); // oss://demo/train/a.txt hello
+ *   items.push([item.uri, await item.text()]);
  * }
+ * expect(items).toEqual([["oss://demo/train/a.txt", "hello"]]);
  * await server.close();
  * ```
  */
@@ -203,6 +214,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    *
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssIterableDataset } from "./iterable.ts";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
@@ -215,7 +227,9 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    *   parser: "index",
    *   baseUri: "oss://demo/img/",
    * });
-   * for await (const item of ds) console.log(item.key, item.label); // img/a.png cat
+   * const got = [];
+   * for await (const item of ds) got.push([item.key, item.label]);
+   * expect(got).toEqual([["img/a.png", "cat"]]);
    * await server.close();
    * ```
    */
@@ -253,6 +267,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    * @throws {ConfigError} naming the entry (never its query) when a URL is not an absolute http(s) URL.
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssIterableDataset } from "./iterable.ts";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
@@ -262,9 +277,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
    * await client.put("demo", "train/a.txt", "hello");
    * const urls = [await client.presignUrl("demo", "train/a.txt", { expires: 600 })];
    * // Elsewhere (a browser page, a worker): only the URLs are needed.
+   * const items = [];
    * for await (const item of OssIterableDataset.fromUrls(urls, { prefetchConcurrency: 8 })) {
-   *   console.log(item.key, await item.text()); // train/a.txt hello
+   *   items.push([item.key, await item.text()]);
    * }
+   * expect(items).toEqual([["train/a.txt", "hello"]]);
    * await server.close();
    * ```
    */
@@ -290,8 +307,15 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     this.#epoch = epoch;
   }
 
-  /** Resolves the options (config and credential files are read once). */
-  options(): Promise<ResolvedDatasetOptions<R>> {
+  /**
+   * Resolves the options now (config and credential files are read once), so that the first pass does not
+   * wait for them; a bad option rejects here.
+   */
+  async ready(): Promise<void> {
+    await this.#options();
+  }
+
+  #options(): Promise<ResolvedDatasetOptions<R>> {
     this.#resolved ??= resolveDatasetOptions(this.#opts, { byUrl: this.#source.kind === "urls" });
     return this.#resolved;
   }
@@ -303,7 +327,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
 
   /** One pass over the dataset, with an explicit epoch or signal. */
   async *iterate(pass: IterateOptions = {}): AsyncGenerator<R, void, undefined> {
-    const o = await this.options();
+    const o = await this.#options();
     const epoch = pass.epoch ?? this.#epoch;
     if (!Number.isInteger(epoch) || epoch < 0) {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);

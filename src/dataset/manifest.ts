@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { OssflowError } from "../errors.ts";
 import { openFileStream } from "../fs.ts";
 
 /**
@@ -19,9 +20,10 @@ import { openFileStream } from "../fs.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { keyLabelParser, type ManifestEntry } from "./manifest.ts";
  * const entry: ManifestEntry = keyLabelParser("train/cat.jpg cat", 1);
- * console.log(entry.path, entry.label); // "train/cat.jpg" "cat"
+ * expect([entry.path, entry.label]).toEqual(["train/cat.jpg", "cat"]);
  * ```
  */
 export interface ManifestEntry {
@@ -37,11 +39,12 @@ export interface ManifestEntry {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type ManifestParser, readManifest } from "./manifest.ts";
  * const semicolons: ManifestParser = (line) => ({ path: line.split(";")[0], label: line.split(";")[1] ?? "" });
  * const stream = new Blob(["a.jpg;cat\nb.jpg;dog\n"]).stream();
  * const entries = await Array.fromAsync(readManifest(stream, { parser: semicolons }));
- * console.log(entries.map((e) => e.label)); // ["cat", "dog"]
+ * expect(entries.map((e) => e.label)).toEqual(["cat", "dog"]);
  * ```
  */
 export type ManifestParser = (
@@ -54,11 +57,12 @@ export type ManifestParser = (
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type ManifestFormat, readManifest } from "./manifest.ts";
  * const format: ManifestFormat = "index";
  * const stream = new Blob(["a.jpg:cat,b.jpg:dog\n"]).stream();
  * const entries = await Array.fromAsync(readManifest(stream, { parser: format }));
- * console.log(entries.length, entries[1].path, entries[1].label); // 2 "b.jpg" "dog"
+ * expect([entries.length, entries[1].path, entries[1].label]).toEqual([2, "b.jpg", "dog"]);
  * ```
  */
 export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
@@ -68,17 +72,19 @@ export type ManifestFormat = "auto" | "jsonl" | "index" | "keylabel";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { ManifestError } from "./manifest.ts";
  * const e = new ManifestError("train.jsonl", 7, "expected a JSON object");
- * console.log(e.message); // "manifest train.jsonl: line 7: expected a JSON object"
+ * expect(e.message).toEqual("manifest train.jsonl: line 7: expected a JSON object");
  * ```
  */
-export class ManifestError extends Error {
+export class ManifestError extends OssflowError {
   /** The manifest's location. */
   readonly source: string;
   /** 1-based line number, 0 when the error is not about one line. */
   readonly lineNumber: number;
 
+  /** An error about `source` (and line `lineNumber`, when above 0). */
   constructor(source: string, lineNumber: number, message: string, options?: { cause?: unknown }) {
     super(`manifest ${source}: ${lineNumber > 0 ? `line ${lineNumber}: ` : ""}${message}`, options);
     this.name = "ManifestError";
@@ -95,8 +101,9 @@ export class ManifestError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DEFAULT_MAX_LINE_LENGTH } from "./manifest.ts";
- * console.log(DEFAULT_MAX_LINE_LENGTH); // 1048576
+ * expect(DEFAULT_MAX_LINE_LENGTH).toEqual(1048576);
  * ```
  */
 export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
@@ -106,12 +113,13 @@ export const DEFAULT_MAX_LINE_LENGTH: number = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { LineTooLongError } from "./manifest.ts";
  * const e = new LineTooLongError(3, 1024);
- * console.log(e.lineNumber, e.message); // 3 "line 3 is longer than 1024 characters"
+ * expect([e.lineNumber, e.message]).toEqual([3, "line 3 is longer than 1024 characters"]);
  * ```
  */
-export class LineTooLongError extends RangeError {
+export class LineTooLongError extends OssflowError {
   /** 1-based number of the offending line. */
   readonly lineNumber: number;
   /** The limit that was exceeded. */
@@ -132,9 +140,10 @@ export class LineTooLongError extends RangeError {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { LineSplitStream } from "./manifest.ts";
  * const lines = ReadableStream.from(["a\nb", "c\r\n", "d"]).pipeThrough(new LineSplitStream());
- * console.log(await Array.fromAsync(lines)); // ["a", "bc", "d"]
+ * expect(await Array.fromAsync(lines)).toEqual(["a", "bc", "d"]);
  * ```
  */
 export class LineSplitStream extends TransformStream<string, string> {
@@ -183,9 +192,9 @@ function labelOf(v: unknown): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { jsonLinesParser } from "./manifest.ts";
- * console.log(jsonLinesParser('{"data": {"source": "oss://b/cat.jpg", "label": "cat"}}', 1));
- * // { path: "oss://b/cat.jpg", label: "cat" }
+ * expect(jsonLinesParser('{"data": {"source": "oss://b/cat.jpg", "label": "cat"}}', 1)).toEqual({ path: "oss://b/cat.jpg", label: "cat" });
  * ```
  */
 export function jsonLinesParser(line: string, _lineNumber: number): ManifestEntry {
@@ -214,8 +223,9 @@ function labelColon(entry: string): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { indexParser } from "./manifest.ts";
- * console.log(indexParser("a.jpg:cat,b.jpg:dog", 1)); // [{ path: "a.jpg", label: "cat" }, { path: "b.jpg", label: "dog" }]
+ * expect(indexParser("a.jpg:cat,b.jpg:dog", 1)).toEqual([{ path: "a.jpg", label: "cat" }, { path: "b.jpg", label: "dog" }]);
  * ```
  */
 export function indexParser(line: string, _lineNumber: number): ManifestEntry[] {
@@ -237,8 +247,9 @@ export function indexParser(line: string, _lineNumber: number): ManifestEntry[] 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { keyLabelParser } from "./manifest.ts";
- * console.log(keyLabelParser("img/001.png\tlabel1", 1)); // { path: "img/001.png", label: "label1" }
+ * expect(keyLabelParser("img/001.png\tlabel1", 1)).toEqual({ path: "img/001.png", label: "label1" });
  * ```
  */
 export function keyLabelParser(line: string, _lineNumber: number): ManifestEntry {
@@ -255,10 +266,11 @@ export function keyLabelParser(line: string, _lineNumber: number): ManifestEntry
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { detectManifestFormat } from "./manifest.ts";
- * console.log(detectManifestFormat('{"data": {"source": "oss://b/k"}}')); // "jsonl"
- * console.log(detectManifestFormat("a.jpg:cat,b.jpg:dog")); // "index"
- * console.log(detectManifestFormat("a.jpg cat")); // "keylabel"
+ * expect(detectManifestFormat('{"data": {"source": "oss://b/k"}}')).toEqual("jsonl");
+ * expect(detectManifestFormat("a.jpg:cat,b.jpg:dog")).toEqual("index");
+ * expect(detectManifestFormat("a.jpg cat")).toEqual("keylabel");
  * ```
  */
 export function detectManifestFormat(firstLine: string): Exclude<ManifestFormat, "auto"> {
@@ -292,9 +304,11 @@ export interface ReadManifestOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { readManifest } from "./manifest.ts";
  * const bytes = new Blob(["a.jpg cat\n", "b.jpg dog\n"]).stream();
- * for await (const e of readManifest(bytes)) console.log(e.lineNumber, e.path, e.label);
+ * const entries = await Array.fromAsync(readManifest(bytes), (e) => [e.lineNumber, e.path, e.label]);
+ * expect(entries).toEqual([[1, "a.jpg", "cat"], [2, "b.jpg", "dog"]]);
  * ```
  */
 export async function* readManifest(
@@ -374,10 +388,12 @@ export interface ObjectGetter {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { openManifest, readManifest } from "./manifest.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a.jpg cat\n");
- * for await (const e of readManifest(await openManifest(path))) console.log(e.path); // a.jpg
+ * const entries = await Array.fromAsync(readManifest(await openManifest(path)), (e) => e.path);
+ * expect(entries).toEqual(["a.jpg"]);
  * ```
  */
 export async function openManifest(

@@ -50,6 +50,7 @@ import { type UrlList, urlsSource } from "./url_source.ts";
  *
  * @example Against the local server
  * ```ts
+ * import { expect } from "expect";
  * import { OssMapDataset } from "./map.ts";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
@@ -58,8 +59,8 @@ import { type UrlList, urlsSource } from "./url_source.ts";
  * const client = new OssClient(opts);
  * for (const k of ["a", "b", "c"]) await client.put("demo", `train/${k}.txt`, k.repeat(3));
  * const ds = await OssMapDataset.fromPrefix("oss://demo/train/", { ...opts, shuffle: { seed: 7 } });
- * console.log(ds.length, await (await ds.get(1)).text()); // 3 bbb
- * console.log(Array.from(ds.indices(0))); // the order of epoch 0, e.g. [2, 0, 1]
+ * expect([ds.length, await (await ds.get(1)).text()]).toEqual([3, "bbb"]);
+ * expect(Array.from(ds.indices(0)).sort()).toEqual([0, 1, 2]); // the order of epoch 0, seeded
  * await server.close();
  * ```
  */
@@ -139,6 +140,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
    * @throws {ConfigError} naming the entry (never its query) when a URL is not an absolute http(s) URL.
    * @example
    * ```ts
+   * import { expect } from "expect";
    * import { OssMapDataset } from "./map.ts";
    * import { OssClient } from "../client.ts";
    * import { serveEmulator } from "../server/emulator.ts";
@@ -148,7 +150,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
    * for (const k of ["a", "b"]) await client.put("demo", `${k}.txt`, k.repeat(3));
    * const urls = await Promise.all(["a", "b"].map((k) => client.presignUrl("demo", `${k}.txt`, { expires: 600 })));
    * const ds = await OssMapDataset.fromUrls(urls);
-   * console.log(ds.length, (await ds.get(1)).uri); // 2 http://127.0.0.1:…/demo/b.txt
+   * expect([ds.length, (await ds.get(1)).uri]).toEqual([2, `${server.url}/demo/b.txt`]); // the query is never shown
    * await server.close();
    * ```
    */

@@ -5,14 +5,20 @@
  *
  * @module
  */
-import { OssClient } from "../client.ts";
+import type { OssClient } from "../client.ts";
 import type { RetryOptions } from "../retry.ts";
-import { loadConfig, type OssflowConfig, parseConfig } from "../config.ts";
-import { type Credentials, type CredentialsProvider, toCredentialsProvider } from "../credentials.ts";
-import { defaultCredentials, fileCredentials } from "../credential_file.ts";
-import { type Endpoint, parseEndpoint } from "../endpoint.ts";
+import type { OssflowConfig } from "../config.ts";
+import type { Credentials, CredentialsProvider } from "../credentials.ts";
+import type { Endpoint } from "../endpoint.ts";
 import { ConfigError } from "../errors.ts";
-import { auditedFetch, AuditLog, type AuditRecord, Logger } from "../log.ts";
+import type { AuditLog, AuditRecord, Logger } from "../log.ts";
+import {
+  accessClient,
+  accessCredentials,
+  accessEndpoint,
+  checkAccessOptions,
+  resolveAccess,
+} from "../access.ts";
 import type { RequestSigner, SignedRequest, WorkerRetry } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
 import { type EvenShards, resolveEvenShards, resolveShard, type Shard } from "./shard.ts";
@@ -25,10 +31,11 @@ import { UrlFetchClient } from "./url_client.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DataObject } from "./item.ts";
  * import type { ItemTransform } from "./options.ts";
  * const toLength: ItemTransform<number> = async (item) => (await item.bytes()).length;
- * console.log(await toLength(new DataObject({ bucket: "b", key: "k", bytes: new Uint8Array(3) }))); // 3
+ * expect(await toLength(new DataObject({ bucket: "b", key: "k", bytes: new Uint8Array(3) }))).toEqual(3);
  * ```
  */
 export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
@@ -38,11 +45,12 @@ export type ItemTransform<R> = (item: DataObject) => R | Promise<R>;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type DatasetOptions, resolveDatasetOptions } from "./options.ts";
  * const credentials = { accessKeyId: "id", accessKeySecret: "secret" };
  * const opts: DatasetOptions<string> = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", credentials };
  * const resolved = await resolveDatasetOptions({ ...opts, transform: (item) => item.key, rank: 1, worldSize: 4 });
- * console.log(resolved.shard, resolved.concurrency); // { rank: 1, worldSize: 4 } 24
+ * expect([resolved.shard, resolved.concurrency]).toEqual([{ rank: 1, worldSize: 4 }, 24]);
  * ```
  */
 export interface DatasetOptions<R = DataObject> {
@@ -184,6 +192,7 @@ function urlSigner(ref: ObjectRef): Promise<SignedRequest> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveDatasetOptions } from "./options.ts";
  * const r = await resolveDatasetOptions({
  *   endpoint: "http://127.0.0.1:9000",
@@ -192,27 +201,14 @@ function urlSigner(ref: ObjectRef): Promise<SignedRequest> {
  *   config: { datasetConfig: { prefetchConcurrency: 8 } },
  *   prefetchWorker: 0,
  * });
- * console.log(r.concurrency, r.workers); // 8 0
+ * expect([r.concurrency, r.workers]).toEqual([8, 0]);
  * ```
  */
 export async function resolveDatasetOptions<R>(
   opts: DatasetOptions<R> = {},
   source: { byUrl?: boolean } = {},
 ): Promise<ResolvedDatasetOptions<R>> {
-  if (opts === null || typeof opts !== "object") {
-    throw new ConfigError(`dataset options: expected an object, got ${opts}`);
-  }
-  if (opts.config !== undefined && opts.configPath !== undefined) {
-    throw new ConfigError("dataset options: pass config or configPath, not both");
-  }
-  if (opts.credentials !== undefined && opts.credPath !== undefined) {
-    throw new ConfigError("dataset options: pass credentials or credPath, not both");
-  }
-  const given = opts.config ??
-    (opts.configPath !== undefined ? await loadConfig(opts.configPath) : undefined);
-  const config = given === undefined ? undefined : parseConfig(given, opts.configPath ?? "config");
-  const dc = config?.datasetConfig;
-
+  checkAccessOptions("dataset options", opts);
   const threshold = opts.auditThresholdMs;
   if (threshold !== undefined && !(typeof threshold === "number" && threshold >= 0 && threshold < Infinity)) {
     throw new ConfigError(
@@ -221,10 +217,8 @@ export async function resolveDatasetOptions<R>(
       }`,
     );
   }
-  const logger = opts.logger ?? new Logger({ level: config?.logLevel ?? 1, path: config?.logPath });
-  const audit = config?.auditPath !== undefined || opts.auditSink !== undefined
-    ? new AuditLog({ path: config?.auditPath, sink: opts.auditSink, thresholdMs: opts.auditThresholdMs })
-    : undefined;
+  const { config, logger, audit } = await resolveAccess(opts);
+  const dc = config?.datasetConfig;
 
   let client: OssClient | DatasetClient;
   let signer: RequestSigner | undefined;
@@ -240,23 +234,9 @@ export async function resolveDatasetOptions<R>(
         'dataset options: endpoint is required (e.g. "https://oss-cn-hangzhou.aliyuncs.com")',
       );
     }
-    const endpoint = parseEndpoint(
-      opts.endpoint,
-      opts.pathStyle === undefined ? {} : { pathStyle: opts.pathStyle },
-    );
-    const credentials = opts.credentials !== undefined
-      ? toCredentialsProvider(opts.credentials)
-      : opts.credPath !== undefined
-      ? fileCredentials(opts.credPath)
-      : defaultCredentials();
-    const oss = new OssClient({
-      endpoint,
-      region: opts.region,
-      credentials,
-      signatureVersion: opts.signatureVersion,
-      retry: opts.retry,
-      fetch: audit ? auditedFetch(audit, { pathStyle: endpoint.pathStyle }) : undefined,
-    });
+    const endpoint = accessEndpoint(opts, opts.endpoint);
+    const credentials = accessCredentials(opts);
+    const oss = accessClient(opts, endpoint, credentials, { audit });
     client = oss;
     signer = makeSigner(oss);
   }

@@ -19,9 +19,10 @@ import { epochSeed, hashSeed, permutation } from "./shuffle.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type Shard, shardIndices } from "./shard.ts";
  * const shard: Shard = { rank: 0, worldSize: 3 };
- * console.log(Array.from(shardIndices(7, shard.rank, shard.worldSize))); // [0, 3, 6]
+ * expect(Array.from(shardIndices(7, shard.rank, shard.worldSize))).toEqual([0, 3, 6]);
  * ```
  */
 export interface Shard {
@@ -40,9 +41,10 @@ export interface Shard {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type EvenShards, shardIndices } from "./shard.ts";
  * const even: EvenShards = "pad";
- * console.log(Array.from(shardIndices(5, 1, 2, even))); // [1, 3, 0]
+ * expect(Array.from(shardIndices(5, 1, 2, even))).toEqual([1, 3, 0]);
  * ```
  */
 export type EvenShards = "pad" | "drop" | "none";
@@ -55,8 +57,9 @@ export const EVEN_SHARDS: readonly EvenShards[] = ["pad", "drop", "none"];
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveShard } from "./shard.ts";
- * console.log(resolveShard(1, 4)); // { rank: 1, worldSize: 4 }
+ * expect(resolveShard(1, 4)).toEqual({ rank: 1, worldSize: 4 });
  * ```
  */
 export function resolveShard(rank: number | undefined, worldSize: number | undefined): Shard {
@@ -76,8 +79,9 @@ export function resolveShard(rank: number | undefined, worldSize: number | undef
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveEvenShards } from "./shard.ts";
- * console.log(resolveEvenShards(undefined), resolveEvenShards("drop")); // "pad" "drop"
+ * expect([resolveEvenShards(undefined), resolveEvenShards("drop")]).toEqual(["pad", "drop"]);
  * ```
  */
 export function resolveEvenShards(even: unknown): EvenShards {
@@ -94,8 +98,9 @@ export function resolveEvenShards(even: unknown): EvenShards {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shardSize } from "./shard.ts";
- * console.log(shardSize(10, 4, "pad"), shardSize(10, 4, "drop"), shardSize(10, 4, "none")); // [3, 3] [2, 2] [2, 3]
+ * expect([shardSize(10, 4, "pad"), shardSize(10, 4, "drop"), shardSize(10, 4, "none")]).toEqual([[3, 3], [2, 2], [2, 3]]);
  * ```
  */
 export function shardSize(length: number, worldSize: number, evenShards: EvenShards): [number, number] {
@@ -125,10 +130,11 @@ export interface DealOptions extends Shard {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { distributedIndices } from "./shard.ts";
  * const mine = (epoch: number) => Array.from(distributedIndices(10, { rank: 1, worldSize: 4, seed: 7, epoch }));
- * console.log(mine(0).length, mine(1).length); // 3 3
- * console.log(Array.from(distributedIndices(10, { rank: 1, worldSize: 4, evenShards: "drop" }))); // [1, 5]
+ * expect([mine(0).length, mine(1).length]).toEqual([3, 3]);
+ * expect(Array.from(distributedIndices(10, { rank: 1, worldSize: 4, evenShards: "drop" }))).toEqual([1, 5]);
  * ```
  */
 export function distributedIndices(length: number, opts: DealOptions): Uint32Array {
@@ -160,8 +166,9 @@ export function distributedIndices(length: number, opts: DealOptions): Uint32Arr
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shardIndices } from "./shard.ts";
- * console.log(Array.from(shardIndices(10, 1, 4))); // [1, 5, 9]
+ * expect(Array.from(shardIndices(10, 1, 4))).toEqual([1, 5, 9]);
  * ```
  */
 export function shardIndices(
@@ -184,12 +191,13 @@ export function shardIndices(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { StreamDealer } from "./shard.ts";
  * const got: string[] = [];
  * const dealer = new StreamDealer<string>({ rank: 2, worldSize: 3, evenShards: "pad" });
  * for (const x of ["a", "b", "c", "d", "e"]) dealer.push(x, (item) => got.push(item));
  * dealer.end((item) => got.push(item));
- * console.log(got); // ["c", "a"]
+ * expect(got).toEqual(["c", "a"]);
  * ```
  */
 export class StreamDealer<T> {
@@ -262,10 +270,11 @@ export class StreamDealer<T> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { dealStream } from "./shard.ts";
  * const mine: number[] = [];
  * for await (const x of dealStream([0, 1, 2, 3, 4, 5, 6], { rank: 1, worldSize: 2, evenShards: "none" })) mine.push(x);
- * console.log(mine); // [1, 3, 5]
+ * expect(mine).toEqual([1, 3, 5]);
  * ```
  */
 export async function* dealStream<T>(
@@ -294,10 +303,11 @@ export async function* dealStream<T>(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { dealList } from "./shard.ts";
  * const all = ["a", "b", "c", "d", "e"];
  * const ranks = await Promise.all([0, 1].map((rank) => Array.fromAsync(dealList(all, { rank, worldSize: 2, seed: 1 }))));
- * console.log(ranks[0].length, ranks[1].length); // 3 3
+ * expect([ranks[0].length, ranks[1].length]).toEqual([3, 3]);
  * ```
  */
 export async function* dealList<T>(

@@ -10,10 +10,11 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shuffleBuffer, type ShuffleOptions } from "./shuffle.ts";
  * const opts: ShuffleOptions = { seed: 7, mode: "buffer", bufferSize: 4 };
  * const pass = () => Array.fromAsync(shuffleBuffer([1, 2, 3, 4, 5, 6], opts));
- * console.log((await pass()).join() === (await pass()).join()); // true
+ * expect((await pass()).join() === (await pass()).join()).toBe(true);
  * ```
  */
 export interface ShuffleOptions {
@@ -40,8 +41,9 @@ export interface ShuffleOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { hashSeed } from "./shuffle.ts";
- * console.log(hashSeed(1, 2) === hashSeed(1, 2), hashSeed(1, 2) !== hashSeed(2, 1)); // true true
+ * expect([hashSeed(1, 2) === hashSeed(1, 2), hashSeed(1, 2) !== hashSeed(2, 1)]).toEqual([true, true]);
  * ```
  */
 export function hashSeed(...parts: number[]): number {
@@ -65,9 +67,10 @@ export function hashSeed(...parts: number[]): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { createRng } from "./shuffle.ts";
  * const a = createRng(42), b = createRng(42);
- * console.log(a() === b()); // true
+ * expect(a() === b()).toBe(true);
  * ```
  */
 export function createRng(seed: number): () => number {
@@ -96,8 +99,9 @@ function below(rng: () => number, n: number): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { permutation } from "./shuffle.ts";
- * console.log(Array.from(permutation(5, 7)).sort()); // [0, 1, 2, 3, 4]
+ * expect(Array.from(permutation(5, 7)).sort()).toEqual([0, 1, 2, 3, 4]);
  * ```
  */
 export function permutation(n: number, seed: number): Uint32Array {
@@ -121,8 +125,9 @@ export function permutation(n: number, seed: number): Uint32Array {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { epochSeed } from "./shuffle.ts";
- * console.log(epochSeed(1, 0) !== epochSeed(1, 1)); // true
+ * expect(epochSeed(1, 0) !== epochSeed(1, 1)).toBe(true);
  * ```
  */
 export function epochSeed(seed: number, epoch: number): number {
@@ -138,10 +143,11 @@ export function epochSeed(seed: number, epoch: number): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shuffleBuffer } from "./shuffle.ts";
  * const out: number[] = [];
  * for await (const x of shuffleBuffer([1, 2, 3, 4, 5], { bufferSize: 3, seed: 1 })) out.push(x);
- * console.log(out.sort()); // [1, 2, 3, 4, 5]
+ * expect(out.sort()).toEqual([1, 2, 3, 4, 5]);
  * ```
  */
 export async function* shuffleBuffer<T>(

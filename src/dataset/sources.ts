@@ -21,12 +21,13 @@ import {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type DatasetClient, prefixSource } from "./sources.ts";
  * const listing = [{ key: "train/a.jpg", size: 1, etag: '"A"' }, { key: "train/b.jpg", size: 1, etag: '"B"' }];
  * const list = () => ReadableStream.from(listing);
  * const client: DatasetClient = { list, get: () => Promise.reject(new Error("unused")) };
  * const refs = await Array.fromAsync(prefixSource("oss://b01/train/").refs(client));
- * console.log(refs.map((r) => r.key)); // ["train/a.jpg", "train/b.jpg"]
+ * expect(refs.map((r) => r.key)).toEqual(["train/a.jpg", "train/b.jpg"]);
  * ```
  */
 export interface DatasetClient {
@@ -66,9 +67,10 @@ const LIST_PAGE_KEYS = 250;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type DatasetSource, objectsSource } from "./sources.ts";
  * const source: DatasetSource = objectsSource(["oss://b01/a.jpg", "oss://b01/b.jpg"]);
- * console.log(source.kind, source.description); // "objects" "2 objects"
+ * expect([source.kind, source.description]).toEqual(["objects", "2 objects"]);
  * ```
  */
 export interface DatasetSource {
@@ -86,8 +88,9 @@ export interface DatasetSource {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { prefixSource } from "./sources.ts";
- * console.log(prefixSource("oss://my-bucket/train/").description); // "oss://my-bucket/train/"
+ * expect(prefixSource("oss://my-bucket/train/").description).toEqual("oss://my-bucket/train/");
  * ```
  */
 export function prefixSource(uri: string): DatasetSource {
@@ -109,8 +112,9 @@ export function prefixSource(uri: string): DatasetSource {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { objectsSource } from "./sources.ts";
- * console.log(objectsSource(["oss://b01/a.jpg", "oss://b01/b.jpg"]).description); // "2 objects"
+ * expect(objectsSource(["oss://b01/a.jpg", "oss://b01/b.jpg"]).description).toEqual("2 objects");
  * ```
  */
 export function objectsSource(uris: string | Iterable<string>): DatasetSource {
@@ -132,9 +136,10 @@ export function objectsSource(uris: string | Iterable<string>): DatasetSource {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { resolveManifestPath } from "./sources.ts";
  * import { parsePrefixUri } from "../uri.ts";
- * console.log(resolveManifestPath("img/1.png", parsePrefixUri("oss://b01/data/")).key); // "data/img/1.png"
+ * expect(resolveManifestPath("img/1.png", parsePrefixUri("oss://b01/data/")).key).toEqual("data/img/1.png");
  * ```
  */
 export function resolveManifestPath(path: string, base?: ObjectUri): ObjectRef {
@@ -165,9 +170,10 @@ export function resolveManifestPath(path: string, base?: ObjectUri): ObjectRef {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { manifestSource } from "./sources.ts";
  * const src = manifestSource("oss://b01/manifests/train.jsonl", "jsonl", "oss://b01/data/");
- * console.log(src.kind); // "manifest"
+ * expect(src.kind).toEqual("manifest");
  * ```
  */
 export function manifestSource(
@@ -206,9 +212,10 @@ export function manifestSource(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { ManifestDatasetOptions } from "./sources.ts";
  * const opts: ManifestDatasetOptions = { parser: "index", baseUri: "oss://my-bucket/images/", worldSize: 1 };
- * console.log(opts.parser); // "index"
+ * expect(opts.parser).toEqual("index");
  * ```
  */
 export type ManifestDatasetOptions<O = DatasetOptions> = O & {
@@ -225,10 +232,11 @@ export type ManifestDatasetOptions<O = DatasetOptions> = O & {
  * @throws {TypeError} naming the argument when the second is neither options, a format name nor a parser.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { manifestArgs } from "./sources.ts";
  * const a = manifestArgs("oss://b01/m.txt", { parser: "index", baseUri: "oss://b01/", worldSize: 2 });
  * const b = manifestArgs("oss://b01/m.txt", "index", "oss://b01/", { worldSize: 2 });
- * console.log(a.opts, b.opts); // { worldSize: 2 } { worldSize: 2 }
+ * expect([a.opts, b.opts]).toEqual([{ worldSize: 2 }, { worldSize: 2 }]);
  * ```
  */
 export function manifestArgs<O extends object>(

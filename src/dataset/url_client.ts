@@ -8,18 +8,18 @@
  */
 import { describeNetworkFailure } from "../network_error.ts";
 import type { AuditLog } from "../log.ts";
-import { ConfigError, IntegrityError, OssError } from "../errors.ts";
+import { ConfigError, IntegrityError, OssError, OssflowError } from "../errors.ts";
 import { parseContentRange } from "../body.ts";
 import { checkCrc64 } from "../integrity.ts";
 import { Attempt, bodyLength, readBodyBytes, ShortBody } from "../request.ts";
 import {
-  backoffDelay,
   isRetryableStatus,
   resolveRetryOptions,
+  Retry,
   retryAfterMs,
+  retrying,
   type RetryOptions,
   type RetryPolicy,
-  sleep,
 } from "../retry.ts";
 import { parseErrorResponse } from "../xml.ts";
 import type { DatasetClient } from "./sources.ts";
@@ -27,12 +27,6 @@ import { redactQuery } from "./url_source.ts";
 
 /**
  * Options of {@linkcode UrlFetchClient}.
- *
- * @example
- * ```ts
- * import type { UrlFetchOptions } from "./url_client.ts";
- * const opts: UrlFetchOptions = { retry: { maxAttempts: 3 }, timeoutMs: 10_000 };
- * ```
  */
 export interface UrlFetchOptions {
   /** Retry policy (the same as `OssClient`'s; default 5 attempts). */
@@ -54,9 +48,10 @@ interface Target {
 }
 
 /** A retryable failure of one attempt (a broken body, a failed check): retried, thrown when attempts run out. */
-class AttemptFailure extends Error {
+class AttemptFailure extends OssflowError {
   constructor(readonly error: Error) {
     super(error.message);
+    this.name = "AttemptFailure";
   }
 }
 
@@ -67,6 +62,7 @@ class AttemptFailure extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { UrlFetchClient } from "./url_client.ts";
  * import { OssClient } from "../client.ts";
  * import { serveEmulator } from "../server/emulator.ts";
@@ -76,7 +72,7 @@ class AttemptFailure extends Error {
  * await client.put("demo", "a.txt", "hello");
  * const url = await client.presignUrl("demo", "a.txt", { expires: 60 });
  * const { bytes } = await new UrlFetchClient().getBytes("demo", "a.txt", { url });
- * console.log(new TextDecoder().decode(bytes)); // hello
+ * expect(new TextDecoder().decode(bytes)).toEqual("hello");
  * await server.close();
  * ```
  */
@@ -86,6 +82,7 @@ export class UrlFetchClient implements DatasetClient {
   readonly #fetch: typeof fetch;
   readonly #audit?: AuditLog;
 
+  /** A client with its own retry policy, timeout, fetch and audit log. */
   constructor(opts: UrlFetchOptions = {}) {
     this.#retry = resolveRetryOptions(opts.retry);
     const t = opts.timeoutMs ?? 30_000;
@@ -132,7 +129,7 @@ export class UrlFetchClient implements DatasetClient {
     const headers: Record<string, string> = { "accept-encoding": "identity" };
     // Only `Range`: any x-oss-* header would have to be signed into a presigned URL.
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
-    for (let attempt = 1;; attempt++) {
+    return await retrying(this.#retry, async (_attempt, last) => {
       signal?.throwIfAborted();
       const a = new Attempt(signal, this.#timeoutMs, this.#timeoutMs);
       const t0 = performance.now();
@@ -161,16 +158,14 @@ export class UrlFetchClient implements DatasetClient {
         audit(res?.status ?? 0, 0);
         if (signal?.aborted) throw signal.reason;
         const e = err instanceof AttemptFailure ? err.error : networkError(t, err, a.timedOut);
-        if (attempt >= this.#retry.maxAttempts) throw e;
-        await this.#backoff(t, attempt, undefined, e, 0, signal);
-        continue;
+        if (last) throw e;
+        return new Retry({ error: e });
       }
-      if (isRetryableStatus(res.status) && attempt < this.#retry.maxAttempts) {
+      if (isRetryableStatus(res.status) && !last) {
         await res.arrayBuffer().catch(() => {}); // read to the end so that the connection can be reused
         a.done();
         audit(res.status, 0);
-        await this.#backoff(t, attempt, res.status, undefined, retryAfterMs(res.headers), signal);
-        continue;
+        return new Retry({ status: res.status, afterMs: retryAfterMs(res.headers) });
       }
       let text = "";
       try {
@@ -189,29 +184,7 @@ export class UrlFetchClient implements DatasetClient {
         key: t.key,
         method: "GET",
       });
-    }
-  }
-
-  async #backoff(
-    t: Target,
-    attempt: number,
-    status: number | undefined,
-    error: Error | undefined,
-    afterMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const delayMs = backoffDelay(attempt, this.#retry, Math.random, afterMs);
-    this.#retry.onRetry?.({
-      kind: "request",
-      attempt,
-      delayMs,
-      method: "GET",
-      bucket: t.bucket,
-      key: t.key,
-      status,
-      error,
-    });
-    await sleep(delayMs, signal);
+    }, { request: { method: "GET", bucket: t.bucket, key: t.key }, onRetry: this.#retry.onRetry, signal });
   }
 }
 

@@ -15,9 +15,10 @@ import type { DatasetSource } from "./sources.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type UrlList, urlsSource } from "./url_source.ts";
  * const urls: UrlList = [new URL("https://example.com/a.jpg"), "https://example.com/b.jpg"];
- * console.log(urlsSource(urls).description); // "2 URLs"
+ * expect(urlsSource(urls).description).toEqual("2 URLs");
  * ```
  */
 export type UrlList =
@@ -31,10 +32,11 @@ export type UrlList =
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { urlRef, type UrlRefOptions } from "./url_source.ts";
  * const opts: UrlRefOptions = { pathStyle: true };
  * const ref = urlRef("http://minio:9000/data/train/a.jpg", 0, opts);
- * console.log(ref.bucket, ref.key); // "data" "train/a.jpg"
+ * expect([ref.bucket, ref.key]).toEqual(["data", "train/a.jpg"]);
  * ```
  */
 export interface UrlRefOptions {
@@ -52,10 +54,10 @@ export interface UrlRefOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { redactQuery } from "./url_source.ts";
  * const url = "http://127.0.0.1:9000/b/k?x-oss-signature=abcdef0123";
- * console.log(redactQuery(`error sending request for url (${url})`, url));
- * // "error sending request for url (http://127.0.0.1:9000/b/k)"
+ * expect(redactQuery(`error sending request for url (${url})`, url)).toEqual("error sending request for url (http://127.0.0.1:9000/b/k)");
  * ```
  */
 export function redactQuery(text: string, url: string | URL): string {
@@ -91,10 +93,12 @@ function shown(input: string): string {
  * @throws {ConfigError} naming the entry (`#index`, and the URL without its query) and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { urlRef } from "./url_source.ts";
  * const ref = urlRef("https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg?x-oss-signature=abc", 0);
- * console.log(ref.bucket, ref.key, ref.uri); // my-bucket train/a b.jpg https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg
- * console.log(JSON.stringify(ref).includes("signature")); // false
+ * expect([ref.bucket, ref.key, ref.uri])
+ *   .toEqual(["my-bucket", "train/a b.jpg", "https://my-bucket.oss-cn-hangzhou.aliyuncs.com/train/a%20b.jpg"]);
+ * expect(JSON.stringify(ref).includes("signature")).toBe(false);
  * ```
  */
 export function urlRef(input: unknown, index: number, opts: UrlRefOptions = {}): ObjectRef {
@@ -151,9 +155,10 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { urlsSource } from "./url_source.ts";
  * const src = urlsSource(["http://127.0.0.1:9000/b/a.bin", "http://127.0.0.1:9000/b/b.bin"]);
- * console.log(src.kind, src.description); // urls 2 URLs
+ * expect([src.kind, src.description]).toEqual(["urls", "2 URLs"]);
  * ```
  */
 export function urlsSource(urls: UrlList, opts: UrlRefOptions = {}): DatasetSource {

@@ -13,9 +13,10 @@ import { SafetensorsError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type Dtype, DTYPE_BITS } from "./dtypes.ts";
  * const dtype: Dtype = "BF16";
- * console.log(DTYPE_BITS[dtype]); // 16
+ * expect(DTYPE_BITS[dtype]).toEqual(16);
  * ```
  */
 export type Dtype =
@@ -47,8 +48,9 @@ export type Dtype =
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { DTYPE_BITS } from "./dtypes.ts";
- * console.log(DTYPE_BITS.F32, DTYPE_BITS.F4); // 32 4
+ * expect([DTYPE_BITS.F32, DTYPE_BITS.F4]).toEqual([32, 4]);
  * ```
  */
 export const DTYPE_BITS: Readonly<Record<Dtype, number>> = Object.freeze({
@@ -81,8 +83,9 @@ export const DTYPE_BITS: Readonly<Record<Dtype, number>> = Object.freeze({
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isDtype } from "./dtypes.ts";
- * console.log(isDtype("F32"), isDtype("float32"), isDtype("toString")); // true false false
+ * expect([isDtype("F32"), isDtype("float32"), isDtype("toString")]).toEqual([true, false, false]);
  * ```
  */
 export function isDtype(value: unknown): value is Dtype {
@@ -97,9 +100,10 @@ export function isDtype(value: unknown): value is Dtype {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { TensorArray } from "./dtypes.ts";
  * const weights: TensorArray = new Float32Array([0.5, -0.25]);
- * console.log(weights.byteLength); // 8
+ * expect(weights.byteLength).toEqual(8);
  * ```
  */
 export type TensorArray =
@@ -118,13 +122,6 @@ export type TensorArray =
 /**
  * A tensor: what `OssSafetensors.get` returns and what `saveSafetensors` takes. `data` holds the elements in
  * row-major order; its byte length is the product of `shape` times the dtype's size (`[]` is a scalar).
- *
- * @example
- * ```ts
- * import type { Tensor } from "./dtypes.ts";
- * const bias: Tensor = { dtype: "F32", shape: [2, 3], data: new Float32Array(6) };
- * console.log(bias.data.length); // 6
- * ```
  */
 export interface Tensor {
   /** The safetensors dtype. */
@@ -140,8 +137,9 @@ export interface Tensor {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { LITTLE_ENDIAN } from "./dtypes.ts";
- * console.log(LITTLE_ENDIAN); // true
+ * expect(LITTLE_ENDIAN).toBe(true);
  * ```
  */
 export const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -172,9 +170,10 @@ export const FLOAT16_ARRAY: ArrayClass | null = (globalThis as { Float16Array?: 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { Float16ArrayLike } from "./dtypes.ts";
  * const halves: Float16ArrayLike = new Uint16Array(2) as unknown as Float16ArrayLike;
- * console.log(halves.BYTES_PER_ELEMENT); // 2
+ * expect(halves.BYTES_PER_ELEMENT).toEqual(2);
  * ```
  */
 export interface Float16ArrayLike extends ArrayBufferView<ArrayBuffer> {
@@ -193,8 +192,9 @@ export interface Float16ArrayLike extends ArrayBufferView<ArrayBuffer> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { arrayClassOf } from "./dtypes.ts";
- * console.log(arrayClassOf("I64")?.name, arrayClassOf("BF16")); // "BigInt64Array" undefined
+ * expect([arrayClassOf("I64")?.name, arrayClassOf("BF16")]).toEqual(["BigInt64Array", undefined]);
  * ```
  */
 export function arrayClassOf(
@@ -237,10 +237,11 @@ export function arrayClassOf(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { viewTensor } from "./dtypes.ts";
  * const file = new Uint8Array(16);
  * const aligned = viewTensor("F32", file.subarray(8, 16)), shifted = viewTensor("F32", file.subarray(2, 10));
- * console.log(aligned.buffer === file.buffer, shifted.buffer === file.buffer); // true false
+ * expect([aligned.buffer === file.buffer, shifted.buffer === file.buffer]).toEqual([true, false]);
  * ```
  */
 export function viewTensor(
@@ -268,8 +269,9 @@ export function showShape(shape: readonly unknown[]): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { tensorByteLength } from "./dtypes.ts";
- * console.log(tensorByteLength("BF16", [4, 8], "oss://m/a.safetensors", "w")); // 64
+ * expect(tensorByteLength("BF16", [4, 8], "oss://m/a.safetensors", "w")).toEqual(64);
  * ```
  */
 export function tensorByteLength(dtype: Dtype, shape: unknown, file: string, tensor: string): number {
@@ -322,9 +324,10 @@ export interface CheckedTensor {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkTensor } from "./dtypes.ts";
  * const t = checkTensor("oss://m/a.safetensors", "w", { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) });
- * console.log(t.bytes.length); // 8
+ * expect(t.bytes.length).toEqual(8);
  * ```
  */
 export function checkTensor(file: string, name: string, tensor: unknown): CheckedTensor {

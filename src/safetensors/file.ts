@@ -16,13 +16,6 @@ import { coalesce, type RangeGroup, type Span, split } from "./ranges.ts";
 /**
  * Requests and bytes a reader has fetched: header reads, tensor ranges and whole-file loads (a load counts its
  * HEAD and its ranges). Retries are not counted.
- *
- * @example
- * ```ts
- * import type { SafetensorsReadStats } from "./file.ts";
- * const stats: SafetensorsReadStats = { requests: 3, bytesFetched: 65536 };
- * console.log(stats.bytesFetched / stats.requests); // 21845.333333333332
- * ```
  */
 export interface SafetensorsReadStats {
   /** Requests started. */

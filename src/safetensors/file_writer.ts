@@ -10,13 +10,6 @@ import { encodeHeader } from "./header.ts";
 
 /**
  * A file `saveSafetensors` wrote.
- *
- * @example
- * ```ts
- * import type { SavedFile } from "./file_writer.ts";
- * const f: SavedFile = { uri: "oss://m/model.safetensors", size: 4096, crc64: "123", tensors: ["w"] };
- * console.log(f.tensors.length); // 1
- * ```
  */
 export interface SavedFile {
   /** Its URI. */

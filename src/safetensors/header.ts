@@ -20,15 +20,6 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /**
  * One tensor of an opened file: what the header says about it, and where its bytes are.
- *
- * @example
- * ```ts
- * import type { TensorInfo } from "./header.ts";
- * const t: TensorInfo = {
- *   name: "w", dtype: "F32", shape: [2], dataOffsets: [0, 8], start: 72, end: 80, file: "oss://m/a.safetensors",
- * };
- * console.log(t.end - t.start); // 8 (bytes)
- * ```
  */
 export interface TensorInfo {
   /** The tensor's name (its key in the header). */
@@ -52,10 +43,11 @@ export interface TensorInfo {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeHeader, parseHeader } from "./header.ts";
  * const bytes = encodeHeader([{ name: "w", dtype: "U8", shape: [3], byteLength: 3 }], { format: "pt" });
  * const parsed = parseHeader("a.safetensors", bytes.subarray(8), bytes.length + 3);
- * console.log(parsed.dataStart === bytes.length, parsed.metadata); // true { format: "pt" }
+ * expect([parsed.dataStart === bytes.length, parsed.metadata]).toEqual([true, { format: "pt" }]);
  * ```
  */
 export interface ParsedHeader {
@@ -73,9 +65,10 @@ export interface ParsedHeader {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { headerLength } from "./header.ts";
  * const first8 = new Uint8Array([16, 0, 0, 0, 0, 0, 0, 0]);
- * console.log(headerLength("a.safetensors", first8, 1000)); // 16
+ * expect(headerLength("a.safetensors", first8, 1000)).toEqual(16);
  * ```
  */
 export function headerLength(
@@ -113,10 +106,11 @@ export function headerLength(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseHeader } from "./header.ts";
  * const json = new TextEncoder().encode('{"b":{"dtype":"I8","shape":[2],"data_offsets":[1,3]},"a":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}');
  * const { tensors } = parseHeader("x.safetensors", json, 8 + json.length + 3);
- * console.log(tensors.map((t) => `${t.name}@${t.start}`)); // ["a@112", "b@113"]
+ * expect(tensors.map((t) => `${t.name}@${t.start}`)).toEqual(["a@112", "b@113"]);
  * ```
  */
 export function parseHeader(file: string, header: Uint8Array, fileSize: number): ParsedHeader {
@@ -273,10 +267,10 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeHeader } from "./header.ts";
  * const bytes = encodeHeader([{ name: "w", dtype: "F32", shape: [2], byteLength: 8 }]);
- * console.log(bytes.length % 8, new TextDecoder().decode(bytes.subarray(8)).trimEnd());
- * // 0 '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+ * expect([bytes.length % 8, new TextDecoder().decode(bytes.subarray(8)).trimEnd()]).toEqual([0, '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}']);
  * ```
  */
 export function encodeHeader(

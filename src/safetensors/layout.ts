@@ -22,9 +22,10 @@ export const INDEX_SUFFIX = ".index.json";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { layoutOf } from "./layout.ts";
  * const l = layoutOf("runs/7/model.safetensors.index.json", "oss://ckpt/runs/7/model.safetensors.index.json");
- * console.log(l.dir, l.base, l.fileKey); // "runs/7/" "model" "runs/7/model.safetensors"
+ * expect([l.dir, l.base, l.fileKey]).toEqual(["runs/7/", "model", "runs/7/model.safetensors"]);
  * ```
  */
 export interface ModelLayout {
@@ -83,10 +84,10 @@ export interface ShardSlot {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shardName } from "./layout.ts";
- * console.log(shardName("model", { part: 2, parts: 3, generation: 1 })); // "model-00002-of-00003.safetensors"
- * console.log(shardName("model", { part: 1, parts: 1, rank: 3, worldSize: 4, generation: 2 }));
- * // "model-00004-of-00004.gen2.safetensors"
+ * expect(shardName("model", { part: 2, parts: 3, generation: 1 })).toEqual("model-00002-of-00003.safetensors");
+ * expect(shardName("model", { part: 1, parts: 1, rank: 3, worldSize: 4, generation: 2 })).toEqual("model-00004-of-00004.gen2.safetensors");
  * ```
  */
 export function shardName(base: string, s: ShardSlot): string {
@@ -106,9 +107,9 @@ function escapeRegExp(s: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { shardGeneration } from "./layout.ts";
- * console.log(shardGeneration("model", "model-00001-of-00002.gen3.safetensors"), shardGeneration("model", "notes.txt"));
- * // 3 undefined
+ * expect([shardGeneration("model", "model-00001-of-00002.gen3.safetensors"), shardGeneration("model", "notes.txt")]).toEqual([3, undefined]);
  * ```
  */
 export function shardGeneration(base: string, name: string): number | undefined {
@@ -124,8 +125,9 @@ export function shardGeneration(base: string, name: string): number | undefined 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { rankRecordName } from "./layout.ts";
- * console.log(rankRecordName(2, 1, 4)); // "g2-rank-00001-of-00004.json"
+ * expect(rankRecordName(2, 1, 4)).toEqual("g2-rank-00001-of-00004.json");
  * ```
  */
 export function rankRecordName(generation: number, rank: number, worldSize: number): string {
@@ -137,8 +139,9 @@ export function rankRecordName(generation: number, rank: number, worldSize: numb
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { rankRecordGeneration } from "./layout.ts";
- * console.log(rankRecordGeneration("g7-rank-00003-of-00008.json")); // 7
+ * expect(rankRecordGeneration("g7-rank-00003-of-00008.json")).toEqual(7);
  * ```
  */
 export function rankRecordGeneration(name: string): number | undefined {

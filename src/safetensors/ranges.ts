@@ -8,13 +8,6 @@
 
 /**
  * A byte span `[start, end)`.
- *
- * @example
- * ```ts
- * import type { Span } from "./ranges.ts";
- * const s: Span = { start: 100, end: 164 };
- * console.log(s.end - s.start); // 64
- * ```
  */
 export interface Span {
   /** First byte. */
@@ -28,9 +21,10 @@ export interface Span {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { coalesce, type RangeGroup, type Span } from "./ranges.ts";
  * const groups: RangeGroup<Span>[] = coalesce([{ start: 0, end: 4 }], 0);
- * console.log(groups[0].members.length); // 1
+ * expect(groups[0].members.length).toEqual(1);
  * ```
  */
 export interface RangeGroup<T extends Span> extends Span {
@@ -44,9 +38,10 @@ export interface RangeGroup<T extends Span> extends Span {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { coalesce } from "./ranges.ts";
  * const spans = [{ start: 50, end: 60 }, { start: 0, end: 10 }, { start: 12, end: 20 }];
- * console.log(coalesce(spans, 4).map((g) => [g.start, g.end])); // [[0, 20], [50, 60]]
+ * expect(coalesce(spans, 4).map((g) => [g.start, g.end])).toEqual([[0, 20], [50, 60]]);
  * ```
  */
 export function coalesce<T extends Span>(spans: readonly T[], maxGap: number): RangeGroup<T>[] {
@@ -70,8 +65,9 @@ export function coalesce<T extends Span>(spans: readonly T[], maxGap: number): R
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { split } from "./ranges.ts";
- * console.log(split({ start: 0, end: 10 }, 4)); // [{ start: 0, end: 4 }, { start: 4, end: 8 }, { start: 8, end: 10 }]
+ * expect(split({ start: 0, end: 10 }, 4)).toEqual([{ start: 0, end: 4 }, { start: 4, end: 8 }, { start: 8, end: 10 }]);
  * ```
  */
 export function split(span: Span, size: number): Span[] {

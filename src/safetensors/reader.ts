@@ -29,13 +29,6 @@ const SHARD_OPEN_CONCURRENCY = 16;
 /**
  * Options of {@linkcode OssSafetensors.open} (and of `saveSafetensors`): how to reach the store (as for
  * `OssCheckpoint`, or an `OssCheckpoint` to share), and how to read.
- *
- * @example
- * ```ts
- * import type { OssSafetensorsOptions } from "./reader.ts";
- * const opts: OssSafetensorsOptions = { endpoint: "http://127.0.0.1:9000", region: "cn-hangzhou", maxGap: 0 };
- * console.log(opts.maxGap); // 0: fetch only the bytes of the tensors asked for
- * ```
  */
 export interface OssSafetensorsOptions extends OssCheckpointOptions {
   /** Read and write through this checkpoint (its client and settings); the connection options are then unused. */
@@ -54,13 +47,6 @@ export interface OssSafetensorsOptions extends OssCheckpointOptions {
 
 /**
  * Per-call options of {@linkcode OssSafetensors.get}, `getMany` and `loadAll`.
- *
- * @example
- * ```ts
- * import type { SafetensorsReadOptions } from "./reader.ts";
- * const opts: SafetensorsReadOptions = { signal: AbortSignal.timeout(60_000) };
- * console.log(opts.signal?.aborted); // false
- * ```
  */
 export interface SafetensorsReadOptions {
   /** Aborts the call's requests. */
@@ -69,13 +55,6 @@ export interface SafetensorsReadOptions {
 
 /**
  * One file of an opened model.
- *
- * @example
- * ```ts
- * import type { SafetensorsFileInfo } from "./reader.ts";
- * const f: SafetensorsFileInfo = { uri: "oss://m/model-00001-of-00002.safetensors", size: 4096, etag: '"E"' };
- * console.log(f.size); // 4096
- * ```
  */
 export interface SafetensorsFileInfo {
   /** The file's URI. */

@@ -24,10 +24,11 @@ import { MAX_HEADER_BYTES } from "./header.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseIndex, type SafetensorsIndex } from "./sharded.ts";
  * const json = '{"metadata":{"total_size":8},"weight_map":{"w":"model-00001-of-00001.safetensors"}}';
  * const index: SafetensorsIndex = parseIndex("model.safetensors.index.json", new TextEncoder().encode(json));
- * console.log(index.weightMap.get("w")); // "model-00001-of-00001.safetensors"
+ * expect(index.weightMap.get("w")).toEqual("model-00001-of-00001.safetensors");
  * ```
  */
 export interface SafetensorsIndex {
@@ -100,9 +101,10 @@ function checkShardPath(file: string, tensor: string, shard: unknown): asserts s
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeIndex } from "./sharded.ts";
  * const bytes = encodeIndex(new Map([["b", "m-2.safetensors"], ["a", "m-1.safetensors"]]), { total_size: 8 });
- * console.log(JSON.parse(new TextDecoder().decode(bytes)).weight_map); // { a: "m-1.safetensors", b: "m-2.safetensors" }
+ * expect(JSON.parse(new TextDecoder().decode(bytes)).weight_map).toEqual({ a: "m-1.safetensors", b: "m-2.safetensors" });
  * ```
  */
 export function encodeIndex(

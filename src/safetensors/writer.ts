@@ -26,6 +26,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 1_000;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import type { SaveSafetensorsOptions } from "./writer.ts";
  * const opts: SaveSafetensorsOptions = {
  *   endpoint: "https://oss-cn-hangzhou-internal.aliyuncs.com",
@@ -34,7 +35,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 1_000;
  *   rank: 3,
  *   worldSize: 8,
  * };
- * console.log(opts.rank); // 3
+ * expect(opts.rank).toEqual(3);
  * ```
  */
 export interface SaveSafetensorsOptions extends OssSafetensorsOptions {
@@ -67,13 +68,6 @@ export interface SaveSafetensorsOptions extends OssSafetensorsOptions {
 
 /**
  * What {@linkcode saveSafetensors} did.
- *
- * @example
- * ```ts
- * import type { SaveSafetensorsResult } from "./writer.ts";
- * const r: SaveSafetensorsResult = { uri: "oss://m/model.safetensors.index.json", generation: 2, files: [] };
- * console.log(r.uri.endsWith(".index.json")); // true
- * ```
  */
 export interface SaveSafetensorsResult {
   /** What to open: the file, or the index of the set. */

@@ -8,8 +8,8 @@
 import { ConfigError } from "../errors.ts";
 import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
 import { FAULT_KINDS, type FaultKind } from "./faults.ts";
-import { CorsPolicy } from "./cors.ts";
-import { DirectoryStore } from "./directory_store.ts";
+import { CorsPolicy } from "./pipeline/cors.ts";
+import { DirectoryStore } from "./store/directory.ts";
 
 const USAGE = `Usage: deno task serve [options]
 
@@ -72,9 +72,10 @@ function number(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseArgs } from "./cli.ts";
  * const opts = parseArgs(["--data", "./oss-data", "--port", "9000", "--latency", "20"], {});
- * console.log(opts.data, opts.port, opts.faults); // "./oss-data" 9000 { latencyMs: 20 }
+ * expect([opts.data, opts.port, opts.faults]).toEqual(["./oss-data", 9000, { latencyMs: 20 }]);
  * ```
  */
 export function parseArgs(args: string[], env: Record<string, string | undefined>): CliOptions {

@@ -5,43 +5,47 @@
  * verifies OSS4 and SigV4 signatures and presigned URLs when credentials are configured; keeps new objects
  * invisible until their write completes; and injects latency, bandwidth caps and faults.
  *
- * Middleware order: lifecycle (request id, stats, addressing, latency, faults, response metering) →
- * authentication → the operation's handler.
+ * `createEmulator` reads as its pipeline of named Hono middlewares (in `pipeline/`): metering → request id →
+ * CORS headers → addressing → faults → authentication → the operation's route (in `routes/`), over an
+ * `ObjectStore` (in `store/`).
  *
  * @module
  */
 import { Hono } from "hono";
-import { resolveAddress } from "./addressing.ts";
-import { type CorsOptions, CorsPolicy } from "./cors.ts";
-import type { EmulatorEnv, EmulatorRuntime } from "./emulator_context.ts";
-import { BUFFERED, type EmulatorContext, xml } from "./emulator_context.ts";
-import { EmulatorError } from "./emulator_error.ts";
-import { FaultInjector, type FaultKind, type FaultOptions, meteredStream, sleep } from "./faults.ts";
-import { MemoryStore } from "./memory_store.ts";
-import { ResetProxy } from "./reset_proxy.ts";
-import { bucketRoutes } from "./routes_bucket.ts";
-import { multipartRoutes } from "./routes_multipart.ts";
-import { objectRoutes, type Route } from "./routes_object.ts";
+import type { EmulatorBindings, EmulatorEnv, EmulatorRuntime, ServerApp } from "./context.ts";
+import { type EmulatorContext, xml } from "./context.ts";
+import { EmulatorError } from "./error.ts";
+import { FaultInjector, type FaultOptions } from "./faults.ts";
+import { ResetProxy } from "./http/reset_proxy.ts";
+import { addressing } from "./pipeline/addressing.ts";
+import { authenticate } from "./pipeline/auth.ts";
+import { corsHeaders, type CorsOptions, CorsPolicy } from "./pipeline/cors.ts";
+import { injectFaults } from "./pipeline/faults.ts";
+import { meterResponses } from "./pipeline/metering.ts";
+import { requestId } from "./pipeline/request_id.ts";
+import { bucketRoutes } from "./routes/bucket.ts";
+import { multipartRoutes } from "./routes/multipart.ts";
+import { objectRoutes, type Route } from "./routes/object.ts";
+import { notImplemented } from "./routes/subresources.ts";
+import { errorXml } from "./routes/xml_responses.ts";
 import { EmulatorStats } from "./stats.ts";
-import type { ObjectStore } from "./store_types.ts";
+import { MemoryStore } from "./store/memory.ts";
+import type { ObjectStore } from "./store/types.ts";
 import { checkEmulatorOptions, checkListenOptions } from "./emulator_options.ts";
-import { errorXml } from "./xml_responses.ts";
-import { verifyRequest } from "../signer/verify.ts";
-import { notImplemented } from "./subresources.ts";
-import { checkS3PresignExpires, continueOnFirstRead, signedRequestHeaders } from "./emulator_auth.ts";
 
-export type { EmulatorBindings, EmulatorEnv } from "./emulator_context.ts";
-export type { CorsOptions } from "./cors.ts";
+export type { EmulatorBindings, EmulatorEnv, ServerApp } from "./context.ts";
+export type { CorsOptions } from "./pipeline/cors.ts";
 
 /**
  * Options of {@linkcode createEmulator}.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { createEmulator, type EmulatorOptions } from "./emulator.ts";
  * const opts: EmulatorOptions = { buckets: ["data"], region: "cn-beijing", autoCreateBuckets: true };
  * const res = await createEmulator(opts).request("/other/a.txt", { method: "PUT", body: "hi" });
- * console.log(res.status); // 200
+ * expect(res.status).toEqual(200);
  * ```
  */
 export interface EmulatorOptions {
@@ -91,28 +95,21 @@ export interface EmulatorOptions {
 const DEFAULT_MAX_BODY = 5 * 1024 ** 3;
 /** Below the ~64 KiB at which Deno's HTTP server refuses a request before the emulator sees it. */
 const DEFAULT_MAX_HEADER = 48 * 1024;
-const CONNECTION_RESET = Object.freeze({ reason: "ossflow emulator: connection reset (injected fault)" });
-
-function requestIds(): () => string {
-  const prefix = crypto.getRandomValues(new Uint32Array(2));
-  const head = Array.from(prefix, (n) => n.toString(16).padStart(8, "0")).join("").toUpperCase();
-  let n = 0;
-  return () => head + (n++).toString(16).toUpperCase().padStart(8, "0");
-}
 
 /**
  * Builds the emulator as a plain Hono app (`app.fetch`, `app.request`).
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { createEmulator } from "./emulator.ts";
  * const app = createEmulator({ buckets: ["data"] });
  * await app.request("/data/hello.txt", { method: "PUT", body: "hi" });
  * const res = await app.request("/data/hello.txt");
- * console.log(res.status, await res.text()); // 200 "hi"
+ * expect([res.status, await res.text()]).toEqual([200, "hi"]);
  * ```
  */
-export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
+export function createEmulator(opts: EmulatorOptions = {}): ServerApp<EmulatorBindings> {
   checkEmulatorOptions("createEmulator", opts);
   const secrets = opts.credentials
     ? new Map(opts.credentials.map((c) => [c.accessKeyId, c.accessKeySecret]))
@@ -130,11 +127,7 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     checkRegion: opts.checkRegion ?? false,
     signal: opts.signal,
   };
-  let ready: Promise<unknown> | undefined = Promise.all(
-    (opts.buckets ?? []).map((b) => rt.store.createBucket(b)),
-  );
-  ready.then(() => (ready = undefined), () => {});
-  const nextRequestId = requestIds();
+  const ready = Promise.all((opts.buckets ?? []).map((b) => rt.store.createBucket(b)));
   const cors = new CorsPolicy(opts.cors);
   const routes: Record<string, Route> = {
     ...bucketRoutes(rt),
@@ -143,156 +136,49 @@ export function createEmulator(opts: EmulatorOptions = {}): Hono<EmulatorEnv> {
     Options: (c) => Promise.resolve(cors.preflight(c.req.raw.headers)),
   };
 
-  const renderError = (err: Error, c: EmulatorContext): Response => {
-    // Never the message of an unexpected error: it may name files under the data directory.
-    const e = err instanceof EmulatorError ? err : new EmulatorError(
-      "InternalError",
-      `We encountered an internal error (${err.name}). Please try again.`,
-    );
-    rt.stats.error(e.code);
-    const headers = new Headers(e.headers);
-    if (e.status === 304 || c.req.method === "HEAD") return new Response(null, { status: e.status, headers });
-    const body = errorXml({
-      code: e.code,
-      message: e.message,
-      requestId: c.get("rid"),
-      hostId: c.get("url")?.host ?? hostOf(c.req.url),
-      bucket: e.bucket ?? (e.code === "NoSuchBucket" ? c.get("bucket") : undefined),
-      key: e.key ?? (e.code === "NoSuchKey" ? c.get("key") : undefined),
+  // The pipeline, outermost first. A stage that throws an Error gets the OSS error document (renderError);
+  // the stages around it still add their headers and meter it.
+  return new Hono<EmulatorEnv>()
+    .onError((err, c) => renderError(rt, err, c))
+    .use(meterResponses(rt))
+    .use(requestId())
+    .use(corsHeaders(cors))
+    .use(addressing(rt, { ready, maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER }))
+    .use(injectFaults(rt))
+    .use(authenticate(rt, { maxSkewMs: opts.maxSkewMs }))
+    .all("*", (c) => {
+      const route = routes[c.get("op")];
+      if (route) return route(c);
+      if (c.get("op") === "NotImplemented") throw notImplemented(c.req.method, c.get("subresource")!);
+      throw new EmulatorError(
+        "MethodNotAllowed",
+        `The specified method is not allowed against this resource.`,
+        {
+          headers: { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" },
+        },
+      );
     });
-    return xml(body, e.status, headers);
-  };
+}
 
-  const app = new Hono<EmulatorEnv>();
-  app.onError(renderError);
-
-  app.use(async (c, next) => {
-    const end = rt.stats.begin(c.req.method);
-    c.set("rid", nextRequestId());
-    c.set("form", "oss");
-    c.set("op", "Unknown");
-    let fault: FaultKind | undefined;
-    try {
-      if (ready) await ready;
-      checkHeaderSize(c, opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER);
-      // A Host header that is not a host name ("a b") makes the request URL unparsable: a client error.
-      const url = URL.parse(c.req.url);
-      if (!url) {
-        throw new EmulatorError("InvalidURI", "Couldn't parse the specified URI (check the Host header).");
-      }
-      c.set("url", url);
-      const a = resolveAddress(c.req.method, url, c.req.raw.headers, rt.virtualHosts);
-      c.set("form", a.form);
-      c.set("bucket", a.bucket);
-      c.set("key", a.key);
-      c.set("op", a.operation);
-      c.set("subresource", a.subresource);
-      rt.stats.count(a.operation);
-      if (a.operation !== "Options") {
-        const plan = rt.faults.plan(c.req.method, a.key ?? "", a.operation);
-        c.set("plan", plan);
-        await sleep(plan.latencyMs);
-        fault = plan.fault;
-      }
-      if (fault) rt.stats.fault(fault);
-      if (fault === "slowdown") throw new EmulatorError("SlowDown", "Please reduce your request rate.");
-      if (fault === "reset") {
-        end();
-        return resetConnection(c);
-      }
-      await next();
-    } catch (err) {
-      if (!(err instanceof Error)) throw err;
-      c.res = renderError(err, c);
-    }
-    const res = c.res;
-    res.headers.set("x-oss-request-id", c.get("rid"));
-    res.headers.set("x-amz-request-id", c.get("rid"));
-    res.headers.set("server", "ossflow-emulator");
-    if (c.get("op") !== "Options") cors.decorate(c.req.header("origin"), res.headers);
-    const bytesPerSec = c.get("plan")?.bytesPerSec;
-    if (BUFFERED.has(res) && !bytesPerSec && fault !== "truncate") {
-      // Sent natively by the HTTP server: count it now rather than re-streaming it through JavaScript.
-      rt.stats.bytesSent += c.req.method === "HEAD" ? 0 : Number(res.headers.get("content-length") ?? 0);
-      end();
-      return;
-    }
-    if (fault === "truncate") {
-      const length = Number(res.headers.get("content-length") ?? 0);
-      if (!res.body || c.req.method === "HEAD" || !(length > 0)) {
-        end();
-        await res.body?.cancel();
-        return resetConnection(c);
-      }
-    }
-    if (!res.body) {
-      end();
-      return;
-    }
-    const body = meteredStream(res.body, {
-      bytesPerSec,
-      truncateAfter: fault === "truncate"
-        ? Math.floor(Number(res.headers.get("content-length")) / 2)
-        : undefined,
-      onBytes: (n) => (rt.stats.bytesSent += n),
-      onEnd: end,
-      signal: rt.signal,
-    });
-    c.res = new Response(body, { status: res.status, headers: res.headers });
+/** An error as OSS answers it: the XML error document (no body for HEAD and 304), counted by code. */
+function renderError(rt: EmulatorRuntime, err: Error, c: EmulatorContext): Response {
+  // Never the message of an unexpected error: it may name files under the data directory.
+  const e = err instanceof EmulatorError ? err : new EmulatorError(
+    "InternalError",
+    `We encountered an internal error (${err.name}). Please try again.`,
+  );
+  rt.stats.error(e.code);
+  const headers = new Headers(e.headers);
+  if (e.status === 304 || c.req.method === "HEAD") return new Response(null, { status: e.status, headers });
+  const body = errorXml({
+    code: e.code,
+    message: e.message,
+    requestId: c.get("rid"),
+    hostId: c.get("url")?.host ?? hostOf(c.req.url),
+    bucket: e.bucket ?? (e.code === "NoSuchBucket" ? c.get("bucket") : undefined),
+    key: e.key ?? (e.code === "NoSuchKey" ? c.get("key") : undefined),
   });
-
-  app.use(async (c, next) => {
-    if (rt.lookupSecret && c.get("op") !== "Options") {
-      if (c.get("form") === "s3") checkS3PresignExpires(c.get("url"));
-      let who;
-      try {
-        who = await verifyRequest(
-          {
-            method: c.req.method,
-            url: c.get("url"),
-            headers: signedRequestHeaders(c.req.raw.headers),
-            bucket: c.get("bucket"),
-            key: c.get("key"),
-          },
-          {
-            lookupSecret: rt.lookupSecret,
-            region: rt.checkRegion ? rt.region : undefined,
-            maxSkewMs: opts.maxSkewMs,
-          },
-        );
-      } catch (err) {
-        // verifyRequest throws SignatureVerificationError { code, status, message }; matched by shape so the
-        // server does not depend on where the signer keeps that class.
-        const e = err as { code?: unknown; status?: unknown; message?: unknown };
-        if (typeof e?.code === "string" && typeof e.status === "number" && typeof e.message === "string") {
-          throw new EmulatorError(e.code, e.message, { status: e.status });
-        }
-        throw err;
-      }
-      if (who.scheme === "anonymous") {
-        throw new EmulatorError(
-          "AccessDenied",
-          "You have no right to access this object: the request is not signed.",
-        );
-      }
-    }
-    continueOnFirstRead(c);
-    await next();
-  });
-
-  app.all("*", (c) => {
-    const route = routes[c.get("op")];
-    if (route) return route(c);
-    if (c.get("op") === "NotImplemented") throw notImplemented(c.req.method, c.get("subresource")!);
-    throw new EmulatorError(
-      "MethodNotAllowed",
-      `The specified method is not allowed against this resource.`,
-      {
-        headers: { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" },
-      },
-    );
-  });
-  return app;
+  return xml(body, e.status, headers);
 }
 
 /** The host of a request URL for error documents; never throws (the URL may be unparsable). */
@@ -300,33 +186,16 @@ function hostOf(url: string): string {
   return URL.parse(url)?.host ?? "";
 }
 
-function checkHeaderSize(c: EmulatorContext, max: number): void {
-  let size = 0;
-  for (const [name, value] of c.req.raw.headers) size += name.length + value.length + 4;
-  if (size > max) {
-    throw new EmulatorError(
-      "RequestHeaderSectionTooLarge",
-      `Your request header section exceeds ${max} bytes.`,
-    );
-  }
-}
-
-function resetConnection(c: EmulatorContext): Response {
-  const hook = c.env?.resetConnection;
-  if (!hook) throw CONNECTION_RESET; // not an Error: escapes Hono's error handler, so app.fetch rejects
-  hook();
-  return new Response(null, { status: 500 });
-}
-
 /**
  * Options of {@linkcode serveEmulator}.
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { serveEmulator, type ServeEmulatorOptions } from "./emulator.ts";
  * const opts: ServeEmulatorOptions = { buckets: ["data"], hostname: "127.0.0.1", connectionProxy: false };
  * const server = await serveEmulator(opts);
- * console.log(server.url.startsWith("http://127.0.0.1:")); // true
+ * expect(server.url.startsWith("http://127.0.0.1:")).toBe(true);
  * await server.close();
  * ```
  */
@@ -350,10 +219,11 @@ export interface ServeEmulatorOptions extends EmulatorOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { type RunningEmulator, serveEmulator } from "./emulator.ts";
  * const server: RunningEmulator = await serveEmulator({ buckets: ["data"] });
  * await server.store.put("data", "a.txt", new TextEncoder().encode("hi"));
- * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hi"
+ * expect(await (await fetch(`${server.url}/data/a.txt`)).text()).toEqual("hi");
  * await server.close();
  * ```
  */
@@ -377,10 +247,11 @@ export interface RunningEmulator {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { serveEmulator } from "./emulator.ts";
  * const server = await serveEmulator({ buckets: ["data"] });
  * await fetch(`${server.url}/data/a.txt`, { method: "PUT", body: "hello" }).then((r) => r.body?.cancel());
- * console.log(await (await fetch(`${server.url}/data/a.txt`)).text()); // "hello"
+ * expect(await (await fetch(`${server.url}/data/a.txt`)).text()).toEqual("hello");
  * await server.close();
  * ```
  */

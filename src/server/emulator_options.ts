@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { validateBucketName } from "./store_types.ts";
+import { validateBucketName } from "./store/types.ts";
 
 function shown(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : v === undefined ? "undefined" : String(v);
@@ -25,12 +25,10 @@ function integer(where: string, name: string, v: unknown, min: number, max = Num
  * @throws {ConfigError} naming the option (and the bucket or credential entry) and what was expected.
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkEmulatorOptions } from "./emulator_options.ts";
- * try {
- *   checkEmulatorOptions("serveEmulator", { buckets: ["BAD"] });
- * } catch (e) {
- *   console.log((e as Error).message); // serveEmulator: buckets[0]: "BAD" is not a valid bucket name: …
- * }
+ * expect(() => checkEmulatorOptions("serveEmulator", { buckets: ["BAD"] }))
+ *   .toThrow('serveEmulator: buckets[0]: "BAD" is not a valid bucket name');
  * ```
  */
 export function checkEmulatorOptions(where: string, opts: {

@@ -22,10 +22,11 @@ import { ConfigError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { FaultInjector, type FaultKind } from "./faults.ts";
  * const kind: FaultKind = "truncate";
  * const faults = new FaultInjector({ errorRate: 1, errorKinds: [kind] });
- * console.log(faults.decide("GET", "k", "GetObject")); // "truncate"
+ * expect(faults.decide("GET", "k", "GetObject")).toEqual("truncate");
  * ```
  */
 export type FaultKind = "slowdown" | "reset" | "truncate";
@@ -35,8 +36,9 @@ export type FaultKind = "slowdown" | "reset" | "truncate";
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { FAULT_KINDS } from "./faults.ts";
- * console.log(FAULT_KINDS); // ["slowdown", "reset", "truncate"]
+ * expect(FAULT_KINDS).toEqual(["slowdown", "reset", "truncate"]);
  * ```
  */
 export const FAULT_KINDS: readonly FaultKind[] = ["slowdown", "reset", "truncate"];
@@ -46,9 +48,10 @@ export const FAULT_KINDS: readonly FaultKind[] = ["slowdown", "reset", "truncate
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { FaultInjector, type FaultOptions } from "./faults.ts";
  * const opts: FaultOptions = { latencyMs: 20, errorRate: 0.1, seed: 42, match: (method) => method === "GET" };
- * console.log(new FaultInjector(opts).plan("PUT", "k", "PutObject")); // { latencyMs: 0 }
+ * expect(new FaultInjector(opts).plan("PUT", "k", "PutObject")).toEqual({ latencyMs: 0 });
  * ```
  */
 export interface FaultOptions {
@@ -84,9 +87,10 @@ export interface LatencySpike {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { mulberry32 } from "./faults.ts";
  * const a = mulberry32(7), b = mulberry32(7);
- * console.log(a() === b()); // true
+ * expect(a() === b()).toBe(true);
  * ```
  */
 export function mulberry32(seed: number): () => number {
@@ -149,11 +153,12 @@ function check(opts: FaultOptions): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { FaultInjector } from "./faults.ts";
  * const faults = new FaultInjector({ errorRate: 1, errorKinds: ["slowdown"], seed: 3 });
- * console.log(faults.decide("GET", "k", "GetObject")); // "slowdown"
+ * expect(faults.decide("GET", "k", "GetObject")).toEqual("slowdown");
  * faults.update({ errorRate: 0 });
- * console.log(faults.decide("GET", "k", "GetObject")); // undefined
+ * expect(faults.decide("GET", "k", "GetObject")).toBeUndefined();
  * ```
  */
 export class FaultInjector {
@@ -230,10 +235,11 @@ export class FaultInjector {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { FaultInjector, type FaultPlan } from "./faults.ts";
  * const faults = new FaultInjector({ latencyMs: 5, bandwidthBytesPerSec: 1_000_000 });
  * const plan: FaultPlan = faults.plan("GET", "k", "GetObject");
- * console.log(plan); // { latencyMs: 5, bytesPerSec: 1000000, fault: undefined }
+ * expect(plan).toEqual({ latencyMs: 5, bytesPerSec: 1000000, fault: undefined });
  * ```
  */
 export interface FaultPlan {
@@ -252,8 +258,11 @@ const NO_FAULTS: FaultPlan = Object.freeze({ latencyMs: 0 });
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sleep } from "./faults.ts";
- * await sleep(1);
+ * const t0 = performance.now();
+ * await sleep(5);
+ * expect(performance.now() - t0).toBeGreaterThanOrEqual(4); // the behaviour is the wait
  * ```
  */
 export function sleep(ms: number): Promise<void> {
@@ -288,11 +297,12 @@ export interface MeterOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { meteredStream } from "./faults.ts";
  * const t0 = Date.now();
  * const s = meteredStream(new Blob([new Uint8Array(2000)]).stream(), { bytesPerSec: 10_000 });
  * await new Response(s).arrayBuffer();
- * console.log(Date.now() - t0 >= 150); // true
+ * expect(Date.now() - t0 >= 150).toBe(true);
  * ```
  */
 export function meteredStream(

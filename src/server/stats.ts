@@ -12,12 +12,13 @@
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { EmulatorStats } from "./stats.ts";
  * const stats = new EmulatorStats();
  * const end = stats.begin("GET");
  * stats.count("GetObject");
  * end();
- * console.log(stats.requests, stats.maxInFlight, stats.byOperation.GetObject); // 1 1 1
+ * expect([stats.requests, stats.maxInFlight, stats.byOperation.GetObject]).toEqual([1, 1, 1]);
  * ```
  */
 export class EmulatorStats {

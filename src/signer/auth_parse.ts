@@ -6,6 +6,7 @@
  * @module
  */
 
+import { OssflowError } from "../errors.ts";
 import { parseIsoBasic } from "./encoding.ts";
 import { MAX_PRESIGN_EXPIRES } from "./inputs.ts";
 
@@ -23,12 +24,13 @@ export type SignatureErrorCode =
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { SignatureVerificationError } from "./auth_parse.ts";
  * const err = new SignatureVerificationError("AccessDenied", "Request has expired");
- * console.log(err.code, err.status); // "AccessDenied" 403
+ * expect([err.code, err.status]).toEqual(["AccessDenied", 403]);
  * ```
  */
-export class SignatureVerificationError extends Error {
+export class SignatureVerificationError extends OssflowError {
   /** OSS error code. */
   readonly code: SignatureErrorCode;
   /** HTTP status to answer with. */
@@ -48,11 +50,12 @@ export class SignatureVerificationError extends Error {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { invalid } from "./auth_parse.ts";
  * try {
  *   invalid("missing x-oss-date header");
  * } catch (err) {
- *   console.log((err as Error).message); // "missing x-oss-date header"
+ *   expect((err as Error).message).toEqual("missing x-oss-date header");
  * }
  * ```
  */
@@ -65,8 +68,9 @@ export function invalid(message: string): never {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { quote } from "./auth_parse.ts";
- * console.log(quote("abc")); // "\"abc\""
+ * expect(quote("abc")).toEqual("\"abc\"");
  * ```
  */
 export function quote(value: string): string {
@@ -75,13 +79,6 @@ export function quote(value: string): string {
 
 /**
  * A parsed credential scope.
- *
- * @example
- * ```ts
- * import type { Scope } from "./auth_parse.ts";
- * const scope: Scope = { accessKeyId: "ak", shortDate: "20240101", region: "cn-hangzhou", service: "oss" };
- * console.log(scope.region);
- * ```
  */
 export interface Scope {
   /** The AccessKey ID that signed. */
@@ -100,9 +97,10 @@ export interface Scope {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseCredential } from "./auth_parse.ts";
  * const scope = parseCredential("ak/20240101/cn-hangzhou/oss/aliyun_v4_request", "x-oss-credential", "oss", "aliyun_v4_request");
- * console.log(scope.accessKeyId, scope.region); // "ak" "cn-hangzhou"
+ * expect([scope.accessKeyId, scope.region]).toEqual(["ak", "cn-hangzhou"]);
  * ```
  */
 export function parseCredential(value: string, source: string, service: string, terminator: string): Scope {
@@ -129,8 +127,9 @@ export function parseCredential(value: string, source: string, service: string, 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseDate } from "./auth_parse.ts";
- * console.log(parseDate("20240101T000000Z", "x-oss-date header").toISOString()); // "2024-01-01T00:00:00.000Z"
+ * expect(parseDate("20240101T000000Z", "x-oss-date header").toISOString()).toEqual("2024-01-01T00:00:00.000Z");
  * ```
  */
 export function parseDate(value: string | null, source: string): Date {
@@ -145,8 +144,9 @@ export function parseDate(value: string | null, source: string): Date {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseExpires } from "./auth_parse.ts";
- * console.log(parseExpires("3600", "x-oss-expires")); // 3600
+ * expect(parseExpires("3600", "x-oss-expires")).toEqual(3600);
  * ```
  */
 export function parseExpires(value: string, source: string): number {
@@ -162,8 +162,10 @@ export function parseExpires(value: string, source: string): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkSignatureFormat } from "./auth_parse.ts";
- * checkSignatureFormat("0".repeat(64), "x-oss-signature"); // fine
+ * expect(() => checkSignatureFormat("0".repeat(64), "x-oss-signature")).not.toThrow();
+ * expect(() => checkSignatureFormat("xyz", "x-oss-signature")).toThrow("x-oss-signature");
  * ```
  */
 export function checkSignatureFormat(value: string, source: string): void {
@@ -176,9 +178,10 @@ export function checkSignatureFormat(value: string, source: string): void {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseAuthorization } from "./auth_parse.ts";
  * const params = parseAuthorization("OSS4-HMAC-SHA256 Credential=a/b, Signature=c", "OSS4-HMAC-SHA256");
- * console.log(params.get("Signature")); // "c"
+ * expect(params.get("Signature")).toEqual("c");
  * ```
  */
 export function parseAuthorization(value: string, algorithm: string): Map<string, string> {
@@ -200,8 +203,9 @@ export function parseAuthorization(value: string, algorithm: string): Map<string
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { required } from "./auth_parse.ts";
- * console.log(required(new Map([["Signature", "c"]]), "Signature", "OSS4-HMAC-SHA256")); // "c"
+ * expect(required(new Map([["Signature", "c"]]), "Signature", "OSS4-HMAC-SHA256")).toEqual("c");
  * ```
  */
 export function required(params: Map<string, string>, name: string, algorithm: string): string {
@@ -215,8 +219,9 @@ export function required(params: Map<string, string>, name: string, algorithm: s
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { queryParam } from "./auth_parse.ts";
- * console.log(queryParam(new URL("http://h/k?x-oss-expires=60"), "x-oss-expires")); // "60"
+ * expect(queryParam(new URL("http://h/k?x-oss-expires=60"), "x-oss-expires")).toEqual("60");
  * ```
  */
 export function queryParam(url: URL, name: string): string {
@@ -230,8 +235,9 @@ export function queryParam(url: URL, name: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseAdditionalHeaders } from "./auth_parse.ts";
- * console.log(parseAdditionalHeaders("host;range", "x-oss-additional-headers")); // ["host", "range"]
+ * expect(parseAdditionalHeaders("host;range", "x-oss-additional-headers")).toEqual(["host", "range"]);
  * ```
  */
 export function parseAdditionalHeaders(value: string | undefined, source: string): string[] {

@@ -15,8 +15,9 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { toHex } from "./crypto.ts";
- * console.log(toHex(new Uint8Array([0, 171, 255]))); // "00abff"
+ * expect(toHex(new Uint8Array([0, 171, 255]))).toEqual("00abff");
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
@@ -30,8 +31,9 @@ export function toHex(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { utf8 } from "./crypto.ts";
- * console.log(utf8("é").length); // 2
+ * expect(utf8("é").length).toEqual(2);
  * ```
  */
 export function utf8(data: string | Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
@@ -57,8 +59,9 @@ function loadFastSha(): Promise<void> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sha256, toHex } from "./crypto.ts";
- * console.log(toHex(await sha256("abc")).slice(0, 8)); // "ba7816bf"
+ * expect(toHex(await sha256("abc")).slice(0, 8)).toEqual("ba7816bf");
  * ```
  */
 export async function sha256(data: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
@@ -76,8 +79,9 @@ export async function sha256(data: string | Uint8Array<ArrayBuffer>): Promise<Ui
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { sha256Hex } from "./crypto.ts";
- * console.log(await sha256Hex("")); // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * expect(await sha256Hex("")).toEqual("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
  * ```
  */
 export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
@@ -104,9 +108,10 @@ export interface HmacKey {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { hmacKey, hmacSha256 } from "./crypto.ts";
  * const key = await hmacKey("key", { reuse: true });
- * console.log((await hmacSha256(key, "data")).length); // 32
+ * expect((await hmacSha256(key, "data")).length).toEqual(32);
  * ```
  */
 export async function hmacKey(
@@ -134,9 +139,10 @@ export async function hmacKey(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { hmacKey, hmacSha256, toHex } from "./crypto.ts";
  * const mac = await hmacSha256(await hmacKey("key"), "The quick brown fox jumps over the lazy dog");
- * console.log(toHex(mac)); // "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+ * expect(toHex(mac)).toEqual("f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
  * ```
  */
 export async function hmacSha256(
@@ -158,8 +164,9 @@ export async function hmacSha256(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { timingSafeEqual } from "./crypto.ts";
- * console.log(timingSafeEqual("abc", "abc"), timingSafeEqual("abc", "abd")); // true false
+ * expect([timingSafeEqual("abc", "abc"), timingSafeEqual("abc", "abd")]).toEqual([true, false]);
  * ```
  */
 export function timingSafeEqual(a: string, b: string): boolean {

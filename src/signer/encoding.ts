@@ -20,8 +20,9 @@ function hexEscape(c: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeRfc3986 } from "./encoding.ts";
- * console.log(encodeRfc3986("a b!(é)")); // "a%20b%21%28%C3%A9%29"
+ * expect(encodeRfc3986("a b!(é)")).toEqual("a%20b%21%28%C3%A9%29");
  * ```
  */
 export function encodeRfc3986(value: string): string {
@@ -35,8 +36,9 @@ export function encodeRfc3986(value: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { encodeUriPath } from "./encoding.ts";
- * console.log(encodeUriPath("/bucket/1234+-/123/1.txt")); // "/bucket/1234%2B-/123/1.txt"
+ * expect(encodeUriPath("/bucket/1234+-/123/1.txt")).toEqual("/bucket/1234%2B-/123/1.txt");
  * ```
  */
 export function encodeUriPath(path: string): string {
@@ -65,8 +67,9 @@ function comparePairs(a: [string, string], b: [string, string]): number {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { canonicalQueryString } from "./encoding.ts";
- * console.log(canonicalQueryString("?uploads&prefix=a+b&max-keys=2")); // "max-keys=2&prefix=a%20b&uploads"
+ * expect(canonicalQueryString("?uploads&prefix=a+b&max-keys=2")).toEqual("max-keys=2&prefix=a%20b&uploads");
  * ```
  */
 export function canonicalQueryString(search: string, exclude?: string): string {
@@ -95,8 +98,9 @@ export function canonicalQueryString(search: string, exclude?: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { formatIsoBasic } from "./encoding.ts";
- * console.log(formatIsoBasic(new Date(Date.UTC(2023, 11, 16, 16, 20, 57)))); // "20231216T162057Z"
+ * expect(formatIsoBasic(new Date(Date.UTC(2023, 11, 16, 16, 20, 57)))).toEqual("20231216T162057Z");
  * ```
  */
 export function formatIsoBasic(date: Date): string | undefined {
@@ -117,9 +121,10 @@ const ISO_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { parseIsoBasic } from "./encoding.ts";
- * console.log(parseIsoBasic("20231216T162057Z")?.toISOString()); // "2023-12-16T16:20:57.000Z"
- * console.log(parseIsoBasic("2023-12-16T16:20:57Z")); // undefined
+ * expect(parseIsoBasic("20231216T162057Z")?.toISOString()).toEqual("2023-12-16T16:20:57.000Z");
+ * expect(parseIsoBasic("2023-12-16T16:20:57Z")).toBeUndefined();
  * ```
  */
 export function parseIsoBasic(text: string): Date | undefined {

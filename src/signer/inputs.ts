@@ -18,8 +18,9 @@ export const MAX_PRESIGN_EXPIRES = 604800;
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { describeInput } from "./inputs.ts";
- * console.log(describeInput("x"), describeInput(3)); // "\"x\"" "number"
+ * expect([describeInput("x"), describeInput(3)]).toEqual(["\"x\"", "number"]);
  * ```
  */
 export function describeInput(value: unknown): string {
@@ -36,13 +37,14 @@ export function describeInput(value: unknown): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkSigningInputs } from "./inputs.ts";
  * const { longDate, shortDate } = checkSigningInputs(
  *   { accessKeyId: "ak", accessKeySecret: "sk" },
  *   "cn-hangzhou",
  *   new Date(Date.UTC(2023, 11, 16, 16, 20, 57)),
  * );
- * console.log(longDate, shortDate); // "20231216T162057Z" "20231216"
+ * expect([longDate, shortDate]).toEqual(["20231216T162057Z", "20231216"]);
  * ```
  */
 export function checkSigningInputs(credentials: Credentials, region: string, date: Date | undefined): {
@@ -91,13 +93,10 @@ export function checkSigningInputs(credentials: Credentials, region: string, dat
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { checkExpires } from "./inputs.ts";
  * checkExpires(900); // fine
- * try {
- *   checkExpires(604801);
- * } catch (err) {
- *   console.log((err as Error).message); // "expires: expected a whole number of seconds from 1 to 604800 ..."
- * }
+ * expect(() => checkExpires(604801)).toThrow("expires: expected a whole number of seconds from 1 to 604800");
  * ```
  */
 export function checkExpires(expires: number): void {

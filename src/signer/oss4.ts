@@ -46,19 +46,6 @@ const PRESIGN_PARAMS = [
  * A request to sign: what the signer reads (and, for header signing, the headers it adds to).
  * `bucket` and `key` give the OSS canonical URI `/bucket/key`, which is the same whether the URL is
  * virtual-hosted (`https://bucket.oss-cn-hangzhou.aliyuncs.com/key`) or path style.
- *
- * @example
- * ```ts
- * import type { SignableRequest } from "./oss4.ts";
- * const req: SignableRequest = {
- *   method: "GET",
- *   url: new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/a.txt"),
- *   headers: new Headers(),
- *   bucket: "bucket",
- *   key: "a.txt",
- * };
- * console.log(req.method);
- * ```
  */
 export interface SignableRequest {
   /** HTTP method; upper-cased in the canonical request. */
@@ -75,13 +62,6 @@ export interface SignableRequest {
 
 /**
  * Options of {@link signOss4}.
- *
- * @example
- * ```ts
- * import type { Oss4SignOptions } from "./oss4.ts";
- * const opts: Oss4SignOptions = { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" };
- * console.log(opts.region);
- * ```
  */
 export interface Oss4SignOptions {
   /** The key pair (and STS token) to sign with. */
@@ -102,17 +82,6 @@ export interface Oss4SignOptions {
 
 /**
  * Options of {@link presignOss4}.
- *
- * @example
- * ```ts
- * import type { Oss4PresignOptions } from "./oss4.ts";
- * const opts: Oss4PresignOptions = {
- *   credentials: { accessKeyId: "ak", accessKeySecret: "sk" },
- *   region: "cn-hangzhou",
- *   expires: 900,
- * };
- * console.log(opts.expires);
- * ```
  */
 export interface Oss4PresignOptions extends Oss4SignOptions {
   /** Lifetime of the URL in whole seconds, 1 to 604800 (7 days). */
@@ -124,8 +93,9 @@ export interface Oss4PresignOptions extends Oss4SignOptions {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { isDefaultSignedHeaderOss4 } from "./oss4.ts";
- * console.log(isDefaultSignedHeaderOss4("x-oss-meta-a"), isDefaultSignedHeaderOss4("range")); // true false
+ * expect([isDefaultSignedHeaderOss4("x-oss-meta-a"), isDefaultSignedHeaderOss4("range")]).toEqual([true, false]);
  * ```
  */
 export function isDefaultSignedHeaderOss4(lowerName: string): boolean {
@@ -139,9 +109,10 @@ export function isDefaultSignedHeaderOss4(lowerName: string): boolean {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { additionalHeadersOss4 } from "./oss4.ts";
  * const headers = new Headers({ abc: "v", ZAbc: "v", "x-oss-head1": "v" });
- * console.log(additionalHeadersOss4(headers, ["ZAbc", "abc", "x-oss-head1", "missing"])); // ["abc", "zabc"]
+ * expect(additionalHeadersOss4(headers, ["ZAbc", "abc", "x-oss-head1", "missing"])).toEqual(["abc", "zabc"]);
  * ```
  */
 export function additionalHeadersOss4(headers: Headers, names: readonly string[] | undefined): string[] {
@@ -165,9 +136,10 @@ export function additionalHeadersOss4(headers: Headers, names: readonly string[]
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { canonicalUriOss4 } from "./oss4.ts";
  * const url = new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/");
- * console.log(canonicalUriOss4({ url, bucket: "bucket", key: "a b+c.txt" })); // "/bucket/a%20b%2Bc.txt"
+ * expect(canonicalUriOss4({ url, bucket: "bucket", key: "a b+c.txt" })).toEqual("/bucket/a%20b%2Bc.txt");
  * ```
  */
 export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string }): string {
@@ -185,6 +157,7 @@ export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { canonicalRequestOss4 } from "./oss4.ts";
  * const canonical = canonicalRequestOss4({
  *   method: "GET",
@@ -193,7 +166,7 @@ export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string 
  *   bucket: "bucket",
  *   key: "a.txt",
  * });
- * console.log(canonical.split("\n")[1]); // "/bucket/a.txt"
+ * expect(canonical.split("\n")[1]).toEqual("/bucket/a.txt");
  * ```
  */
 export function canonicalRequestOss4(
@@ -224,8 +197,9 @@ export function canonicalRequestOss4(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { scopeOss4 } from "./oss4.ts";
- * console.log(scopeOss4("20231216", "cn-hangzhou")); // "20231216/cn-hangzhou/oss/aliyun_v4_request"
+ * expect(scopeOss4("20231216", "cn-hangzhou")).toEqual("20231216/cn-hangzhou/oss/aliyun_v4_request");
  * ```
  */
 export function scopeOss4(shortDate: string, region: string, product = "oss"): string {
@@ -237,9 +211,10 @@ export function scopeOss4(shortDate: string, region: string, product = "oss"): s
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { stringToSignOss4 } from "./oss4.ts";
  * const sts = await stringToSignOss4("20231216T162057Z", "20231216/cn-hangzhou/oss/aliyun_v4_request", "GET\n/\n\n\n\nUNSIGNED-PAYLOAD");
- * console.log(sts.split("\n").length); // 4
+ * expect(sts.split("\n").length).toEqual(4);
  * ```
  */
 export async function stringToSignOss4(
@@ -266,10 +241,11 @@ async function deriveSigningKey(secret: string, shortDate: string, region: strin
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signingKeyOss4 } from "./oss4.ts";
  * const a = await signingKeyOss4("sk", "20231216", "cn-hangzhou");
  * const b = await signingKeyOss4("sk", "20231216", "cn-hangzhou");
- * console.log(a === b); // true
+ * expect(a === b).toBe(true);
  * ```
  */
 export function signingKeyOss4(
@@ -294,9 +270,10 @@ export function signingKeyOss4(
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signatureOss4 } from "./oss4.ts";
  * const sig = await signatureOss4("sk", "20231216T162057Z", "cn-hangzhou", "GET\n/\n\n\n\nUNSIGNED-PAYLOAD");
- * console.log(sig.length); // 64
+ * expect(sig.length).toEqual(64);
  * ```
  */
 export async function signatureOss4(
@@ -333,6 +310,7 @@ function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): 
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { signOss4 } from "./oss4.ts";
  * const req = {
  *   method: "GET",
@@ -342,7 +320,7 @@ function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): 
  *   key: "a.txt",
  * };
  * await signOss4(req, { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" });
- * console.log(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")); // true
+ * expect(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
 export async function signOss4(req: SignableRequest, opts: Oss4SignOptions): Promise<void> {
@@ -382,12 +360,13 @@ function withoutPresignParams(search: string): string {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { presignOss4 } from "./oss4.ts";
  * const url = await presignOss4(
  *   { method: "GET", url: new URL("https://bucket.oss-cn-hangzhou.aliyuncs.com/a.txt"), bucket: "bucket", key: "a.txt" },
  *   { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou", expires: 900 },
  * );
- * console.log(url.searchParams.get("x-oss-expires")); // "900"
+ * expect(url.searchParams.get("x-oss-expires")).toEqual("900");
  * ```
  */
 export async function presignOss4(

@@ -47,10 +47,11 @@ function importCached(secret: SourceData): Promise<HmacKey> {
  *
  * @example
  * ```ts
+ * import { expect } from "expect";
  * import { Sha256Checksum } from "./sha256_checksum.ts";
  * const hash = new Sha256Checksum();
  * hash.update(new TextEncoder().encode("abc"));
- * console.log((await hash.digest()).length); // 32
+ * expect((await hash.digest()).length).toEqual(32);
  * ```
  */
 export class Sha256Checksum {

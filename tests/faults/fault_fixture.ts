@@ -8,7 +8,7 @@ import type { OssClientOptions } from "../../src/client_types.ts";
 import type { DataObject } from "../../src/dataset/item.ts";
 import { prefetch } from "../../src/prefetch.ts";
 import type { RetryEvent } from "../../src/retry.ts";
-import { DirectoryStore } from "../../src/server/directory_store.ts";
+import { DirectoryStore } from "../../src/server/store/directory.ts";
 import { type RunningEmulator, serveEmulator } from "../../src/server/emulator.ts";
 import { FaultInjector, type FaultKind, type FaultOptions } from "../../src/server/faults.ts";
 import { EmulatorStats } from "../../src/server/stats.ts";
