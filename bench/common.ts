@@ -63,6 +63,8 @@ export interface Settings {
   clients: string[];
   /** ossflow dataset: prefetch workers (0 = inline fetches). */
   ossflowWorkers: number;
+  /** ossflow checkpoint write: 0 = `save(uri, { path })` (parts read from the file), 1 = the file's readable. */
+  ossflowWriteStream: number;
   /**
    * Target duration of the whole run, s. Each scenario gets a share; a scenario stops starting new rounds
    * (one repetition of every client) when the next would overrun its share. The first round always runs.
@@ -99,6 +101,7 @@ const DEFAULTS: Settings = {
   scenarios: [1, 2, 3, 4, 5],
   clients: [...CLIENTS],
   ossflowWorkers: 0,
+  ossflowWriteStream: 0,
   budgetS: 300,
   pin: true,
   limit: true,
@@ -130,6 +133,7 @@ const FLAGS: Record<string, keyof Settings> = {
   "ckpt-reps": "ckptReps",
   "sign-ms": "signMs",
   "ossflow-workers": "ossflowWorkers",
+  "ossflow-write-stream": "ossflowWriteStream",
   "budget-s": "budgetS",
 };
 
@@ -138,7 +142,7 @@ export const USAGE = `deno task bench [--quick] [--scenarios 1,2,3,4,5] [--clien
   [--latency 15] [--bandwidth-mib 100] [--concurrency 64] [--stream-concurrency 16]
   [--small-count 10000] [--small-kib 16] [--medium-count 500] [--medium-mib 4]
   [--ckpt-mib 1024] [--part-mib 8] [--list-keys 100000] [--reps 3] [--ckpt-reps 3] [--sign-ms 400]
-  [--ossflow-workers 0] [--budget-s 300] [--out bench/results/latest.json] [--no-readme] [--no-pin] [--no-limit]`;
+  [--ossflow-workers 0] [--ossflow-write-stream 0] [--budget-s 300] [--out bench/results/latest.json] [--no-readme] [--no-pin] [--no-limit]`;
 
 /** Flags without a value. */
 const SWITCHES = ["--quick", "--no-readme", "--help", "--no-pin", "--no-limit"];

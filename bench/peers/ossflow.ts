@@ -1,7 +1,9 @@
 /**
  * ossflow as users are told to use it: `OssIterableDataset.fromPrefix` for scenarios 1 and 2 (prefetch
  * concurrency as given, completion order like the peers' pools), `OssClient.list` for listing, and
- * `OssCheckpoint` writer/reader for checkpoints (`checkpoint.save(uri, file.readable)`, which reads the file straight into part buffers).
+ * `OssCheckpoint` for checkpoints: `checkpoint.save(uri, { path })`, each part read from the file as it is sent
+ * (like ali-oss's `multipartUpload(name, filePath)`), or with `--ossflow-write-stream 1`
+ * `checkpoint.save(uri, file.readable)`, which reads the file straight into part buffers; the reader.
  *
  * @module
  */
@@ -13,9 +15,12 @@ import { BUCKET, CREDS, type Peer, type PeerFactory, REGION, timeListing } from 
 const create: PeerFactory = (url, settings) => {
   const client = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
   const workers = settings.ossflowWorkers;
+  const fromStream = settings.ossflowWriteStream === 1;
   const peer: Peer = {
     notes: `OssIterableDataset.fromPrefix (prefetchWorker ${workers}, ordered: false), ` +
-      `OssClient.list (maxKeys 1000), OssCheckpoint.save(uri, file.readable) / reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
+      `OssClient.list (maxKeys 1000), OssCheckpoint.save(uri, ${
+        fromStream ? "file.readable" : "{ path }"
+      }) / reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
     async readPrefix(prefix, concurrency) {
       const ds = OssIterableDataset.fromPrefix(`oss://${BUCKET}/${prefix}`, {
         endpoint: url,
@@ -43,6 +48,7 @@ const create: PeerFactory = (url, settings) => {
         partSize,
         uploadConcurrency: concurrency,
       });
+      if (!fromStream) return void await ckpt.save(`oss://${BUCKET}/${key}`, { path: file });
       const f = await Deno.open(file); // its readable closes it
       await ckpt.save(`oss://${BUCKET}/${key}`, f.readable, { sizeHint: size });
     },
