@@ -479,9 +479,12 @@ async function main(): Promise<void> {
 /** The commit measured, and whether src/ had uncommitted changes (then the figures are of the working tree). */
 async function sourceVersion(): Promise<string> {
   const git = async (...args: string[]) => {
-    const out = await new Deno.Command("git", { args, cwd: here("../").pathname, stderr: "null" }).output()
-      .catch(() => undefined);
-    return out?.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    try {
+      const out = await new Deno.Command("git", { args, cwd: here("../").pathname, stderr: "null" }).output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    } catch {
+      return undefined; // git is not installed (Deno.Command throws before any promise exists)
+    }
   };
   const commit = await git("rev-parse", "--short", "HEAD");
   if (commit === undefined) return "unknown";

@@ -23,9 +23,13 @@ export interface Pinning {
 
 /** CPUs this process may run on, from `taskset -cp` (e.g. "0,1" or "0-3,6"); undefined without taskset. */
 async function allowedCpus(): Promise<number[] | undefined> {
-  const out = await new Deno.Command("taskset", { args: ["-cp", String(Deno.pid)], stderr: "null" }).output()
-    .catch(() => undefined);
-  if (!out?.success) return undefined;
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("taskset", { args: ["-cp", String(Deno.pid)], stderr: "null" }).output();
+  } catch {
+    return undefined; // not installed
+  }
+  if (!out.success) return undefined;
   const list = new TextDecoder().decode(out.stdout).split(":").pop()!.trim();
   const cpus: number[] = [];
   for (const part of list.split(",")) {
