@@ -333,7 +333,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
-    let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(o.client, ac.signal);
+    let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(
+      o.client,
+      ac.signal,
+      o.listConcurrency,
+    );
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {
         this.#warnedEmpty = true;

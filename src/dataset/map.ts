@@ -79,7 +79,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
   static async #create<R>(source: DatasetSource, opts: DatasetOptions<R>): Promise<OssMapDataset<R>> {
     const o = await resolveDatasetOptions(opts, { byUrl: source.kind === "urls" });
     const all: ObjectRef[] = [];
-    for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
+    for await (const ref of source.refs(o.client, o.signal, o.listConcurrency)) all.push(ref);
     if (all.length === 0 && source.kind === "prefix") warnEmptyPrefix(o.logger, source.description);
     const { rank, worldSize } = o.shard;
     const refs = worldSize === 1
