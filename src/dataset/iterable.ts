@@ -6,12 +6,15 @@
  * @module
  */
 import type { AuditLog, Logger } from "../log.ts";
+import { OssClient } from "../client.ts";
+import { ConfigError } from "../errors.ts";
 import { prefetch } from "../prefetch.ts";
 import { createLoader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
 import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
 import { dealList, dealStream } from "./shard.ts";
+import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
 import {
   type DatasetSource,
@@ -187,6 +190,8 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   #epoch = 0;
   #skipped = 0;
   #warnedEmpty = false;
+  /** The references of a complete listing, with `cacheListing`. */
+  #listing?: readonly ObjectRef[];
 
   private constructor(source: DatasetSource, opts: DatasetOptions<R>) {
     this.#source = source;
@@ -320,6 +325,56 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     return this.#resolved;
   }
 
+  /** The source's references: the cached listing, or a fresh one (kept when `cacheListing` and complete). */
+  #sourceRefs(
+    o: ResolvedDatasetOptions<R>,
+    signal: AbortSignal,
+  ): AsyncIterable<ObjectRef> | Iterable<ObjectRef> {
+    if (this.#listing !== undefined) return this.#listing;
+    const refs = this.#source.refs(o.client, signal, o.listConcurrency);
+    if (!this.#opts.cacheListing) return refs;
+    const kept: ObjectRef[] = [];
+    return (async function* (self: OssIterableDataset<R>) {
+      for await (const ref of refs) {
+        kept.push({ ...ref });
+        yield ref;
+      }
+      self.#listing = kept;
+    })(this);
+  }
+
+  /**
+   * Writes this dataset's listing (every reference of its source, before dealing and shuffling) to `uri` as a
+   * JSON-lines manifest with sizes and ETags, through the checkpoint writer (invisible until complete).
+   * `fromManifestFile(uri)` reads it back without listing: the same references, so the same deals and shuffles.
+   * Uses the cached listing when there is one.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient, OssIterableDataset } from "../../mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["data"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * for (const k of ["train/a.bin", "train/b.bin"]) await client.put("data", k, k);
+   * const listed = OssIterableDataset.fromPrefix("oss://data/train/", { client });
+   * expect(await listed.snapshot("oss://data/lists/train.jsonl")).toEqual({ uri: "oss://data/lists/train.jsonl", objects: 2 });
+   * const again = OssIterableDataset.fromManifestFile("oss://data/lists/train.jsonl", { client });
+   * expect(await Array.fromAsync(again, (o) => o.key)).toEqual(["train/a.bin", "train/b.bin"]);
+   * await server.close();
+   * ```
+   */
+  async snapshot(uri: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+    const o = await this.#options();
+    if (!(o.client instanceof OssClient)) {
+      throw new ConfigError(
+        `snapshot: needs an OssClient to write ${uri}; a URL dataset's listing is its URL list`,
+      );
+    }
+    const signal = opts.signal ?? new AbortController().signal;
+    return await writeSnapshot(o.client, uri, this.#sourceRefs(o, signal), signal);
+  }
+
   /** One pass over the dataset. */
   [Symbol.asyncIterator](): AsyncIterator<R> {
     return this.iterate();
@@ -333,11 +388,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
-    let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(
-      o.client,
-      ac.signal,
-      o.listConcurrency,
-    );
+    let refs = this.#sourceRefs(o, ac.signal);
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {
         this.#warnedEmpty = true;

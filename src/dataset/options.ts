@@ -111,6 +111,12 @@ export interface DatasetOptions<R = DataObject> {
    * `datasetConfig.enableFastList` (false). Needs an `OssClient` (not a URL list).
    */
   enableFastList?: boolean;
+  /**
+   * Iterable datasets: keep the references of the first complete pass and reuse them in later passes instead of
+   * listing (or reading the manifest) again; deals and shuffles are the same as from a fresh listing. The
+   * references stay in memory (about 200 bytes each). Default false.
+   */
+  cacheListing?: boolean;
   /** Listing requests in flight with `enableFastList`. Default: `datasetConfig.listConcurrency` (16). */
   listConcurrency?: number;
   /**

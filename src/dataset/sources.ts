@@ -210,6 +210,8 @@ export function manifestSource(
           throw new ManifestError(location, e.lineNumber, (err as Error).message, { cause: err });
         }
         ref.label = e.label;
+        if (e.size !== undefined) ref.size = e.size;
+        if (e.etag !== undefined) ref.etag = e.etag;
         yield ref;
       }
     },
