@@ -87,16 +87,21 @@ export async function* readTar(
 ): AsyncGenerator<TarMember, void, undefined> {
   const { uri } = opts;
   const layout = new TarLayout();
-  const tapped = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        layout.push(chunk);
-        c.enqueue(chunk);
-      },
-    }),
-  );
-  const reader = tapped.pipeThrough(createTarDecoder({ strict: true })).getReader();
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      layout.push(chunk);
+      c.enqueue(chunk);
+    },
+  });
+  const decoder = createTarDecoder({ strict: true });
+  // The body is read to its end even after the end-of-archive blocks: a CRC-64 checked body reports a mismatch
+  // only there. Stopped when the consumer stops early.
+  const stop = new AbortController();
+  const piped = body.pipeThrough(tap).pipeTo(decoder.writable, { signal: stop.signal });
+  piped.catch(() => {}); // its error reaches the reader too; awaited below
+  const reader = decoder.readable.getReader();
   let current: MemberPlacement | undefined;
+  let complete = false;
   try {
     for (;;) {
       let r: ReadableStreamReadResult<ParsedTarEntry>;
@@ -132,7 +137,16 @@ export async function* readTar(
       } else await body.cancel().catch(() => {});
       yield member;
     }
+    try {
+      await piped;
+    } catch (e) {
+      throw asTarError(e, uri, layout, current);
+    }
+    complete = true;
   } finally {
-    reader.cancel().catch(() => {});
+    if (!complete) {
+      stop.abort(new DOMException("tar reading stopped", "AbortError"));
+      reader.cancel().catch(() => {});
+    }
   }
 }
