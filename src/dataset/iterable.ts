@@ -16,6 +16,7 @@ import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
 import { type CustomPass, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
 import type { ShardSpec } from "./shard_list.ts";
 import type { ShardSample } from "./shard_samples.ts";
+import { tarIndexSource, tarStreamPass } from "./tar_source.ts";
 import {
   type DatasetSource,
   manifestArgs,
@@ -330,6 +331,39 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   ): OssIterableDataset<R> {
     const pass = shardsPass(shards, opts);
     return new OssIterableDataset(pass, pass.options);
+  }
+
+  /**
+   * The members of one tar archive, one {@linkcode DataObject} per regular file (key: the member's path), as
+   * osstorchconnector's `from_tar`. With `indexUri` (see `buildTarIndex`), members are dealt, shuffled and
+   * prefetched like objects, each fetched with a ranged GET pinned to the archive's ETag; without it, the
+   * archive is streamed with one GET and each rank keeps its share of the members as they are parsed.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssIterableDataset } from "./iterable.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * import { packTar } from "modern-tar";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+   * await client.put("demo", "a.tar", await packTar([{ header: { name: "x/1.txt", size: 2 }, body: "hi" }]));
+   * const got = await Array.fromAsync(OssIterableDataset.fromTar("oss://demo/a.tar", { client, transform: async (m) => [m.key, await m.text()] }));
+   * expect(got).toEqual([["x/1.txt", "hi"]]);
+   * await server.close();
+   * ```
+   */
+  static fromTar<R = DataObject>(
+    tarUri: string,
+    indexUriOrOpts?: string | DatasetOptions<R>,
+    opts: DatasetOptions<R> = {},
+  ): OssIterableDataset<R> {
+    if (typeof indexUriOrOpts === "string") {
+      return new OssIterableDataset(tarIndexSource(tarUri, indexUriOrOpts), opts);
+    }
+    const o = indexUriOrOpts ?? opts;
+    return new OssIterableDataset(tarStreamPass(tarUri, o), o);
   }
 
   /** The epoch used by passes that don't name one. */
