@@ -9,7 +9,7 @@
 import { OssCheckpointWriter } from "../checkpoint/writer.ts";
 import { OssClient } from "../client.ts";
 import { ConfigError } from "../errors.ts";
-import { formatUri, parseUri } from "../uri.ts";
+import { parseUri } from "../uri.ts";
 import { formatTarIndex, type TarIndexEntry } from "../tar/index_format.ts";
 import { TarPacker } from "../tar/writer.ts";
 import { DataObject } from "./item.ts";
