@@ -2,7 +2,7 @@
 // shards to ranks (disjoint, together all, counts within one, re-dealt per epoch), seeded shuffles, the
 // onSampleError policy, and a first sample that comes before its shard is read.
 import { expect } from "expect";
-import { OssClient } from "../../src/client.ts";
+import type { OssClient } from "../../src/client.ts";
 import { OssIterableDataset } from "../../src/dataset/iterable.ts";
 import { SampleError, type ShardSample } from "../../src/dataset/shard_samples.ts";
 import { writeTar } from "../../src/dataset/tar_write.ts";
@@ -183,7 +183,7 @@ Deno.test("onSampleError: a member without an extension throws a SampleError, or
 });
 
 Deno.test("the first sample comes before its shard is read to the end, and the pass reads the shard to its end (the CRC-64 check)", async () => {
-  await withServer(async (server, client) => {
+  await withServer(async (_server, client) => {
     const { tar } = await shardOf("big", 400, 16 * 1024); // about 6.6 MiB
     await client.put(BUCKET, "big/shard-0.tar", tar);
     let read = 0;
