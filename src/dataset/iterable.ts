@@ -16,6 +16,10 @@ import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions
 import { dealList, dealStream } from "./shard.ts";
 import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
+import { type CustomPass, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
+import type { ShardSpec } from "./shard_list.ts";
+import type { ShardSample } from "./shard_samples.ts";
+import { tarIndexSource, tarStreamPass } from "./tar_source.ts";
 import {
   type DatasetSource,
   manifestArgs,
@@ -184,7 +188,7 @@ async function* noticeEmpty<T>(
  * ```
  */
 export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
-  readonly #source: DatasetSource;
+  readonly #source: DatasetSource | CustomPass<R>;
   readonly #opts: DatasetOptions<R>;
   #resolved?: Promise<ResolvedDatasetOptions<R>>;
   #epoch = 0;
@@ -193,7 +197,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /** The references of a complete listing, with `cacheListing`. */
   #listing?: readonly ObjectRef[];
 
-  private constructor(source: DatasetSource, opts: DatasetOptions<R>) {
+  private constructor(source: DatasetSource | CustomPass<R>, opts: DatasetOptions<R>) {
     this.#source = source;
     this.#opts = opts;
   }
@@ -294,12 +298,85 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     return new OssIterableDataset(urlsSource(urls, { pathStyle: opts?.pathStyle }), opts);
   }
 
+  /**
+   * Samples of tar shards as WebDataset writes them: `shards` is a list of URIs, a prefix URI (its `.tar`
+   * objects) or a brace pattern (`oss://b/train/shard-{000000..000127}.tar`). Each shard is read with one GET
+   * (resumed with a Range after a broken body, CRC-64 checked at its end) and parsed as it streams in, so the
+   * first sample comes before the first shard is read; `prefetchShards` shards are read at once, within
+   * `maxBytesInFlight` bytes of parsed samples. Members sharing a key (the path up to the first dot of the file
+   * name) form one sample: `0001.jpg`, `0001.cls` → `{ key: "0001", members: { jpg, cls } }`, each member a
+   * {@linkcode DataObject}. Shards are dealt to ranks like objects (disjoint, counts differing by at most one,
+   * re-dealt per `(seed, epoch)`); see {@linkcode ShardDatasetOptions} for the rest. A truncated or corrupt shard
+   * ends the pass with a `TarError` naming the shard and the byte.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssIterableDataset } from "./iterable.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * import { packTar } from "modern-tar";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+   * for (const s of [0, 1]) {
+   *   const file = (name: string, body: string) => ({ header: { name, size: body.length }, body });
+   *   await client.put("demo", `train/shard-${s}.tar`, await packTar([file(`${s}001.txt`, "hi"), file(`${s}001.cls`, `${s}`)]));
+   * }
+   * const ds = OssIterableDataset.fromShards("oss://demo/train/shard-{0..1}.tar", {
+   *   client,
+   *   transform: async (s) => [s.key, await s.members.txt.text(), await s.members.cls.text()],
+   * });
+   * expect(await Array.fromAsync(ds)).toEqual([["0001", "hi", "0"], ["1001", "hi", "1"]]);
+   * await server.close();
+   * ```
+   */
+  static fromShards<R = ShardSample>(
+    shards: ShardSpec,
+    opts: ShardDatasetOptions<R> = {},
+  ): OssIterableDataset<R> {
+    const pass = shardsPass(shards, opts);
+    return new OssIterableDataset(pass, pass.options);
+  }
+
+  /**
+   * The members of one tar archive, one {@linkcode DataObject} per regular file (key: the member's path), as
+   * osstorchconnector's `from_tar`. With `indexUri` (see `buildTarIndex`), members are dealt, shuffled and
+   * prefetched like objects, each fetched with a ranged GET pinned to the archive's ETag; without it, the
+   * archive is streamed with one GET and each rank keeps its share of the members as they are parsed.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssIterableDataset } from "./iterable.ts";
+   * import { OssClient } from "../client.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * import { packTar } from "modern-tar";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+   * await client.put("demo", "a.tar", await packTar([{ header: { name: "x/1.txt", size: 2 }, body: "hi" }]));
+   * const got = await Array.fromAsync(OssIterableDataset.fromTar("oss://demo/a.tar", { client, transform: async (m) => [m.key, await m.text()] }));
+   * expect(got).toEqual([["x/1.txt", "hi"]]);
+   * await server.close();
+   * ```
+   */
+  static fromTar<R = DataObject>(
+    tarUri: string,
+    indexUriOrOpts?: string | DatasetOptions<R>,
+    opts: DatasetOptions<R> = {},
+  ): OssIterableDataset<R> {
+    if (typeof indexUriOrOpts === "string") {
+      return new OssIterableDataset(tarIndexSource(tarUri, indexUriOrOpts), opts);
+    }
+    const o = indexUriOrOpts ?? opts;
+    return new OssIterableDataset(tarStreamPass(tarUri, o), o);
+  }
+
   /** The epoch used by passes that don't name one. */
   get epoch(): number {
     return this.#epoch;
   }
 
-  /** Items dropped so far by a failing transform with `onTransformError: "skip"`. */
+  /** Items dropped so far by a failing transform with `onTransformError: "skip"` (shards: bad samples with `onSampleError: "skip"`). */
   get skipped(): number {
     return this.#skipped;
   }
@@ -321,17 +398,19 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   }
 
   #options(): Promise<ResolvedDatasetOptions<R>> {
-    this.#resolved ??= resolveDatasetOptions(this.#opts, { byUrl: this.#source.kind === "urls" });
+    const byUrl = "kind" in this.#source && this.#source.kind === "urls";
+    this.#resolved ??= resolveDatasetOptions(this.#opts, { byUrl });
     return this.#resolved;
   }
 
   /** The source's references: the cached listing, or a fresh one (kept when `cacheListing` and complete). */
   #sourceRefs(
+    source: DatasetSource,
     o: ResolvedDatasetOptions<R>,
     signal: AbortSignal,
   ): AsyncIterable<ObjectRef> | Iterable<ObjectRef> {
     if (this.#listing !== undefined) return this.#listing;
-    const refs = this.#source.refs(o.client, signal, o.listConcurrency);
+    const refs = source.refs(o.client, signal, o.listConcurrency);
     if (!this.#opts.cacheListing) return refs;
     const kept: ObjectRef[] = [];
     return (async function* (self: OssIterableDataset<R>) {
@@ -371,8 +450,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         `snapshot: needs an OssClient to write ${uri}; a URL dataset's listing is its URL list`,
       );
     }
+    if ("run" in this.#source) {
+      throw new ConfigError(`snapshot: a shard or tar dataset has no object listing to write to ${uri}`);
+    }
     const signal = opts.signal ?? new AbortController().signal;
-    return await writeSnapshot(o.client, uri, this.#sourceRefs(o, signal), signal);
+    return await writeSnapshot(o.client, uri, this.#sourceRefs(this.#source, o, signal), signal);
   }
 
   /** One pass over the dataset. */
@@ -388,7 +470,17 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
-    let refs = this.#sourceRefs(o, ac.signal);
+    if ("run" in this.#source) {
+      try {
+        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++);
+      } finally {
+        if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
+        detach();
+        await flushLogs(o);
+      }
+      return;
+    }
+    let refs = this.#sourceRefs(this.#source, o, ac.signal);
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {
         this.#warnedEmpty = true;

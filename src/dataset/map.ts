@@ -23,6 +23,7 @@ import {
   prefixSource,
 } from "./sources.ts";
 import { type UrlList, urlsSource } from "./url_source.ts";
+import { tarIndexSource } from "./tar_source.ts";
 
 /**
  * A map-style dataset: the source is listed once when the dataset is created, then any item can be fetched by
@@ -139,6 +140,35 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     opts: DatasetOptions<R> = {},
   ): Promise<OssMapDataset<R>> {
     return OssMapDataset.#create(objectsSource(uris), opts);
+  }
+
+  /**
+   * The members of one tar archive by index (osstorchconnector's `OssMapDataset.from_tar`): the index at
+   * `indexUri` (see `buildTarIndex`; default beside the archive, `.idx` appended) is read once, and `get(i)`
+   * fetches member `i` with one ranged GET pinned to the archive's ETag (`If-Match`) and checks its length; a
+   * replaced archive fails with an `IntegrityError` instead of returning other bytes. Items are
+   * {@linkcode DataObject}s whose key is the member's path.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssMapDataset } from "./map.ts";
+   * import { writeTar } from "./tar_write.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const opts = { endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
+   * await writeTar("oss://demo/a.tar", [{ name: "1.txt", data: "one" }, { name: "2.txt", data: "two" }], opts);
+   * const ds = await OssMapDataset.fromTar("oss://demo/a.tar", "oss://demo/a.tar.idx", opts);
+   * expect([ds.length, (await ds.get(1)).key, await (await ds.get(1)).text()]).toEqual([2, "2.txt", "two"]);
+   * await server.close();
+   * ```
+   */
+  static fromTar<R = DataObject>(
+    tarUri: string,
+    indexUri?: string,
+    opts: DatasetOptions<R> = {},
+  ): Promise<OssMapDataset<R>> {
+    return OssMapDataset.#create(tarIndexSource(tarUri, indexUri), opts);
   }
 
   /**

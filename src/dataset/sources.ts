@@ -77,7 +77,7 @@ const LIST_PAGE_KEYS = 250;
  */
 export interface DatasetSource {
   /** Which constructor made it. */
-  readonly kind: "prefix" | "objects" | "manifest" | "urls";
+  readonly kind: "prefix" | "objects" | "manifest" | "urls" | "tar";
   /** The prefix URI, the manifest location, "N objects" or "N URLs", for messages. */
   readonly description: string;
   /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
