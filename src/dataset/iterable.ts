@@ -6,12 +6,15 @@
  * @module
  */
 import type { AuditLog, Logger } from "../log.ts";
+import { OssClient } from "../client.ts";
+import { ConfigError } from "../errors.ts";
 import { prefetch } from "../prefetch.ts";
 import { createLoader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
 import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
 import { dealList, dealStream } from "./shard.ts";
+import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
 import { type CustomPass, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
 import type { ShardSpec } from "./shard_list.ts";
@@ -45,6 +48,39 @@ export interface IterateOptions {
   epoch?: number;
   /** Stops this pass and every request in flight. */
   signal?: AbortSignal;
+  /**
+   * Continue a pass from a {@linkcode PassState} (from {@linkcode OssIterableDataset.state}, possibly of another
+   * process): the items after the ones it counts, in the same order, nothing fetched for the ones before. Its
+   * epoch is the pass's. A state of another source, seed, rank, world size or shard evening is refused.
+   */
+  resumeFrom?: PassState;
+}
+
+/**
+ * Where a pass stands, small and JSON-serialisable: which pass (source, seed, epoch, rank, world size, shard
+ * evening) and how many of its items were delivered (or skipped by `onTransformError: "skip"`). Items still in
+ * flight count as not delivered. The order of a pass is a function of these, so `position` is all a resume
+ * needs: the listing, deal and shuffle buffer are replayed without fetching.
+ */
+export interface PassState {
+  /** The format of this value. */
+  version: 1;
+  /** The source kind and its description (the prefix URI, manifest location, …). */
+  kind: string;
+  /** The source's description. */
+  source: string;
+  /** The shuffle seed, or null without shuffling. */
+  seed: number | null;
+  /** The pass's epoch. */
+  epoch: number;
+  /** This process's rank. */
+  rank: number;
+  /** Ranks in all. */
+  worldSize: number;
+  /** How shards were evened out. */
+  evenShards: string;
+  /** Items of the pass delivered (or skipped) so far, in order. */
+  position: number;
 }
 
 /**
@@ -191,6 +227,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   #epoch = 0;
   #skipped = 0;
   #warnedEmpty = false;
+  /** Where the latest pass stands. */
+  #state?: PassState;
+  #stateProblem?: string;
+  /** The references of a complete listing, with `cacheListing`. */
+  #listing?: readonly ObjectRef[];
 
   private constructor(source: DatasetSource | CustomPass<R>, opts: DatasetOptions<R>) {
     this.#source = source;
@@ -366,6 +407,74 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     return new OssIterableDataset(tarStreamPass(tarUri, o), o);
   }
 
+  /**
+   * Where the latest pass of this dataset stands (see {@linkcode PassState}), to continue it later with
+   * `iterate({ resumeFrom })`, in this process or another. Throws before any pass, and for passes that cannot be
+   * resumed exactly (`ordered: false`, shard and tar passes).
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient, OssIterableDataset } from "../../mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["data"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * for (let i = 0; i < 6; i++) await client.put("data", `train/${i}.bin`, `${i}`);
+   * const ds = OssIterableDataset.fromPrefix("oss://data/train/", { client, shuffle: { seed: 7 } });
+   * const before: string[] = [];
+   * for await (const item of ds) if (before.push(item.key) === 2) break;
+   * const saved = JSON.stringify(ds.state());
+   * const after = await Array.fromAsync(ds.iterate({ resumeFrom: JSON.parse(saved) }), (o) => o.key);
+   * const whole = await Array.fromAsync(ds, (o) => o.key);
+   * expect([...before, ...after]).toEqual(whole);
+   * await server.close();
+   * ```
+   */
+  state(): PassState {
+    if (this.#stateProblem !== undefined) throw new ConfigError(`state: ${this.#stateProblem}`);
+    if (this.#state === undefined) throw new ConfigError("state: no pass has started");
+    return { ...this.#state };
+  }
+
+  /** The state a pass starts from: `resumeFrom` once checked against this dataset, else position 0. */
+  #passState(o: ResolvedDatasetOptions<R>, pass: IterateOptions, epoch: number): PassState {
+    const fresh: PassState = {
+      version: 1,
+      kind: (this.#source as DatasetSource).kind,
+      source: (this.#source as DatasetSource).description,
+      seed: o.shuffle?.seed ?? null,
+      epoch,
+      rank: o.shard.rank,
+      worldSize: o.shard.worldSize,
+      evenShards: String(o.evenShards),
+      position: 0,
+    };
+    const from = pass.resumeFrom;
+    if (from === undefined) return fresh;
+    if (!o.ordered) {
+      throw new ConfigError("iterate: resumeFrom needs an ordered pass (ordered: false was set)");
+    }
+    if (from === null || typeof from !== "object" || from.version !== 1) {
+      throw new ConfigError(
+        `iterate: resumeFrom: expected a state from OssIterableDataset.state(), got ${JSON.stringify(from)}`,
+      );
+    }
+    for (const field of ["kind", "source", "seed", "rank", "worldSize", "evenShards"] as const) {
+      if (from[field] !== fresh[field]) {
+        throw new ConfigError(
+          `iterate: resumeFrom is a state of another pass: its ${field} is ${JSON.stringify(from[field])}, ` +
+            `this dataset's ${JSON.stringify(fresh[field])}`,
+        );
+      }
+    }
+    if (!Number.isSafeInteger(from.position) || from.position < 0) {
+      throw new ConfigError(
+        `iterate: resumeFrom.position: expected an integer >= 0, got ${JSON.stringify(from.position)}`,
+      );
+    }
+    return { ...fresh, epoch: from.epoch, position: from.position };
+  }
+
   /** The epoch used by passes that don't name one. */
   get epoch(): number {
     return this.#epoch;
@@ -398,6 +507,60 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     return this.#resolved;
   }
 
+  /** The source's references: the cached listing, or a fresh one (kept when `cacheListing` and complete). */
+  #sourceRefs(
+    source: DatasetSource,
+    o: ResolvedDatasetOptions<R>,
+    signal: AbortSignal,
+  ): AsyncIterable<ObjectRef> | Iterable<ObjectRef> {
+    if (this.#listing !== undefined) return this.#listing;
+    const refs = source.refs(o.client, signal, o.listConcurrency);
+    if (!this.#opts.cacheListing) return refs;
+    const kept: ObjectRef[] = [];
+    return (async function* (self: OssIterableDataset<R>) {
+      for await (const ref of refs) {
+        kept.push({ ...ref });
+        yield ref;
+      }
+      self.#listing = kept;
+    })(this);
+  }
+
+  /**
+   * Writes this dataset's listing (every reference of its source, before dealing and shuffling) to `uri` as a
+   * JSON-lines manifest with sizes and ETags, through the checkpoint writer (invisible until complete).
+   * `fromManifestFile(uri)` reads it back without listing: the same references, so the same deals and shuffles.
+   * Uses the cached listing when there is one.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient, OssIterableDataset } from "../../mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["data"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * for (const k of ["train/a.bin", "train/b.bin"]) await client.put("data", k, k);
+   * const listed = OssIterableDataset.fromPrefix("oss://data/train/", { client });
+   * expect(await listed.snapshot("oss://data/lists/train.jsonl")).toEqual({ uri: "oss://data/lists/train.jsonl", objects: 2 });
+   * const again = OssIterableDataset.fromManifestFile("oss://data/lists/train.jsonl", { client });
+   * expect(await Array.fromAsync(again, (o) => o.key)).toEqual(["train/a.bin", "train/b.bin"]);
+   * await server.close();
+   * ```
+   */
+  async snapshot(uri: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+    const o = await this.#options();
+    if (!(o.client instanceof OssClient)) {
+      throw new ConfigError(
+        `snapshot: needs an OssClient to write ${uri}; a URL dataset's listing is its URL list`,
+      );
+    }
+    if ("run" in this.#source) {
+      throw new ConfigError(`snapshot: a shard or tar dataset has no object listing to write to ${uri}`);
+    }
+    const signal = opts.signal ?? new AbortController().signal;
+    return await writeSnapshot(o.client, uri, this.#sourceRefs(this.#source, o, signal), signal);
+  }
+
   /** One pass over the dataset. */
   [Symbol.asyncIterator](): AsyncIterator<R> {
     return this.iterate();
@@ -406,12 +569,20 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /** One pass over the dataset, with an explicit epoch or signal. */
   async *iterate(pass: IterateOptions = {}): AsyncGenerator<R, void, undefined> {
     const o = await this.#options();
-    const epoch = pass.epoch ?? this.#epoch;
+    const epoch = pass.epoch ?? pass.resumeFrom?.epoch ?? this.#epoch;
     if (!Number.isInteger(epoch) || epoch < 0) {
       throw new RangeError(`iterate: epoch must be an integer >= 0, got ${epoch}`);
     }
+    if (pass.resumeFrom !== undefined && pass.epoch !== undefined && pass.epoch !== pass.resumeFrom.epoch) {
+      throw new ConfigError(
+        `iterate: resumeFrom is a state of epoch ${pass.resumeFrom.epoch}, but epoch ${pass.epoch} was asked`,
+      );
+    }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     if ("run" in this.#source) {
+      this.#state = undefined;
+      this.#stateProblem = "a shard or tar pass has no resumable state yet";
+      if (pass.resumeFrom !== undefined) throw new ConfigError(`iterate: resumeFrom: ${this.#stateProblem}`);
       try {
         yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++);
       } finally {
@@ -421,7 +592,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       }
       return;
     }
-    let refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef> = this.#source.refs(o.client, ac.signal);
+    let refs = this.#sourceRefs(this.#source, o, ac.signal);
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {
         this.#warnedEmpty = true;
@@ -440,6 +611,12 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         });
       }
     }
+    const state = this.#passState(o, pass, epoch);
+    if (state.position > 0) refs = skipFirst(refs, state.position);
+    this.#state = state;
+    this.#stateProblem = o.ordered
+      ? undefined
+      : "an unordered pass (ordered: false) delivers in completion order";
     const loader = await createLoader(o);
     const items = prefetch(refs, (ref, { signal }) => loader.load(ref, signal), {
       concurrency: o.concurrency,
@@ -450,6 +627,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     });
     try {
       for (let r = await items.next(); !r.done; r = await items.next()) {
+        state.position++; // before the yield: the caller holds the item
         if (r.value !== SKIP) yield r.value as R;
       }
     } finally {
@@ -462,4 +640,13 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       await flushLogs(o);
     }
   }
+}
+
+/** `refs` without its first `n` references (a resumed pass: none of them is fetched). */
+async function* skipFirst(
+  refs: AsyncIterable<ObjectRef> | Iterable<ObjectRef>,
+  n: number,
+): AsyncGenerator<ObjectRef> {
+  let seen = 0;
+  for await (const ref of refs) if (seen++ >= n) yield ref;
 }

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { OssClient } from "../client.ts";
+import { listFast } from "../fast_list.ts";
 import { type ObjectUri, parsePrefixUri, parseUri } from "../uri.ts";
 import type { ObjectRef } from "./item.ts";
 import type { DatasetOptions } from "./options.ts";
@@ -79,7 +81,11 @@ export interface DatasetSource {
   /** The prefix URI, the manifest location, "N objects" or "N URLs", for messages. */
   readonly description: string;
   /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
-  refs(client: DatasetClient, signal?: AbortSignal): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;
+  refs(
+    client: DatasetClient,
+    signal?: AbortSignal,
+    listConcurrency?: number,
+  ): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;
 }
 
 /**
@@ -98,8 +104,12 @@ export function prefixSource(uri: string): DatasetSource {
   return {
     kind: "prefix",
     description: uri,
-    async *refs(client, signal) {
-      for await (const o of client.list(u.bucket, { prefix: u.key, maxKeys: LIST_PAGE_KEYS, signal })) {
+    async *refs(client, signal, listConcurrency = 1) {
+      // Fast listing pages of 1000: its parallel ranges, not small pages, keep it ahead of the prefetch.
+      const listing = listConcurrency > 1 && client instanceof OssClient
+        ? listFast(client, u.bucket, { prefix: u.key, concurrency: listConcurrency, signal })
+        : client.list(u.bucket, { prefix: u.key, maxKeys: LIST_PAGE_KEYS, signal });
+      for await (const o of listing) {
         if (o.key.endsWith("/")) continue;
         yield { scheme: u.scheme, bucket: u.bucket, key: o.key, size: o.size, etag: o.etag, label: "" };
       }
@@ -200,6 +210,8 @@ export function manifestSource(
           throw new ManifestError(location, e.lineNumber, (err as Error).message, { cause: err });
         }
         ref.label = e.label;
+        if (e.size !== undefined) ref.size = e.size;
+        if (e.etag !== undefined) ref.etag = e.etag;
         yield ref;
       }
     },
