@@ -16,7 +16,7 @@ import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions
 import { dealList, dealStream } from "./shard.ts";
 import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
-import { type CustomPass, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
+import { type CustomPass, type PassTrack, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
 import type { ShardSpec } from "./shard_list.ts";
 import type { ShardSample } from "./shard_samples.ts";
 import { tarIndexSource, tarStreamPass } from "./tar_source.ts";
@@ -81,6 +81,12 @@ export interface PassState {
   evenShards: string;
   /** Items of the pass delivered (or skipped) so far, in order. */
   position: number;
+  /**
+   * Shard and tar passes: where the pass stands in its own terms. For `fromShards`, a `ShardCursor`: the open
+   * shards with the samples taken from each, the next shard, and with a shuffle the buffered samples (as
+   * `[shard, sample]`) and the generator's state.
+   */
+  cursor?: unknown;
 }
 
 /**
@@ -230,6 +236,8 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /** Where the latest pass stands. */
   #state?: PassState;
   #stateProblem?: string;
+  /** The track of the latest shard or tar pass (its position and cursor). */
+  #track?: PassTrack;
   /** The references of a complete listing, with `cacheListing`. */
   #listing?: readonly ObjectRef[];
 
@@ -409,8 +417,9 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
 
   /**
    * Where the latest pass of this dataset stands (see {@linkcode PassState}), to continue it later with
-   * `iterate({ resumeFrom })`, in this process or another. Throws before any pass, and for passes that cannot be
-   * resumed exactly (`ordered: false`, shard and tar passes).
+   * `iterate({ resumeFrom })`, in this process or another, for every source: prefix, manifest, objects, URLs,
+   * tar archives and tar shards (mid-shard, with the shuffle buffer's samples). Throws before any pass, and for
+   * unordered passes (`ordered: false`), whose order is the order of completion.
    *
    * @example
    * ```ts
@@ -433,15 +442,22 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   state(): PassState {
     if (this.#stateProblem !== undefined) throw new ConfigError(`state: ${this.#stateProblem}`);
     if (this.#state === undefined) throw new ConfigError("state: no pass has started");
-    return { ...this.#state };
+    const track = this.#track;
+    if (track === undefined) return { ...this.#state };
+    const cursor = track.cursor?.();
+    return {
+      ...this.#state,
+      position: track.position,
+      ...(cursor === undefined ? {} : { cursor: structuredClone(cursor) }),
+    };
   }
 
   /** The state a pass starts from: `resumeFrom` once checked against this dataset, else position 0. */
   #passState(o: ResolvedDatasetOptions<R>, pass: IterateOptions, epoch: number): PassState {
     const fresh: PassState = {
       version: 1,
-      kind: (this.#source as DatasetSource).kind,
-      source: (this.#source as DatasetSource).description,
+      kind: this.#source.kind,
+      source: this.#source.description,
       seed: o.shuffle?.seed ?? null,
       epoch,
       rank: o.shard.rank,
@@ -451,7 +467,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     };
     const from = pass.resumeFrom;
     if (from === undefined) return fresh;
-    if (!o.ordered) {
+    if (!o.ordered && !("run" in this.#source)) {
       throw new ConfigError("iterate: resumeFrom needs an ordered pass (ordered: false was set)");
     }
     if (from === null || typeof from !== "object" || from.version !== 1) {
@@ -472,7 +488,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         `iterate: resumeFrom.position: expected an integer >= 0, got ${JSON.stringify(from.position)}`,
       );
     }
-    return { ...fresh, epoch: from.epoch, position: from.position };
+    return { ...fresh, epoch: from.epoch, position: from.position, cursor: from.cursor };
   }
 
   /** The epoch used by passes that don't name one. */
@@ -580,11 +596,17 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     if ("run" in this.#source) {
-      this.#state = undefined;
-      this.#stateProblem = "a shard or tar pass has no resumable state yet";
-      if (pass.resumeFrom !== undefined) throw new ConfigError(`iterate: resumeFrom: ${this.#stateProblem}`);
+      this.#track = undefined;
+      const state = this.#passState(o, pass, epoch);
+      const track: PassTrack = {
+        from: { position: state.position, cursor: state.cursor },
+        position: state.position,
+      };
+      this.#state = state;
+      this.#stateProblem = undefined;
+      this.#track = track;
       try {
-        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++);
+        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++, track);
       } finally {
         if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
         detach();
@@ -592,6 +614,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       }
       return;
     }
+    this.#track = undefined;
     let refs = this.#sourceRefs(this.#source, o, ac.signal);
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {

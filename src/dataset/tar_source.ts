@@ -159,13 +159,15 @@ export async function loadMember(
 /**
  * The pass of `OssIterableDataset.fromTar` without an index: one GET of the archive, each regular file an item as
  * it is parsed, dealt to this rank (each rank reads the whole archive; give an index to read only your members).
+ * A resumed pass reads the archive again from its start and passes over the members delivered before.
  */
 export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): CustomPass<R> {
   const u = parseUri(tarUri);
   return {
+    kind: "tar-stream",
     description: tarUri,
     options: opts,
-    async *run(o, epoch, signal, onSkip) {
+    async *run(o, epoch, signal, onSkip, track) {
       const client = o.client as DatasetClient;
       const res = await client.get(u.bucket, u.key, { signal });
       async function* objects() {
@@ -183,7 +185,11 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
         }
       }
       const deal = { ...o.shard, evenShards: o.evenShards, seed: o.shuffle?.seed, epoch };
+      let passed = 0;
       for await (const item of dealStream(objects(), deal)) {
+        // A resumed pass reads the archive again and passes over the members it delivered.
+        if (passed++ < track.from.position) continue;
+        track.position++;
         if (!o.transform) {
           yield item as R;
           continue;
