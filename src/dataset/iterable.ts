@@ -67,10 +67,12 @@ export interface PassState {
   version: 1;
   /** The source kind and its description (the prefix URI, manifest location, …). */
   kind: string;
-  /** The source's description. */
+  /** The source's description; for a list of objects, URLs or shards with a digest of the list (`#1a2b3c4d`). */
   source: string;
   /** The shuffle seed, or null without shuffling. */
   seed: number | null;
+  /** How items are ordered: `"none"`, `"global"`, or `"buffer N"` (a shuffle buffer of N). */
+  order: string;
   /** The pass's epoch. */
   epoch: number;
   /** This process's rank. */
@@ -236,6 +238,8 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /** Where the latest pass stands. */
   #state?: PassState;
   #stateProblem?: string;
+  /** The digest of a list source, with a space before it ("" for other sources), once computed. */
+  #identity?: string;
   /** The track of the latest shard or tar pass (its position and cursor). */
   #track?: PassTrack;
   /** The references of a complete listing, with `cacheListing`. */
@@ -457,8 +461,14 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     const fresh: PassState = {
       version: 1,
       kind: this.#source.kind,
-      source: this.#source.description,
+      source: this.#source.description +
+        (this.#identity ??= this.#source.identity ? ` #${this.#source.identity()}` : ""),
       seed: o.shuffle?.seed ?? null,
+      order: o.shuffle === undefined
+        ? "none"
+        : o.shuffle.mode === "global" && !("run" in this.#source)
+        ? "global"
+        : `buffer ${o.shuffle.bufferSize}`,
       epoch,
       rank: o.shard.rank,
       worldSize: o.shard.worldSize,
@@ -475,7 +485,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         `iterate: resumeFrom: expected a state from OssIterableDataset.state(), got ${JSON.stringify(from)}`,
       );
     }
-    for (const field of ["kind", "source", "seed", "rank", "worldSize", "evenShards"] as const) {
+    for (const field of ["kind", "source", "seed", "order", "rank", "worldSize", "evenShards"] as const) {
       if (from[field] !== fresh[field]) {
         throw new ConfigError(
           `iterate: resumeFrom is a state of another pass: its ${field} is ${JSON.stringify(from[field])}, ` +

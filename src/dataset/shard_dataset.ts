@@ -17,7 +17,8 @@ import { groupSamples, type ShardSample } from "./shard_samples.ts";
 import { checkShardCursor, type PlacedSample, restoreBuffer, type ShardCursor } from "./shard_cursor.ts";
 import { type ShardStreamState, streamShards } from "./shard_stream.ts";
 import { epochSeed, hashSeed, shuffleBuffer, type ShuffleState, shuffleState } from "./shuffle.ts";
-import type { DatasetClient } from "./sources.ts";
+import { type DatasetClient, listIdentity } from "./sources.ts";
+import { parseUri } from "../uri.ts";
 
 /** Default number of shards read at once: the one consumed and three ahead. */
 export const DEFAULT_PREFETCH_SHARDS = 4;
@@ -84,6 +85,8 @@ export interface CustomPass<R> {
   readonly kind: string;
   /** For messages. */
   readonly description: string;
+  /** Passes over a list: a digest of it, which a saved pass state must match. */
+  identity?(): string;
   /** The dataset options to resolve (client, logger, shard, shuffle, budget). */
   readonly options: DatasetOptions<R>;
   /**
@@ -133,9 +136,18 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
     throw new ConfigError(`fromShards: transform: expected a function of a sample, got ${typeof transform}`);
   }
   const evenShards = rest.evenShards ?? "none";
+  // A list is read once here: each pass (and a resumed one) must see the same shards.
+  if (typeof spec !== "string" && spec !== null && typeof spec === "object" && Symbol.iterator in spec) {
+    spec = [...spec];
+  }
+  const list = spec;
   return {
     kind: "shards",
     description: typeof spec === "string" ? spec : "a list of shards",
+    identity: typeof list === "string"
+      ? undefined
+      : () =>
+        listIdentity(Array.from(list, (u) => typeof u === "string" ? parseUri(u) : { bucket: "", key: "" })),
     options: { ...rest, evenShards } as DatasetOptions<R>,
     async *run(o, epoch, signal, onSkip, track) {
       const client = o.client as DatasetClient;

@@ -193,9 +193,19 @@ Deno.test("a shard state of another pass is refused, naming what differs", async
       expect(err.message).toContain(what);
     };
     await refused({ prefetchShards: 3 }, "its prefetchShards is 2, this dataset's 3");
-    await refused({ shuffle: { seed: 3, bufferSize: 5 } }, "its bufferSize is 4, this dataset's 5");
+    await refused(
+      { shuffle: { seed: 3, bufferSize: 5 } },
+      `its order is "buffer 4", this dataset's "buffer 5"`,
+    );
     await refused({ shuffle: { seed: 4, bufferSize: 4 } }, "its seed is 3, this dataset's 4");
     await refused({}, `its source is "${uri}"`, state, `oss://${BUCKET}/resume/shard-{0..5}.tar`);
+    const listOf = (order: number[]) => order.map((i) => `oss://${BUCKET}/resume/shard-${i}.tar`);
+    const listed = OssIterableDataset.fromShards(listOf([0, 1, 2]), base);
+    await take(listed, {}, 2);
+    const other = OssIterableDataset.fromShards(listOf([0, 2, 1]), base);
+    await expect(take(other, { resumeFrom: listed.state() })).rejects.toThrow(
+      /its source is "a list of shards #[0-9a-f]{8}", this dataset's "a list of shards #[0-9a-f]{8}"/,
+    );
     await refused({}, "open: expected up to 2", {
       ...state,
       cursor: { ...state.cursor as object, open: [[99, 0]] },
