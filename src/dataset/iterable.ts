@@ -410,7 +410,8 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /**
    * Where the latest pass of this dataset stands (see {@linkcode PassState}), to continue it later with
    * `iterate({ resumeFrom })`, in this process or another. Throws before any pass, and for passes that cannot be
-   * resumed exactly (`ordered: false`, shard and tar passes).
+   * resumed exactly (`ordered: false`). A shard or tar pass resumes by reading its shards again up to the state
+   * (the samples before it are parsed, not transformed or delivered).
    *
    * @example
    * ```ts
@@ -440,8 +441,8 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   #passState(o: ResolvedDatasetOptions<R>, pass: IterateOptions, epoch: number): PassState {
     const fresh: PassState = {
       version: 1,
-      kind: (this.#source as DatasetSource).kind,
-      source: (this.#source as DatasetSource).description,
+      kind: "run" in this.#source ? "shards" : this.#source.kind,
+      source: this.#source.description,
       seed: o.shuffle?.seed ?? null,
       epoch,
       rank: o.shard.rank,
@@ -451,7 +452,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     };
     const from = pass.resumeFrom;
     if (from === undefined) return fresh;
-    if (!o.ordered) {
+    if (!o.ordered && !("run" in this.#source)) {
       throw new ConfigError("iterate: resumeFrom needs an ordered pass (ordered: false was set)");
     }
     if (from === null || typeof from !== "object" || from.version !== 1) {
@@ -580,11 +581,11 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     if ("run" in this.#source) {
-      this.#state = undefined;
-      this.#stateProblem = "a shard or tar pass has no resumable state yet";
-      if (pass.resumeFrom !== undefined) throw new ConfigError(`iterate: resumeFrom: ${this.#stateProblem}`);
+      const state = this.#passState(o, pass, epoch);
+      this.#state = state;
+      this.#stateProblem = undefined;
       try {
-        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++);
+        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++, state);
       } finally {
         if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
         detach();

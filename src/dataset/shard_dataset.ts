@@ -54,18 +54,46 @@ export type ShardDatasetOptions<R = ShardSample> =
     prefetchShards?: number;
   };
 
+/**
+ * How far a custom pass got: `position` counts its items delivered or dropped by a failing transform, each
+ * counted before it is yielded. A pass started with `position` n passes over its first n items (they are read,
+ * not transformed or delivered): the order of a pass is a function of its seed, epoch and rank.
+ */
+export interface PassCursor {
+  position: number;
+}
+
+/**
+ * `items` after the first `at`.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { resumeAt } from "./shard_dataset.ts";
+ * expect(await Array.fromAsync(resumeAt([1, 2, 3, 4], 3))).toEqual([4]);
+ * ```
+ */
+export async function* resumeAt<T>(items: AsyncIterable<T> | Iterable<T>, at: number): AsyncGenerator<T> {
+  let n = 0;
+  for await (const item of items) if (n++ >= at) yield item;
+}
+
 /** A dataset pass that is not a stream of object references. */
 export interface CustomPass<R> {
   /** For messages. */
   readonly description: string;
   /** The dataset options to resolve (client, logger, shard, shuffle, budget). */
   readonly options: DatasetOptions<R>;
-  /** Yields this rank's items of `epoch`; calls `onSkip` for each item dropped by `onSampleError: "skip"`. */
+  /**
+   * Yields this rank's items of `epoch` from `cursor.position` on, counting them in `cursor`; calls `onSkip` for
+   * each item dropped by `onSampleError: "skip"`.
+   */
   run(
     o: ResolvedDatasetOptions<R>,
     epoch: number,
     signal: AbortSignal,
     onSkip: () => void,
+    cursor: PassCursor,
   ): AsyncGenerator<R, void, undefined>;
 }
 
@@ -106,7 +134,7 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
   return {
     description: typeof spec === "string" ? spec : "a list of shards",
     options: { ...rest, evenShards } as DatasetOptions<R>,
-    async *run(o, epoch, signal, onSkip) {
+    async *run(o, epoch, signal, onSkip, cursor) {
       const client = o.client as DatasetClient;
       const all = await resolveShards(spec, client, signal);
       const sh = o.shuffle;
@@ -148,8 +176,9 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
           seed: hashSeed(epochSeed(sh.seed, epoch), o.shard.rank),
         });
       }
-      for await (const sample of samples) {
+      for await (const sample of resumeAt(samples, cursor.position)) {
         if (!transform) {
+          cursor.position++;
           yield sample as R;
           continue;
         }
@@ -159,9 +188,11 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
         } catch (e) {
           const uri = `${sample.shard}#${sample.key}`;
           if (onSampleError === "throw") throw new TransformError({ key: sample.key, uri }, e);
+          cursor.position++;
           skip(sample.shard, sample.key, e);
           continue;
         }
+        cursor.position++;
         yield value;
       }
     },

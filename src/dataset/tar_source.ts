@@ -14,7 +14,7 @@ import { readTar } from "../tar/reader.ts";
 import { parseUri } from "../uri.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
 import { type DatasetOptions, resolveDatasetOptions } from "./options.ts";
-import type { CustomPass } from "./shard_dataset.ts";
+import { type CustomPass, resumeAt } from "./shard_dataset.ts";
 import { dealStream } from "./shard.ts";
 import type { DatasetClient, DatasetSource } from "./sources.ts";
 import { defaultIndexUri, type TarWriteOptions } from "./tar_write.ts";
@@ -165,7 +165,7 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
   return {
     description: tarUri,
     options: opts,
-    async *run(o, epoch, signal, onSkip) {
+    async *run(o, epoch, signal, onSkip, cursor) {
       const client = o.client as DatasetClient;
       const res = await client.get(u.bucket, u.key, { signal });
       async function* objects() {
@@ -183,8 +183,9 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
         }
       }
       const deal = { ...o.shard, evenShards: o.evenShards, seed: o.shuffle?.seed, epoch };
-      for await (const item of dealStream(objects(), deal)) {
+      for await (const item of resumeAt(dealStream(objects(), deal), cursor.position)) {
         if (!o.transform) {
+          cursor.position++;
           yield item as R;
           continue;
         }
@@ -193,10 +194,12 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
           value = await o.transform(item);
         } catch (e) {
           if (o.onTransformError !== "skip") throw new TransformError(item, e);
+          cursor.position++;
           onSkip();
           o.logger.warn("transform failed, item skipped", { uri: item.uri, error: e });
           continue;
         }
+        cursor.position++;
         yield value;
       }
     },
