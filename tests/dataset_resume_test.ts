@@ -117,12 +117,40 @@ Deno.test("a state of another pass is refused, naming what differs; unordered pa
       `its source is "oss://${BUCKET}/train/", this dataset's "oss://${BUCKET}/other/"`,
       `oss://${BUCKET}/other/`,
     );
+    await refused(
+      { shuffle: { seed: 5, mode: "buffer" } },
+      'its order is "global", this dataset\'s "buffer 1024"',
+    );
     await expect(Array.fromAsync(ds.iterate({ resumeFrom: state, epoch: 3 }))).rejects.toThrow(
       "epoch 3 was asked",
     );
     await expect(Array.fromAsync(ds.iterate({ resumeFrom: { ...state, position: -1 } }))).rejects.toThrow(
       "position",
     );
+    // Lists of the same length but other objects (or URLs) are other sources; URLs presigned again are not.
+    const uris = (keys: number[]) =>
+      keys.map((i) => `oss://${BUCKET}/train/${String(i).padStart(5, "0")}.bin`);
+    const list = OssIterableDataset.fromObjects(uris([0, 1, 2]), dsOpts(server));
+    for await (const _ of list) break;
+    const listState = list.state();
+    const swapped = OssIterableDataset.fromObjects(uris([0, 2, 1]), dsOpts(server));
+    await expect(Array.fromAsync(swapped.iterate({ resumeFrom: listState }))).rejects.toThrow(
+      /its source is "3 objects #[0-9a-f]{8}", this dataset's "3 objects #[0-9a-f]{8}"/,
+    );
+    const client = clientFor(server);
+    const presigned = (expires: number) =>
+      Promise.all(
+        uris([0, 1, 2]).map((u) => client.presignUrl(BUCKET, u.slice(u.indexOf("train/")), { expires })),
+      );
+    const byUrl = OssIterableDataset.fromUrls(await presigned(600));
+    for await (const _ of byUrl) break;
+    const again = await presigned(900); // other signatures
+    expect(again[0]).not.toEqual((await presigned(600))[0]);
+    const rest = await Array.fromAsync(
+      OssIterableDataset.fromUrls(again).iterate({ resumeFrom: byUrl.state() }),
+      (o) => o.key,
+    );
+    expect(rest).toEqual(["train/00001.bin", "train/00002.bin"]);
     const unordered = OssIterableDataset.fromPrefix(
       `oss://${BUCKET}/train/`,
       dsOpts(server, { ordered: false }),

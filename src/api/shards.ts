@@ -18,6 +18,8 @@ export { TarError } from "../tar/error.ts";
 export { readTar, type ReadTarOptions, type TarMember } from "../tar/reader.ts";
 export type { MemberPlacement } from "../tar/layout.ts";
 export { DEFAULT_PREFETCH_SHARDS, type ShardDatasetOptions } from "../dataset/shard_dataset.ts";
+export type { ShardCursor } from "../dataset/shard_cursor.ts";
+export type { ShardStreamState } from "../dataset/shard_stream.ts";
 export { expandBraces, type ShardSpec } from "../dataset/shard_list.ts";
 export { memberKey, SampleError, type ShardSample } from "../dataset/shard_samples.ts";
 export {

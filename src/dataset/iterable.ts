@@ -16,7 +16,7 @@ import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions
 import { dealList, dealStream } from "./shard.ts";
 import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
-import { type CustomPass, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
+import { type CustomPass, type PassTrack, type ShardDatasetOptions, shardsPass } from "./shard_dataset.ts";
 import type { ShardSpec } from "./shard_list.ts";
 import type { ShardSample } from "./shard_samples.ts";
 import { tarIndexSource, tarStreamPass } from "./tar_source.ts";
@@ -67,10 +67,12 @@ export interface PassState {
   version: 1;
   /** The source kind and its description (the prefix URI, manifest location, …). */
   kind: string;
-  /** The source's description. */
+  /** The source's description; for a list of objects, URLs or shards with a digest of the list (`#1a2b3c4d`). */
   source: string;
   /** The shuffle seed, or null without shuffling. */
   seed: number | null;
+  /** How items are ordered: `"none"`, `"global"`, or `"buffer N"` (a shuffle buffer of N). */
+  order: string;
   /** The pass's epoch. */
   epoch: number;
   /** This process's rank. */
@@ -81,6 +83,12 @@ export interface PassState {
   evenShards: string;
   /** Items of the pass delivered (or skipped) so far, in order. */
   position: number;
+  /**
+   * Shard and tar passes: where the pass stands in its own terms. For `fromShards`, a `ShardCursor`: the open
+   * shards with the samples taken from each, the next shard, and with a shuffle the buffered samples (as
+   * `[shard, sample]`) and the generator's state.
+   */
+  cursor?: unknown;
 }
 
 /**
@@ -230,6 +238,10 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   /** Where the latest pass stands. */
   #state?: PassState;
   #stateProblem?: string;
+  /** The digest of a list source, with a space before it ("" for other sources), once computed. */
+  #identity?: string;
+  /** The track of the latest shard or tar pass (its position and cursor). */
+  #track?: PassTrack;
   /** The references of a complete listing, with `cacheListing`. */
   #listing?: readonly ObjectRef[];
 
@@ -409,9 +421,9 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
 
   /**
    * Where the latest pass of this dataset stands (see {@linkcode PassState}), to continue it later with
-   * `iterate({ resumeFrom })`, in this process or another. Throws before any pass, and for passes that cannot be
-   * resumed exactly (`ordered: false`). A shard or tar pass resumes by reading its shards again up to the state
-   * (the samples before it are parsed, not transformed or delivered).
+   * `iterate({ resumeFrom })`, in this process or another, for every source: prefix, manifest, objects, URLs,
+   * tar archives and tar shards (mid-shard, with the shuffle buffer's samples). Throws before any pass, and for
+   * unordered passes (`ordered: false`), whose order is the order of completion.
    *
    * @example
    * ```ts
@@ -434,16 +446,29 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
   state(): PassState {
     if (this.#stateProblem !== undefined) throw new ConfigError(`state: ${this.#stateProblem}`);
     if (this.#state === undefined) throw new ConfigError("state: no pass has started");
-    return { ...this.#state };
+    const track = this.#track;
+    if (track === undefined) return { ...this.#state };
+    const cursor = track.cursor?.();
+    return {
+      ...this.#state,
+      position: track.position,
+      ...(cursor === undefined ? {} : { cursor: structuredClone(cursor) }),
+    };
   }
 
   /** The state a pass starts from: `resumeFrom` once checked against this dataset, else position 0. */
   #passState(o: ResolvedDatasetOptions<R>, pass: IterateOptions, epoch: number): PassState {
     const fresh: PassState = {
       version: 1,
-      kind: "run" in this.#source ? "shards" : this.#source.kind,
-      source: this.#source.description,
+      kind: this.#source.kind,
+      source: this.#source.description +
+        (this.#identity ??= this.#source.identity ? ` #${this.#source.identity()}` : ""),
       seed: o.shuffle?.seed ?? null,
+      order: o.shuffle === undefined
+        ? "none"
+        : o.shuffle.mode === "global" && !("run" in this.#source)
+        ? "global"
+        : `buffer ${o.shuffle.bufferSize}`,
       epoch,
       rank: o.shard.rank,
       worldSize: o.shard.worldSize,
@@ -460,7 +485,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         `iterate: resumeFrom: expected a state from OssIterableDataset.state(), got ${JSON.stringify(from)}`,
       );
     }
-    for (const field of ["kind", "source", "seed", "rank", "worldSize", "evenShards"] as const) {
+    for (const field of ["kind", "source", "seed", "order", "rank", "worldSize", "evenShards"] as const) {
       if (from[field] !== fresh[field]) {
         throw new ConfigError(
           `iterate: resumeFrom is a state of another pass: its ${field} is ${JSON.stringify(from[field])}, ` +
@@ -473,7 +498,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
         `iterate: resumeFrom.position: expected an integer >= 0, got ${JSON.stringify(from.position)}`,
       );
     }
-    return { ...fresh, epoch: from.epoch, position: from.position };
+    return { ...fresh, epoch: from.epoch, position: from.position, cursor: from.cursor };
   }
 
   /** The epoch used by passes that don't name one. */
@@ -581,11 +606,17 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     }
     const [ac, detach] = linkedController(o.signal, pass.signal);
     if ("run" in this.#source) {
+      this.#track = undefined;
       const state = this.#passState(o, pass, epoch);
+      const track: PassTrack = {
+        from: { position: state.position, cursor: state.cursor },
+        position: state.position,
+      };
       this.#state = state;
       this.#stateProblem = undefined;
+      this.#track = track;
       try {
-        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++, state);
+        yield* this.#source.run(o, epoch, ac.signal, () => this.#skipped++, track);
       } finally {
         if (!ac.signal.aborted) ac.abort(new DOMException("iteration stopped", "AbortError"));
         detach();
@@ -593,6 +624,7 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       }
       return;
     }
+    this.#track = undefined;
     let refs = this.#sourceRefs(this.#source, o, ac.signal);
     if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
       refs = noticeEmpty(refs, () => {

@@ -14,9 +14,11 @@ import type { DatasetOptions, ResolvedDatasetOptions } from "./options.ts";
 import { distributedIndices } from "./shard.ts";
 import { resolveShards, type ShardSpec } from "./shard_list.ts";
 import { groupSamples, type ShardSample } from "./shard_samples.ts";
-import { streamShards } from "./shard_stream.ts";
-import { epochSeed, hashSeed, shuffleBuffer } from "./shuffle.ts";
-import type { DatasetClient } from "./sources.ts";
+import { checkShardCursor, type PlacedSample, restoreBuffer, type ShardCursor } from "./shard_cursor.ts";
+import { type ShardStreamState, streamShards } from "./shard_stream.ts";
+import { epochSeed, hashSeed, shuffleBuffer, type ShuffleState, shuffleState } from "./shuffle.ts";
+import { type DatasetClient, listIdentity } from "./sources.ts";
+import { parseUri } from "../uri.ts";
 
 /** Default number of shards read at once: the one consumed and three ahead. */
 export const DEFAULT_PREFETCH_SHARDS = 4;
@@ -55,45 +57,48 @@ export type ShardDatasetOptions<R = ShardSample> =
   };
 
 /**
- * How far a custom pass got: `position` counts its items delivered or dropped by a failing transform, each
- * counted before it is yielded. A pass started with `position` n passes over its first n items (they are read,
- * not transformed or delivered): the order of a pass is a function of its seed, epoch and rank.
- */
-export interface PassCursor {
-  position: number;
-}
-
-/**
- * `items` after the first `at`.
+ * How a {@linkcode CustomPass} is resumed and saved: `from` is where to start (the items of the pass to pass
+ * over, and the pass's own cursor from a saved state), and `run` sets `cursor` to a function returning its own
+ * JSON-serialisable cursor as of its latest yield.
  *
  * @example
  * ```ts
  * import { expect } from "expect";
- * import { resumeAt } from "./shard_dataset.ts";
- * expect(await Array.fromAsync(resumeAt([1, 2, 3, 4], 3))).toEqual([4]);
+ * import type { PassTrack } from "./shard_dataset.ts";
+ * const track: PassTrack = { from: { position: 0 }, position: 0 };
+ * track.cursor = () => ({ next: 1 });
+ * expect(track.cursor()).toEqual({ next: 1 });
  * ```
  */
-export async function* resumeAt<T>(items: AsyncIterable<T> | Iterable<T>, at: number): AsyncGenerator<T> {
-  let n = 0;
-  for await (const item of items) if (n++ >= at) yield item;
+export interface PassTrack {
+  /** Where the pass starts: items already delivered (or skipped), and its cursor from a saved state. */
+  readonly from: { position: number; cursor?: unknown };
+  /** Items of the pass delivered or dropped by a failing transform so far: `run` counts them, before it yields. */
+  position: number;
+  /** Set by `run`: its cursor as of its latest yield. */
+  cursor?: () => unknown;
 }
 
 /** A dataset pass that is not a stream of object references. */
 export interface CustomPass<R> {
+  /** Names the kind of pass in saved states ("shards", "tar"). */
+  readonly kind: string;
   /** For messages. */
   readonly description: string;
+  /** Passes over a list: a digest of it, which a saved pass state must match. */
+  identity?(): string;
   /** The dataset options to resolve (client, logger, shard, shuffle, budget). */
   readonly options: DatasetOptions<R>;
   /**
-   * Yields this rank's items of `epoch` from `cursor.position` on, counting them in `cursor`; calls `onSkip` for
-   * each item dropped by `onSampleError: "skip"`.
+   * Yields this rank's items of `epoch`, continuing from `track.from`; calls `onSkip` for each item dropped by
+   * `onSampleError: "skip"`.
    */
   run(
     o: ResolvedDatasetOptions<R>,
     epoch: number,
     signal: AbortSignal,
     onSkip: () => void,
-    cursor: PassCursor,
+    track: PassTrack,
   ): AsyncGenerator<R, void, undefined>;
 }
 
@@ -131,10 +136,20 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
     throw new ConfigError(`fromShards: transform: expected a function of a sample, got ${typeof transform}`);
   }
   const evenShards = rest.evenShards ?? "none";
+  // A list is read once here: each pass (and a resumed one) must see the same shards.
+  if (typeof spec !== "string" && spec !== null && typeof spec === "object" && Symbol.iterator in spec) {
+    spec = [...spec];
+  }
+  const list = spec;
   return {
+    kind: "shards",
     description: typeof spec === "string" ? spec : "a list of shards",
+    identity: typeof list === "string"
+      ? undefined
+      : () =>
+        listIdentity(Array.from(list, (u) => typeof u === "string" ? parseUri(u) : { bucket: "", key: "" })),
     options: { ...rest, evenShards } as DatasetOptions<R>,
-    async *run(o, epoch, signal, onSkip, cursor) {
+    async *run(o, epoch, signal, onSkip, track) {
       const client = o.client as DatasetClient;
       const all = await resolveShards(spec, client, signal);
       const sh = o.shuffle;
@@ -147,38 +162,80 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
         shards: all.length,
         mine: mine.length,
       });
+      const bufferSize = sh?.bufferSize ?? null;
+      if (track.from.position > 0 && track.from.cursor === undefined) {
+        throw new ConfigError("iterate: resumeFrom: a state of a shard pass needs its cursor");
+      }
+      const saved = track.from.cursor === undefined
+        ? undefined
+        : checkShardCursor(track.from.cursor, { prefetchShards, bufferSize, shards: mine.length });
       const skip = (shard: string, key: string, error: unknown) => {
         onSkip();
         o.logger.warn("bad sample skipped", { shard, key, error });
       };
-      let samples: AsyncIterable<ShardSample> = streamShards(mine, {
+      /** Reads shard `index` of this rank, pushing its good samples in order; bad ones before the `quiet`-th good
+       * one are not reported (the pass a resumed one continues reported them). */
+      const readShard = async (
+        index: number,
+        push: (sample: ShardSample) => Promise<void> | void,
+        signal: AbortSignal,
+        quiet = 0,
+      ) => {
+        const ref = mine[index];
+        const res = await client.get(ref.bucket, ref.key, { signal });
+        const shard = { ...ref, etag: res.etag || ref.etag };
+        const uri = `${ref.scheme ?? "oss"}://${ref.bucket}/${ref.key}`;
+        let good = 0;
+        for await (const r of groupSamples(readTar(res.body, { uri }), shard)) {
+          if (!("bad" in r)) {
+            good++;
+            await push(r.sample);
+          } else if (onSampleError === "throw") throw r.bad;
+          else if (good >= quiet) skip(uri, r.bad.key, r.bad.message);
+        }
+      };
+      const stream: ShardStreamState = saved
+        ? { next: saved.next, turn: saved.turn, open: saved.open.map(([i, n]) => [i, n]), ended: saved.ended }
+        : { next: 0, turn: 0, open: [] };
+      const resumedAt = new Map(stream.open);
+      let samples: AsyncIterable<PlacedSample> = streamShards(mine.map((_, i) => i), {
         shards: prefetchShards,
         maxBytes: o.maxBytesInFlight,
         interleave: sh !== undefined,
         signal,
-        async read(ref, push, signal) {
-          const res = await client.get(ref.bucket, ref.key, { signal });
-          const shard = { ...ref, etag: res.etag || ref.etag };
-          const uri = `${ref.scheme ?? "oss"}://${ref.bucket}/${ref.key}`;
-          for await (const r of groupSamples(readTar(res.body, { uri }), shard)) {
-            if ("bad" in r) {
-              if (onSampleError === "throw") throw r.bad;
-              skip(uri, r.bad.key, r.bad.message);
-              continue;
-            }
-            await push(r.sample, sampleBytes(r.sample));
-          }
+        state: stream,
+        read(index, push, signal) {
+          let ordinal = 0;
+          const place = (sample: ShardSample) =>
+            push({ sample, at: [index, ordinal++] }, sampleBytes(sample));
+          return readShard(index, place, signal, resumedAt.get(index) ?? 0);
         },
       });
+      let shuffle: ShuffleState<PlacedSample> | undefined;
       if (sh) {
-        samples = shuffleBuffer(samples, {
-          bufferSize: sh.bufferSize,
-          seed: hashSeed(epochSeed(sh.seed, epoch), o.shard.rank),
-        });
+        shuffle = saved
+          ? {
+            buffer: await restoreBuffer(saved.buffer!, (i, push, s) => readShard(i, push, s, Infinity), {
+              concurrency: prefetchShards,
+              signal,
+            }),
+            rng: [...saved.rng!],
+          }
+          : shuffleState(hashSeed(epochSeed(sh.seed, epoch), o.shard.rank));
+        samples = shuffleBuffer(samples, { bufferSize: sh.bufferSize, state: shuffle });
       }
-      for await (const sample of resumeAt(samples, cursor.position)) {
+      track.cursor = (): ShardCursor => ({
+        prefetchShards,
+        bufferSize,
+        next: stream.next,
+        turn: stream.turn,
+        open: stream.open.map(([i, n]) => [i, n]),
+        ended: [...stream.ended ?? []],
+        ...(shuffle ? { buffer: shuffle.buffer.map((p) => p.at), rng: [...shuffle.rng] } : {}),
+      });
+      for await (const { sample } of samples) {
+        track.position++;
         if (!transform) {
-          cursor.position++;
           yield sample as R;
           continue;
         }
@@ -188,11 +245,9 @@ export function shardsPass<R>(spec: ShardSpec, opts: ShardDatasetOptions<R>): Cu
         } catch (e) {
           const uri = `${sample.shard}#${sample.key}`;
           if (onSampleError === "throw") throw new TransformError({ key: sample.key, uri }, e);
-          cursor.position++;
           skip(sample.shard, sample.key, e);
           continue;
         }
-        cursor.position++;
         yield value;
       }
     },

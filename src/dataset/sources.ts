@@ -80,6 +80,8 @@ export interface DatasetSource {
   readonly kind: "prefix" | "objects" | "manifest" | "urls" | "tar";
   /** The prefix URI, the manifest location, "N objects" or "N URLs", for messages. */
   readonly description: string;
+  /** Sources given as a list: a digest of its objects, which a saved pass state must match (see `listIdentity`). */
+  identity?(): string;
   /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
   refs(
     client: DatasetClient,
@@ -137,7 +139,39 @@ export function objectsSource(uris: string | Iterable<string>): DatasetSource {
     const u = parseUri(s);
     return { scheme: u.scheme, bucket: u.bucket, key: u.key, label: "" };
   });
-  return { kind: "objects", description: `${refs.length} objects`, refs: () => refs };
+  return {
+    kind: "objects",
+    description: `${refs.length} objects`,
+    identity: () => listIdentity(refs),
+    refs: () => refs,
+  };
+}
+
+/**
+ * A digest of a list of objects (32-bit FNV-1a over each bucket and key, in order), so that a saved pass state
+ * of one list is refused by a dataset of another list of the same length. URLs count by bucket and key only: a
+ * list presigned again (new signatures) is the same list.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { listIdentity } from "./sources.ts";
+ * const a = listIdentity([{ bucket: "b", key: "x" }, { bucket: "b", key: "y" }]);
+ * expect([a === listIdentity([{ bucket: "b", key: "x" }, { bucket: "b", key: "y" }]), a.length]).toEqual([true, 8]);
+ * expect(a).not.toEqual(listIdentity([{ bucket: "b", key: "y" }, { bucket: "b", key: "x" }]));
+ * ```
+ */
+export function listIdentity(refs: Iterable<{ bucket: string; key: string }>): string {
+  let h = 0x811c9dc5;
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x0a, 0x01000193); // a separator no key or bucket holds in this position
+  };
+  for (const r of refs) {
+    mix(r.bucket);
+    mix(r.key);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
 }
 
 /**

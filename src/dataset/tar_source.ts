@@ -14,7 +14,7 @@ import { readTar } from "../tar/reader.ts";
 import { parseUri } from "../uri.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
 import { type DatasetOptions, resolveDatasetOptions } from "./options.ts";
-import { type CustomPass, resumeAt } from "./shard_dataset.ts";
+import type { CustomPass } from "./shard_dataset.ts";
 import { dealStream } from "./shard.ts";
 import type { DatasetClient, DatasetSource } from "./sources.ts";
 import { defaultIndexUri, type TarWriteOptions } from "./tar_write.ts";
@@ -159,13 +159,15 @@ export async function loadMember(
 /**
  * The pass of `OssIterableDataset.fromTar` without an index: one GET of the archive, each regular file an item as
  * it is parsed, dealt to this rank (each rank reads the whole archive; give an index to read only your members).
+ * A resumed pass reads the archive again from its start and passes over the members delivered before.
  */
 export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): CustomPass<R> {
   const u = parseUri(tarUri);
   return {
+    kind: "tar-stream",
     description: tarUri,
     options: opts,
-    async *run(o, epoch, signal, onSkip, cursor) {
+    async *run(o, epoch, signal, onSkip, track) {
       const client = o.client as DatasetClient;
       const res = await client.get(u.bucket, u.key, { signal });
       async function* objects() {
@@ -183,9 +185,12 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
         }
       }
       const deal = { ...o.shard, evenShards: o.evenShards, seed: o.shuffle?.seed, epoch };
-      for await (const item of resumeAt(dealStream(objects(), deal), cursor.position)) {
+      let passed = 0;
+      for await (const item of dealStream(objects(), deal)) {
+        // A resumed pass reads the archive again and passes over the members it delivered.
+        if (passed++ < track.from.position) continue;
+        track.position++;
         if (!o.transform) {
-          cursor.position++;
           yield item as R;
           continue;
         }
@@ -194,12 +199,10 @@ export function tarStreamPass<R>(tarUri: string, opts: DatasetOptions<R>): Custo
           value = await o.transform(item);
         } catch (e) {
           if (o.onTransformError !== "skip") throw new TransformError(item, e);
-          cursor.position++;
           onSkip();
           o.logger.warn("transform failed, item skipped", { uri: item.uri, error: e });
           continue;
         }
-        cursor.position++;
         yield value;
       }
     },
