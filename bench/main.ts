@@ -394,7 +394,7 @@ async function main(): Promise<void> {
           scenarios.push({
             id: 4,
             title: `Listing ${s.listKeys.toLocaleString("en")} keys`,
-            setup: "ListObjectsV2 pages of 1,000, each client's paginator",
+            setup: "ListObjectsV2 pages of 1,000; each peer's paginator, ossflow's listFast (16 key ranges)",
             reps,
             metrics: [
               metricOf(

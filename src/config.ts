@@ -13,8 +13,9 @@
  * ```
  *
  * `logLevel` is 0 debug, 1 info, 2 warn or 3 error, or one of those names (`"info"`).
- * Also accepted, as documented: `datasetConfig.enableFastList` (false), `datasetConfig.listConcurrency` (16),
- * `datasetConfig.listWorker` (1). Unknown keys are ignored with a warning (a typo should not pass silently).
+ * `datasetConfig.enableFastList` (false) lists a dataset's prefix as `listConcurrency` (16) key ranges at once;
+ * `datasetConfig.listWorker` (1) is accepted as documented and has no effect (the listing needs no worker of its
+ * own: its cost is round trips, not CPU). Unknown keys are ignored with a warning (a typo should not pass silently).
  * `logPath` and `auditPath` stay undefined unless set: the connector's defaults under `/var/log` are not
  * written to by a library that was not asked to.
  *
@@ -63,11 +64,11 @@ export interface DatasetConfig {
   prefetchConcurrency: number;
   /** Workers (the connector: vCPUs) prefetching dataset items; 0 prefetches inline. Default 2. */
   prefetchWorker: number;
-  /** Use the connector's FastList for prefix listing. Default false. */
+  /** List a dataset's prefix as several key ranges at once (`listFast`). Default false. */
   enableFastList: boolean;
-  /** FastList concurrency. Default 16. */
+  /** Listing requests in flight with `enableFastList`. Default 16. */
   listConcurrency: number;
-  /** FastList workers. Default 1. */
+  /** The connector's FastList workers: accepted, no effect. Default 1. */
   listWorker: number;
 }
 

@@ -11,6 +11,7 @@ import {
   PartSchedule,
 } from "../src/checkpoint/mod.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
+import { BUCKET, randomBytes, setup } from "./checkpoint_fixture.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -41,7 +42,15 @@ Deno.test("partSize outside 100 KiB..5 GiB or not an integer is rejected naming 
   expect(() => new OssCheckpoint({ partSize: 1024 })).toThrow(
     "partSize: expected an integer number of bytes from 102400 (100 KiB) to 5368709120 (5 GiB), got 1024",
   );
-  expect(() => new OssCheckpoint({ partSize: MIN_PART_SIZE })).not.toThrow();
+});
+
+Deno.test("the smallest partSize accepted (100 KiB) is the part size a save uses", async () => {
+  await using t = await setup(undefined, { partSize: MIN_PART_SIZE });
+  const data = randomBytes(3 * MIN_PART_SIZE + 1, 11);
+  const writer = t.checkpoint.writer(`oss://${BUCKET}/min-parts.bin`);
+  await new Blob([data]).stream().pipeTo(writer);
+  expect([writer.stats.partSize, writer.stats.partsUploaded]).toEqual([MIN_PART_SIZE, 4]);
+  expect(new Uint8Array((await t.client.getBytes(BUCKET, "min-parts.bin")).bytes)).toEqual(data);
 });
 
 Deno.test("concurrency options must be positive integers", () => {

@@ -79,7 +79,7 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
 }
 
 /** Polls `cond` until true or `ms` pass; returns whether it became true. */
-export async function eventually(cond: () => boolean, ms = 2000): Promise<boolean> {
+export async function eventually(cond: () => boolean, ms = 20_000): Promise<boolean> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) return false;

@@ -116,11 +116,12 @@ for (const prefetchWorker of [0, 2]) {
         const atBreak = server.stats.requests;
         // A request whose connection was still being set up when it was aborted may reach the server a moment
         // later (the runtime's fetch finishes the handshake); the server answers it within one latency.
-        expect(await settled(server, 1000)).toBe(0);
+        expect(await settled(server)).toBe(0);
         const drained = server.stats.requests;
         expect(drained - atBreak).toBeLessThanOrEqual(concurrency);
-        await new Promise((r) => setTimeout(r, 3 * latencyMs));
-        expect(server.stats.requests).toBe(drained); // nothing keeps issuing requests after the break
+        // Nothing keeps issuing requests after the break: none arrives in a quiet window of three latencies.
+        expect(await settled(server, undefined, 3 * latencyMs)).toBe(0);
+        expect(server.stats.requests).toBe(drained);
         expect(server.stats.inFlight).toBe(0);
       }
     } finally {
@@ -138,9 +139,13 @@ Deno.test("an aborted signal stops the pass and every request in flight", async 
       PREFIX,
       dsOpts(server, { prefetchConcurrency: 16, signal: ac.signal }),
     );
-    setTimeout(() => ac.abort(new Error("stop the epoch")), 120);
-    await expect(collect(ds)).rejects.toThrow("stop the epoch");
-    expect(await settled(server, 200)).toBe(0);
+    let delivered = 0;
+    const pass = (async () => {
+      for await (const _ of ds) if (++delivered === 5) ac.abort(new Error("stop the epoch"));
+    })();
+    await expect(pass).rejects.toThrow("stop the epoch");
+    expect(delivered).toBe(5);
+    expect(await settled(server)).toBe(0);
   } finally {
     await server.close();
   }
@@ -188,13 +193,12 @@ Deno.test("listing streams: the first item arrives before the listing has ended"
   try {
     await seed(server, 2500); // three listing pages of 1000
     server.stats.reset();
-    const t0 = performance.now();
     const ds = OssIterableDataset.fromPrefix(PREFIX, dsOpts(server, { prefetchConcurrency: 8 }));
     for await (const item of ds) {
       expect(item.key).toBe(keyOf("train/", 0));
-      // The client keeps at most one page ahead, and the dataset pulls only what prefetch needs.
+      // The client keeps at most one page ahead, and the dataset pulls only what prefetch needs: the third
+      // page has not been asked for when the first item arrives.
       expect(ops(server.stats, "ListObjectsV2")).toBeLessThan(3);
-      expect(performance.now() - t0).toBeLessThan(2000);
       break;
     }
   } finally {

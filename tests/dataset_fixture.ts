@@ -102,7 +102,7 @@ export function assertSameObjects(got: Map<string, Uint8Array>, expected: Map<st
  * Waits until the server has no request in flight and no new request has arrived for `quietMs` (an aborted
  * request can reach the server a moment after the abort); returns `inFlight` then.
  */
-export async function settled(server: Server, timeoutMs = 1000, quietMs = 50): Promise<number> {
+export async function settled(server: Server, timeoutMs = 20_000, quietMs = 50): Promise<number> {
   const t0 = performance.now();
   let seen = server.stats.requests, since = performance.now();
   while (performance.now() - t0 < timeoutMs) {

@@ -338,7 +338,7 @@ Deno.test("an aborted signal stops a URL dataset's pass and every request in fli
       });
       setTimeout(() => ac.abort(new Error("stop the epoch")), 120);
       await expect(collect(ds)).rejects.toThrow("stop the epoch");
-      expect(await settled(server, 500)).toBe(0);
+      expect(await settled(server)).toBe(0);
     }
   } finally {
     await server.close();

@@ -25,6 +25,10 @@ const SAMPLES: Record<string, (cls: new (...args: never[]) => Error) => Error> =
       { key: "k", uri: "oss://b/k" },
       new Error("bad image"),
     ),
+  TarError: (C) =>
+    new (C as unknown as new (u: string, o: number, m: string) => Error)("oss://b/s.tar", 512, "truncated"),
+  SampleError: (C) =>
+    new (C as unknown as new (s: string, k: string, m: string) => Error)("oss://b/s.tar", "0001", "no dot"),
   ShortBody: (C) =>
     new (C as unknown as new (m: string) => Error)("the body has 3 bytes, Content-Length says 5"),
   SignatureVerificationError: (C) =>

@@ -103,6 +103,16 @@ Deno.test("AuditLog keeps only requests slower than 100 ms and writes them to au
   }
 });
 
+Deno.test("AuditLog keeps only requests slower than its threshold (100 ms by default)", () => {
+  const rec = (ms: number) => ({ method: "GET", bucket: "b", key: `k${ms}`, status: 200, bytes: 1, ms });
+  const kept: AuditRecord[] = [];
+  const audit = new AuditLog({ sink: (r) => kept.push(r) });
+  expect([99, 100, 100.5, 2500].map((ms) => audit.record(rec(ms)))).toEqual([false, false, true, true]);
+  expect(kept.map((r) => r.key)).toEqual(["k100.5", "k2500"]);
+  const strict = new AuditLog({ sink: () => {}, thresholdMs: 0 });
+  expect([strict.record(rec(0)), strict.record(rec(0.1))]).toEqual([false, true]);
+});
+
 Deno.test("AuditLog masks a registered secret and a signature= that appear in a key or bucket, in its sink and its file", async () => {
   const path = await Deno.makeTempFile();
   try {
@@ -144,17 +154,18 @@ Deno.test("bucketAndKey reads path-style and virtual-hosted URLs", () => {
 
 Deno.test("auditedFetch records a slow request over real HTTP with body bytes and never the signed URL", async () => {
   const body = new Uint8Array(5000).fill(7);
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
-    if (new URL(req.url).pathname.endsWith("/slow.bin")) await new Promise((r) => setTimeout(r, 130));
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async () => {
+    await new Promise((r) => setTimeout(r, 130)); // the behaviour: a request slower than the 100 ms threshold
     return new Response(body);
   });
   try {
     const seen: AuditRecord[] = [];
     const f = auditedFetch(new AuditLog({ sink: (r) => seen.push(r) }));
     const base = `http://127.0.0.1:${server.addr.port}/bkt`;
-    expect((await (await f(`${base}/fast.bin`)).arrayBuffer()).byteLength).toBe(5000);
     const res = await f(`${base}/dir/slow.bin?x-oss-signature=SECRETSIG`, { method: "GET" });
     expect((await res.bytes()).byteLength).toBe(5000);
+    // Only lower bounds on time: the server held the answer 130 ms, so the request took at least that long.
+    // (That a fast request is not kept is AuditLog.record's test, with the durations given.)
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({
       method: "GET",
@@ -163,7 +174,7 @@ Deno.test("auditedFetch records a slow request over real HTTP with body bytes an
       status: 200,
       bytes: 5000,
     });
-    expect(seen[0].ms).toBeGreaterThan(100);
+    expect(seen[0].ms).toBeGreaterThanOrEqual(130);
     expect(JSON.stringify(seen)).not.toContain("SECRETSIG");
   } finally {
     await server.shutdown();

@@ -493,3 +493,73 @@ Deno.test("bad options are refused at creation, naming the option", () => {
   expect(() => createPreviewApp({ ...base, token: "secret value" })).not.toThrow(/secret value/);
   expect(() => createPreviewApp({ ...base, token: "secret value" })).toThrow(TypeError);
 });
+
+/** A shard written by GNU tar from `files` (path → bytes), members in the order given. */
+async function gnuTar(files: [string, Uint8Array | string][]): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "ossflow-preview-tar-" });
+  try {
+    for (const [name, data] of files) {
+      await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.writeFile(
+        `${dir}/${name}`,
+        typeof data === "string" ? new TextEncoder().encode(data) : data,
+      );
+    }
+    const out = await new Deno.Command("tar", {
+      args: ["--format=gnu", "-cf", "-", "-C", dir, ...files.map(([name]) => name)],
+      stdout: "piped",
+    }).output();
+    expect(out.code).toBe(0);
+    return out.stdout;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a tar shard (written by GNU tar) is previewed as its first samples: images inline, text as text", async () => {
+  await withApp(async ({ client, get }) => {
+    const shard = await gnuTar([
+      ["0001.png", IMAGE],
+      ["0001.cls", "3"],
+      ["0001.json", '{"caption":"a cat"}'],
+      ["0002.png", IMAGE],
+      ["0002.cls", "5"],
+      ["README", "no sample key"],
+    ]);
+    await client.put("bkt", "data/shards/shard-000000.tar", shard);
+    const body = await json(await get("/api/preview?key=data/shards/shard-000000.tar"));
+    expect(body).toMatchObject({
+      kind: "tar",
+      key: "data/shards/shard-000000.tar",
+      others: ["README"],
+      truncated: false,
+    });
+    const samples = body.samples as {
+      key: string;
+      members: { ext: string; image?: string; text?: string }[];
+    }[];
+    expect(samples.map((s) => [s.key, s.members.map((m) => m.ext)])).toEqual([
+      ["0001", ["png", "cls", "json"]],
+      ["0002", ["png", "cls"]],
+    ]);
+    const image = samples[0].members[0].image!;
+    expect(image.startsWith("data:image/png;base64,")).toBe(true);
+    expectBytes(Uint8Array.from(atob(image.split(",")[1]), (c) => c.charCodeAt(0)), IMAGE, "inline image");
+    expect([samples[0].members[1].text, samples[0].members[2].text]).toEqual(["3", '{"caption":"a cat"}']);
+  });
+});
+
+Deno.test("a long tar shard shows its first 8 samples from the head; a corrupt one is a 422 naming the byte", async () => {
+  await withApp(async ({ client, get }) => {
+    const files: [string, Uint8Array][] = [];
+    for (let i = 0; i < 100; i++) files.push([`${String(i).padStart(4, "0")}.bin`, bytesOf(40_000, i)]);
+    await client.put("bkt", "data/shards/long.tar", await gnuTar(files));
+    const long = await json(await get("/api/preview?key=data/shards/long.tar"));
+    expect([(long.samples as unknown[]).length, long.truncated]).toEqual([8, true]);
+    const bad = await gnuTar([["0001.txt", "hello"]]);
+    bad[148] ^= 1; // the first header's checksum
+    await client.put("bkt", "data/shards/bad.tar", bad);
+    const err = await json(await get("/api/preview?key=data/shards/bad.tar"), 422);
+    expect(err).toMatchObject({ code: "TarError", offset: 0 });
+  });
+});

@@ -4,8 +4,8 @@
  * `// Type-checked only: …` (it needs real OSS or a bundle). So that the blocks run unchanged, three things are
  * substituted, and nothing else:
  *
- * - the package specifiers `jsr:@ossflow/ossflow`, `@ossflow/ossflow` (and their `/server`) become this
- *   checkout's `mod.ts` and `src/server/mod.ts`;
+ * - the package specifiers `jsr:@ossflow/ossflow`, `@ossflow/ossflow` (and their subpaths, `/server`,
+ *   `/shards`, …) become this checkout's modules as deno.json `exports` maps them;
  * - an OSS endpoint string literal, `"oss-<region>[-internal].aliyuncs.com"` with or without `https://`, becomes
  *   the local server's `http://127.0.0.1:PORT`, which names no region (the documented default applies);
  * - the credential file `/etc/oss/credentials.json` becomes a file holding the local server's key.
@@ -24,6 +24,8 @@ const DEV_CONFIG = new URL("deno.dev.json", ROOT).pathname;
 const KEY = { accessKeyId: "LTAIreadme", accessKeySecret: "readme-test-secret" };
 const TOKEN = "readme-preview-token";
 const TYPE_CHECKED_ONLY = "// Type-checked only:";
+/** deno.json `exports`: the subpath a block imports (`@ossflow/ossflow/shards`) → its module in this checkout. */
+const EXPORTS: Record<string, string> = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).exports;
 
 /** A fenced block of README.md: its language, first line number and text. */
 interface Block {
@@ -51,8 +53,8 @@ function fencedBlocks(markdown: string): Block[] {
 function substitute(code: string, endpoint: string, credPath: string): string {
   return code
     .replace(
-      /"(?:jsr:)?@ossflow\/ossflow(\/server)?"/g,
-      (_, server) => JSON.stringify(new URL(server ? "src/server/mod.ts" : "mod.ts", ROOT).href),
+      /"(?:jsr:)?@ossflow\/ossflow(\/[a-z0-9/]+)?"/g,
+      (_, sub) => JSON.stringify(new URL(EXPORTS[`.${sub ?? ""}`], ROOT).href),
     )
     .replace(/"(?:https:\/\/)?oss-[a-z0-9-]+\.aliyuncs\.com"/g, JSON.stringify(endpoint))
     .replaceAll('"/etc/oss/credentials.json"', JSON.stringify(credPath));

@@ -1,4 +1,5 @@
 import { expect } from "expect";
+import { eventually } from "./client_fixtures.ts";
 import { type RunningEmulator, serveEmulator, type ServeEmulatorOptions } from "../src/server/emulator.ts";
 import { DirectoryStore, MemoryStore, type ObjectStore } from "../src/server/store/mod.ts";
 
@@ -39,7 +40,8 @@ Deno.test("server: an object being uploaded stays invisible until its body has f
         },
       });
       const uploading = fetch(`${s.url}/data/slow.txt`, { method: "PUT", body });
-      await new Promise((r) => setTimeout(r, 100));
+      // The server has the first half and waits for the rest.
+      expect(await eventually(() => s.stats.bytesReceived >= "first half, ".length)).toBe(true);
       const during = await fetch(`${s.url}/data/slow.txt`);
       await during.body?.cancel();
       expect(during.status).toBe(404);

@@ -42,18 +42,23 @@ const backends: {
 ];
 
 /** A stream that delivers `first`, then waits for `release()` before delivering `rest` and closing. */
+/** A body that gives `first`, then waits for `release()` to give `rest`; `waiting` resolves once the reader has
+ * taken `first` and asked for more (a stream with no queue: each chunk is made when it is read). */
 function gatedStream(first: string, rest: string) {
-  let release!: () => void;
+  let release!: () => void, asked!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  const waiting = new Promise<void>((r) => (asked = r));
+  let reads = 0;
   const stream = new ReadableStream<Uint8Array>({
-    async start(c) {
-      c.enqueue(enc.encode(first));
+    async pull(c) {
+      if (reads++ === 0) return c.enqueue(enc.encode(first));
+      asked();
       await gate;
       c.enqueue(enc.encode(rest));
       c.close();
     },
-  });
-  return { stream, release };
+  }, { highWaterMark: 0 });
+  return { stream, release, waiting };
 }
 
 for (const backend of backends) {
@@ -104,7 +109,7 @@ for (const backend of backends) {
     const writing = s.put("data", "k", gated.stream);
     const fresh = gatedStream("x", "y");
     const creating = s.put("data", "fresh", fresh.stream);
-    await new Promise((r) => setTimeout(r, 30));
+    await Promise.all([gated.waiting, fresh.waiting]); // both writes are under way, their bodies half read
     expect(await text((await s.get("data", "k")).body)).toBe("old");
     expect(await s.head("data", "fresh")).toBeUndefined();
     expect((await s.list("data", { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(["k"]);

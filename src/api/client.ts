@@ -30,3 +30,4 @@ export type {
 } from "../client_types.ts";
 export { DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from "../retry.ts";
 export { DEFAULT_PRESIGN_EXPIRES, type Presigner } from "../presign.ts";
+export { type FastListOptions, listFast } from "../fast_list.ts";

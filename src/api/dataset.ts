@@ -26,3 +26,5 @@ export { type DealOptions, distributedIndices, type EvenShards, type Shard } fro
 export type { DatasetClient } from "../dataset/sources.ts";
 export { UrlFetchClient, type UrlFetchOptions } from "../dataset/url_client.ts";
 export type { UrlList } from "../dataset/url_source.ts";
+export { snapshotLine, type SnapshotResult, writeSnapshot } from "../dataset/snapshot.ts";
+export type { PassState } from "../dataset/iterable.ts";

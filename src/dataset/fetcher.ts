@@ -12,6 +12,7 @@ import type { AuditLog, AuditRecord } from "../log.ts";
 import { DataObject, type ObjectRef, TransformError } from "./item.ts";
 import type { ItemTransform, ResolvedDatasetOptions } from "./options.ts";
 import type { DatasetClient } from "./sources.ts";
+import { loadMember } from "./tar_source.ts";
 
 /** A GET request signed in the main thread, ready to send from a worker. */
 export type { SignedRequest };
@@ -159,6 +160,11 @@ export async function createLoader<R>(
     fetchedBytes += bytes.byteLength;
     return bytes;
   };
+  const countedItem = (item: DataObject) => {
+    fetched++;
+    fetchedBytes += item.size;
+    return item;
+  };
   const finish = async (item: DataObject): Promise<R | typeof SKIP> => {
     if (!fn) return item as R;
     try {
@@ -194,6 +200,7 @@ export async function createLoader<R>(
         return fetched ? fetchedBytes / fetched : 0;
       },
       async load(ref, signal) {
+        if (ref.member) return await finish(countedItem(await loadMember(client, ref, signal)));
         let bytes: Uint8Array, etag: string;
         if (client.getBytes) {
           // One read into memory, without a resumable stream per object (a broken body is fetched again).
@@ -219,6 +226,8 @@ export async function createLoader<R>(
       return fetched ? fetchedBytes / fetched : 0;
     },
     async load(ref, signal) {
+      // A tar member is a ranged GET pinned to the archive's ETag: fetched here, not by a worker.
+      if (ref.member) return await finish(countedItem(await loadMember(client, ref, signal)));
       const reply = await pool.request(await signer!(ref), ref, signal);
       if (reply.type === "value") return reply.value as R;
       if (reply.type === "bytes") {

@@ -33,6 +33,8 @@ export interface ObjectRef {
   etag?: string;
   /** The item's URI when it is not `scheme://bucket/key`: for URL datasets, the URL without its query. */
   uri?: string;
+  /** A member of a tar archive (the reference then names the archive): its path and where its data lies. */
+  member?: { name: string; offset: number; size: number };
   /**
    * For URL datasets: the URL to fetch, whose query may carry a signature. Set as a non-enumerable property, so
    * it stays out of JSON, logs and worker messages; never copied to a {@linkcode DataObject}.

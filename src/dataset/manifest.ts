@@ -31,6 +31,10 @@ export interface ManifestEntry {
   path: string;
   /** The label, "" when the line has none. */
   label: string;
+  /** The object's size, when the manifest says (a listing snapshot does). */
+  size?: number;
+  /** The object's ETag, when the manifest says (a listing snapshot does); the items carry it. */
+  etag?: string;
 }
 
 /**
@@ -209,7 +213,23 @@ export function jsonLinesParser(line: string, _lineNumber: number): ManifestEntr
   if (typeof o !== "object" || o === null || typeof source !== "string" || source === "") {
     throw new SyntaxError(`${JSON_EXPECTED}, got ${short(line)}`);
   }
-  return { path: source, label: labelOf(o.data?.label ?? o.label) };
+  const entry: ManifestEntry = { path: source, label: labelOf(o.data?.label ?? o.label) };
+  const { size, etag } = o as { size?: unknown; etag?: unknown };
+  if (size !== undefined) {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw new SyntaxError(
+        `"size": expected a byte count (an integer >= 0), got ${short(JSON.stringify(size))}`,
+      );
+    }
+    entry.size = size;
+  }
+  if (etag !== undefined) {
+    if (typeof etag !== "string" || etag === "") {
+      throw new SyntaxError(`"etag": expected a non-empty string, got ${short(JSON.stringify(etag))}`);
+    }
+    entry.etag = etag;
+  }
+  return entry;
 }
 
 /** The index of the `:` before a label in `path:label`, or -1 (a `:` inside `oss://` is not one). */
@@ -364,7 +384,7 @@ export async function* readManifest(
         if (typeof entry?.path !== "string" || entry.path === "") {
           throw new ManifestError(source, n, "the parser returned an entry without a path");
         }
-        yield { path: entry.path, label: entry.label ?? "", lineNumber: n };
+        yield { ...entry, label: entry.label ?? "", lineNumber: n };
       }
     }
   } finally {

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { OssClient } from "../client.ts";
+import { ConfigError } from "../errors.ts";
 import { prefetch } from "../prefetch.ts";
 import { createLoader, type Loader, SKIP } from "./fetcher.ts";
 import type { DataObject, ObjectRef } from "./item.ts";
@@ -12,6 +14,7 @@ import type { ManifestFormat, ManifestParser } from "./manifest.ts";
 import { type DatasetOptions, resolveDatasetOptions, type ResolvedDatasetOptions } from "./options.ts";
 import { type EvenShards, shardIndices } from "./shard.ts";
 import { epochSeed, permutation } from "./shuffle.ts";
+import { type SnapshotResult, writeSnapshot } from "./snapshot.ts";
 import {
   type DatasetSource,
   manifestArgs,
@@ -20,6 +23,7 @@ import {
   prefixSource,
 } from "./sources.ts";
 import { type UrlList, urlsSource } from "./url_source.ts";
+import { tarIndexSource } from "./tar_source.ts";
 
 /**
  * A map-style dataset: the source is listed once when the dataset is created, then any item can be fetched by
@@ -66,20 +70,23 @@ import { type UrlList, urlsSource } from "./url_source.ts";
  */
 export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
   readonly #refs: readonly ObjectRef[];
+  /** Every reference of the source, before dealing to ranks: what a snapshot writes. */
+  readonly #all: readonly ObjectRef[];
   readonly #o: ResolvedDatasetOptions<R>;
   #inline?: Promise<Loader<R>>;
   #epoch = 0;
   #skipped = 0;
 
-  private constructor(refs: readonly ObjectRef[], o: ResolvedDatasetOptions<R>) {
+  private constructor(refs: readonly ObjectRef[], all: readonly ObjectRef[], o: ResolvedDatasetOptions<R>) {
     this.#refs = refs;
+    this.#all = all;
     this.#o = o;
   }
 
   static async #create<R>(source: DatasetSource, opts: DatasetOptions<R>): Promise<OssMapDataset<R>> {
     const o = await resolveDatasetOptions(opts, { byUrl: source.kind === "urls" });
     const all: ObjectRef[] = [];
-    for await (const ref of source.refs(o.client, o.signal)) all.push(ref);
+    for await (const ref of source.refs(o.client, o.signal, o.listConcurrency)) all.push(ref);
     if (all.length === 0 && source.kind === "prefix") warnEmptyPrefix(o.logger, source.description);
     const { rank, worldSize } = o.shard;
     const refs = worldSize === 1
@@ -90,7 +97,36 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
       objects: all.length,
       shard: refs.length,
     });
-    return new OssMapDataset(refs, o);
+    return new OssMapDataset(refs, all, o);
+  }
+
+  /**
+   * Writes the listing this dataset was built from (every reference, before dealing to ranks) to `uri` as a
+   * JSON-lines manifest with sizes and ETags; `OssMapDataset.fromManifestFile(uri)` opens from it without
+   * listing, its `length` known once the manifest is read.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssClient, OssMapDataset } from "../../mod.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["data"] });
+   * const client = new OssClient({ endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } });
+   * for (const k of ["train/a.bin", "train/b.bin", "train/c.bin"]) await client.put("data", k, k);
+   * const listed = await OssMapDataset.fromPrefix("oss://data/train/", { client, rank: 1, worldSize: 2 });
+   * expect((await listed.snapshot("oss://data/lists/train.jsonl")).objects).toEqual(3); // every rank's objects
+   * const opened = await OssMapDataset.fromManifestFile("oss://data/lists/train.jsonl", { client });
+   * expect([opened.length, opened.ref(2).key, opened.ref(2).size]).toEqual([3, "train/c.bin", 11]);
+   * await server.close();
+   * ```
+   */
+  async snapshot(uri: string, opts: { signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+    if (!(this.#o.client instanceof OssClient)) {
+      throw new ConfigError(
+        `snapshot: needs an OssClient to write ${uri}; a URL dataset's listing is its URL list`,
+      );
+    }
+    return await writeSnapshot(this.#o.client, uri, this.#all, opts.signal);
   }
 
   /** Lists every object under `uri` (`oss://bucket/prefix/`), in key order. */
@@ -104,6 +140,35 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
     opts: DatasetOptions<R> = {},
   ): Promise<OssMapDataset<R>> {
     return OssMapDataset.#create(objectsSource(uris), opts);
+  }
+
+  /**
+   * The members of one tar archive by index (osstorchconnector's `OssMapDataset.from_tar`): the index at
+   * `indexUri` (see `buildTarIndex`; default beside the archive, `.idx` appended) is read once, and `get(i)`
+   * fetches member `i` with one ranged GET pinned to the archive's ETag (`If-Match`) and checks its length; a
+   * replaced archive fails with an `IntegrityError` instead of returning other bytes. Items are
+   * {@linkcode DataObject}s whose key is the member's path.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { OssMapDataset } from "./map.ts";
+   * import { writeTar } from "./tar_write.ts";
+   * import { serveEmulator } from "../server/emulator.ts";
+   * const server = await serveEmulator({ buckets: ["demo"] });
+   * const opts = { endpoint: server.url, credentials: { accessKeyId: "id", accessKeySecret: "secret" } };
+   * await writeTar("oss://demo/a.tar", [{ name: "1.txt", data: "one" }, { name: "2.txt", data: "two" }], opts);
+   * const ds = await OssMapDataset.fromTar("oss://demo/a.tar", "oss://demo/a.tar.idx", opts);
+   * expect([ds.length, (await ds.get(1)).key, await (await ds.get(1)).text()]).toEqual([2, "2.txt", "two"]);
+   * await server.close();
+   * ```
+   */
+  static fromTar<R = DataObject>(
+    tarUri: string,
+    indexUri?: string,
+    opts: DatasetOptions<R> = {},
+  ): Promise<OssMapDataset<R>> {
+    return OssMapDataset.#create(tarIndexSource(tarUri, indexUri), opts);
   }
 
   /**
@@ -199,7 +264,7 @@ export class OssMapDataset<R = DataObject> implements AsyncIterable<R> {
       shardIndices(this.#refs.length, rank, worldSize, evenShards),
       (i) => this.#refs[i],
     );
-    return new OssMapDataset(refs, { ...this.#o, shard: { rank, worldSize }, evenShards });
+    return new OssMapDataset(refs, this.#all, { ...this.#o, shard: { rank, worldSize }, evenShards });
   }
 
   /** The index order of a pass in `epoch`: `0 … length-1`, or the seeded permutation when shuffling. */

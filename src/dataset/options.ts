@@ -107,6 +107,19 @@ export interface DatasetOptions<R = DataObject> {
   /** Requests in flight. Default: `datasetConfig.prefetchConcurrency` (24). */
   prefetchConcurrency?: number;
   /**
+   * List a prefix as several key ranges at once (`listFast` of `./client`), in the same order. Default:
+   * `datasetConfig.enableFastList` (false). Needs an `OssClient` (not a URL list).
+   */
+  enableFastList?: boolean;
+  /**
+   * Iterable datasets: keep the references of the first complete pass and reuse them in later passes instead of
+   * listing (or reading the manifest) again; deals and shuffles are the same as from a fresh listing. The
+   * references stay in memory (about 200 bytes each). Default false.
+   */
+  cacheListing?: boolean;
+  /** Listing requests in flight with `enableFastList`. Default: `datasetConfig.listConcurrency` (16). */
+  listConcurrency?: number;
+  /**
    * Web Workers that fetch (and run a module transform). Default: `datasetConfig.prefetchWorker` when a config
    * is given, else 0 (inline). Falls back to inline where `Worker` does not exist.
    */
@@ -134,6 +147,8 @@ export interface DatasetOptions<R = DataObject> {
 
 /** Options after resolution. */
 export interface ResolvedDatasetOptions<R> {
+  /** Listing requests in flight for a prefix: 1 unless fast listing is on. */
+  listConcurrency: number;
   client: OssClient | DatasetClient;
   concurrency: number;
   workers: number;
@@ -174,6 +189,18 @@ function positive(name: string, v: unknown, min = 1): number | undefined {
     throw new ConfigError(`dataset option ${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   }
   return v;
+}
+
+/** Whether fast listing is on: the option, else the config's `enableFastList`. */
+function fastList(
+  opts: { enableFastList?: unknown },
+  dc: OssflowConfig["datasetConfig"] | undefined,
+): boolean {
+  const v = opts.enableFastList;
+  if (v !== undefined && typeof v !== "boolean") {
+    throw new ConfigError(`dataset option enableFastList: expected true or false, got ${JSON.stringify(v)}`);
+  }
+  return v ?? dc?.enableFastList ?? false;
 }
 
 /** Signs for workers of a URL dataset: the reference's own URL, without headers. */
@@ -315,6 +342,9 @@ export async function resolveDatasetOptions<R>(
   return {
     client,
     concurrency: positive("prefetchConcurrency", opts.prefetchConcurrency) ?? dc?.prefetchConcurrency ?? 24,
+    listConcurrency: fastList(opts, dc)
+      ? positive("listConcurrency", opts.listConcurrency) ?? dc?.listConcurrency ?? 16
+      : 1,
     workers: positive("prefetchWorker", opts.prefetchWorker, 0) ?? dc?.prefetchWorker ?? 0,
     maxBytesInFlight: positive("maxBytesInFlight", opts.maxBytesInFlight) ?? 256 * 1024 * 1024,
     ordered: opts.ordered ?? true,

@@ -75,18 +75,77 @@ export function hashSeed(...parts: number[]): number {
  */
 export function createRng(seed: number): () => number {
   if (!Number.isFinite(seed)) throw new RangeError(`createRng: seed must be a finite number, got ${seed}`);
-  let a = hashSeed(seed, 1), b = hashSeed(seed, 2), c = hashSeed(seed, 3), d = 1;
-  const next = () => {
+  return rngFrom(shuffleState(seed).rng);
+}
+
+/**
+ * The sfc32 generator over `words` (`[a, b, c, d]`), which it updates in place: the four numbers are its whole
+ * state, so copying them saves it and {@linkcode rngFrom} over the copy continues the same sequence.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { rngFrom } from "./shuffle.ts";
+ * const words = [1, 2, 3, 4];
+ * const rng = rngFrom(words);
+ * rng();
+ * const saved = [...words];
+ * expect(rngFrom(saved)()).toEqual(rng());
+ * ```
+ */
+export function rngFrom(words: number[]): () => number {
+  return () => {
+    const [a, b, c, d] = words;
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
+    words[3] = (d + 1) | 0;
+    words[0] = b ^ (b >>> 9);
+    words[1] = (c + (c << 3)) | 0;
+    const c2 = (c << 21) | (c >>> 11);
+    words[2] = (c2 + t) | 0;
     return (t >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The state of a {@linkcode shuffleBuffer} that its caller owns: the items held, in slot order, and the
+ * generator's four words. The shuffle updates it in place, so at any point where the shuffle is suspended it
+ * says exactly what the shuffle would do next; a shuffle given a copy (with the same items) continues the same.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { shuffleBuffer, shuffleState } from "./shuffle.ts";
+ * const state = shuffleState<number>(7);
+ * const first = shuffleBuffer([1, 2, 3, 4, 5, 6], { bufferSize: 3, state });
+ * const head = [(await first.next()).value, (await first.next()).value];
+ * const copy = { buffer: [...state.buffer], rng: [...state.rng] };
+ * const rest = await Array.fromAsync(shuffleBuffer([6], { bufferSize: 3, state: copy }));
+ * expect([...head, ...rest]).toEqual(await Array.fromAsync(shuffleBuffer([1, 2, 3, 4, 5, 6], { bufferSize: 3, seed: 7 })));
+ * ```
+ */
+export interface ShuffleState<T> {
+  /** The items held, in slot order. */
+  buffer: T[];
+  /** The generator's state (see {@linkcode rngFrom}). */
+  rng: number[];
+}
+
+/**
+ * A fresh {@linkcode ShuffleState} for `seed`: an empty buffer and the generator `createRng(seed)` starts with.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { shuffleState } from "./shuffle.ts";
+ * expect(shuffleState(1).buffer).toEqual([]);
+ * ```
+ */
+export function shuffleState<T>(seed: number): ShuffleState<T> {
+  if (!Number.isFinite(seed)) throw new RangeError(`shuffle: seed must be a finite number, got ${seed}`);
+  const rng = [hashSeed(seed, 1), hashSeed(seed, 2), hashSeed(seed, 3), 1];
+  const next = rngFrom(rng);
   for (let i = 0; i < 12; i++) next(); // warm up away from the seeding state
-  return next;
+  return { buffer: [], rng };
 }
 
 /** A uniform integer in `[0, n)`. */
@@ -139,7 +198,8 @@ export function epochSeed(seed: number, epoch: number): number {
 
 /**
  * A streaming shuffle: fills a buffer of `bufferSize` items, then for each further item yields a random buffered
- * one and puts the new one in its place; drains the rest in random order at the end. Memory is `bufferSize` items.
+ * one and puts the new one in its place; drains the rest in random order at the end. Memory is `bufferSize` items. With `state` (see
+ * {@linkcode ShuffleState}) the caller owns the buffer and the generator, to save and continue a shuffle.
  *
  * @example
  * ```ts
@@ -152,14 +212,15 @@ export function epochSeed(seed: number, epoch: number): number {
  */
 export async function* shuffleBuffer<T>(
   source: Iterable<T> | AsyncIterable<T>,
-  opts: { bufferSize?: number; seed?: number } = {},
+  opts: { bufferSize?: number; seed?: number; state?: ShuffleState<T> } = {},
 ): AsyncGenerator<T, void, undefined> {
   const size = opts.bufferSize ?? 1024;
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`shuffleBuffer: bufferSize must be a positive integer, got ${opts.bufferSize}`);
   }
-  const rng = createRng(opts.seed ?? 0);
-  const buf: T[] = [];
+  const state = opts.state ?? shuffleState<T>(opts.seed ?? 0);
+  const rng = rngFrom(state.rng);
+  const buf = state.buffer;
   for await (const item of source) {
     if (buf.length < size) {
       buf.push(item);

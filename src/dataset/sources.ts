@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { OssClient } from "../client.ts";
+import { listFast } from "../fast_list.ts";
 import { type ObjectUri, parsePrefixUri, parseUri } from "../uri.ts";
 import type { ObjectRef } from "./item.ts";
 import type { DatasetOptions } from "./options.ts";
@@ -75,11 +77,17 @@ const LIST_PAGE_KEYS = 250;
  */
 export interface DatasetSource {
   /** Which constructor made it. */
-  readonly kind: "prefix" | "objects" | "manifest" | "urls";
+  readonly kind: "prefix" | "objects" | "manifest" | "urls" | "tar";
   /** The prefix URI, the manifest location, "N objects" or "N URLs", for messages. */
   readonly description: string;
+  /** Sources given as a list: a digest of its objects, which a saved pass state must match (see `listIdentity`). */
+  identity?(): string;
   /** A fresh stream of references; stops (and aborts its requests) when `signal` aborts. */
-  refs(client: DatasetClient, signal?: AbortSignal): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;
+  refs(
+    client: DatasetClient,
+    signal?: AbortSignal,
+    listConcurrency?: number,
+  ): AsyncIterable<ObjectRef> | Iterable<ObjectRef>;
 }
 
 /**
@@ -98,8 +106,12 @@ export function prefixSource(uri: string): DatasetSource {
   return {
     kind: "prefix",
     description: uri,
-    async *refs(client, signal) {
-      for await (const o of client.list(u.bucket, { prefix: u.key, maxKeys: LIST_PAGE_KEYS, signal })) {
+    async *refs(client, signal, listConcurrency = 1) {
+      // Fast listing pages of 1000: its parallel ranges, not small pages, keep it ahead of the prefetch.
+      const listing = listConcurrency > 1 && client instanceof OssClient
+        ? listFast(client, u.bucket, { prefix: u.key, concurrency: listConcurrency, signal })
+        : client.list(u.bucket, { prefix: u.key, maxKeys: LIST_PAGE_KEYS, signal });
+      for await (const o of listing) {
         if (o.key.endsWith("/")) continue;
         yield { scheme: u.scheme, bucket: u.bucket, key: o.key, size: o.size, etag: o.etag, label: "" };
       }
@@ -127,7 +139,39 @@ export function objectsSource(uris: string | Iterable<string>): DatasetSource {
     const u = parseUri(s);
     return { scheme: u.scheme, bucket: u.bucket, key: u.key, label: "" };
   });
-  return { kind: "objects", description: `${refs.length} objects`, refs: () => refs };
+  return {
+    kind: "objects",
+    description: `${refs.length} objects`,
+    identity: () => listIdentity(refs),
+    refs: () => refs,
+  };
+}
+
+/**
+ * A digest of a list of objects (32-bit FNV-1a over each bucket and key, in order), so that a saved pass state
+ * of one list is refused by a dataset of another list of the same length. URLs count by bucket and key only: a
+ * list presigned again (new signatures) is the same list.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { listIdentity } from "./sources.ts";
+ * const a = listIdentity([{ bucket: "b", key: "x" }, { bucket: "b", key: "y" }]);
+ * expect([a === listIdentity([{ bucket: "b", key: "x" }, { bucket: "b", key: "y" }]), a.length]).toEqual([true, 8]);
+ * expect(a).not.toEqual(listIdentity([{ bucket: "b", key: "y" }, { bucket: "b", key: "x" }]));
+ * ```
+ */
+export function listIdentity(refs: Iterable<{ bucket: string; key: string }>): string {
+  let h = 0x811c9dc5;
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x0a, 0x01000193); // a separator no key or bucket holds in this position
+  };
+  for (const r of refs) {
+    mix(r.bucket);
+    mix(r.key);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
 }
 
 /**
@@ -200,6 +244,8 @@ export function manifestSource(
           throw new ManifestError(location, e.lineNumber, (err as Error).message, { cause: err });
         }
         ref.label = e.label;
+        if (e.size !== undefined) ref.size = e.size;
+        if (e.etag !== undefined) ref.etag = e.etag;
         yield ref;
       }
     },

@@ -8,7 +8,7 @@
 import { ConfigError } from "../errors.ts";
 import { bucketAndKey, redact } from "../log.ts";
 import type { ObjectRef } from "./item.ts";
-import type { DatasetSource } from "./sources.ts";
+import { type DatasetSource, listIdentity } from "./sources.ts";
 
 /**
  * What `fromUrls` accepts: URL strings or `URL`s, from an array (or any iterable) or an async iterable.
@@ -172,7 +172,12 @@ export function urlsSource(urls: UrlList, opts: UrlRefOptions = {}): DatasetSour
     );
   }
   const refs = Array.from(urls as Iterable<unknown>, (u, i) => urlRef(u, i, opts));
-  return { kind: "urls", description: `${refs.length} URLs`, refs: () => refs };
+  return {
+    kind: "urls",
+    description: `${refs.length} URLs`,
+    identity: () => listIdentity(refs),
+    refs: () => refs,
+  };
 }
 
 function asyncUrlsSource(urls: AsyncIterable<unknown>, opts: UrlRefOptions): DatasetSource {

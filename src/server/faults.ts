@@ -16,6 +16,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { sleep } from "../retry.ts";
 
 /**
  * Kinds of injected errors.
@@ -55,7 +56,11 @@ export const FAULT_KINDS: readonly FaultKind[] = ["slowdown", "reset", "truncate
  * ```
  */
 export interface FaultOptions {
-  /** Delay before every request is handled, ms. Default 0. */
+  /**
+   * Delay before every request is handled, ms. Default 0. A client that closes its connection meanwhile ends the
+   * wait (the request's signal); Deno warns once about its legacy request abort unless run with
+   * `--unstable-no-legacy-abort` (this repository's `deno.json` sets `"unstable": ["no-legacy-abort"]`).
+   */
   latencyMs?: number;
   /** Cap on every response body and request body, bytes per second. Default unlimited. */
   bandwidthBytesPerSec?: number;
@@ -252,22 +257,6 @@ export interface FaultPlan {
 }
 
 const NO_FAULTS: FaultPlan = Object.freeze({ latencyMs: 0 });
-
-/**
- * Resolves after `ms` milliseconds (immediately for 0).
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import { sleep } from "./faults.ts";
- * const t0 = performance.now();
- * await sleep(5);
- * expect(performance.now() - t0).toBeGreaterThanOrEqual(4); // the behaviour is the wait
- * ```
- */
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
 
 /** How far ahead of its bandwidth cap a metered stream may run before it waits, in ms. */
 const PACE_SLACK_MS = 2;

@@ -5,6 +5,7 @@
 // own object failed, a notice gives the rule to add, and the text previews still load
 // (tests/e2e/out/preview-no-cors.png). Screenshots are gitignored; CI keeps them as artifacts.
 import { expect } from "expect";
+import { packTar } from "modern-tar";
 import { encode } from "fast-png";
 import { OssClient } from "../../src/client.ts";
 import { createPreviewApp, serveEmulator } from "../../src/server/mod.ts";
@@ -78,6 +79,12 @@ Deno.test(needs(CHROMIUM, {
       await client.put("datasets", "pets/labels.jsonl", rows.join("\n") + "\n");
       await client.put("datasets", "pets/README.txt", "Generated test cards for the ossflow preview page.\n");
       await client.put("datasets", "pets/weights.bin", crypto.getRandomValues(new Uint8Array(512)));
+      // A WebDataset shard (written by modern-tar): its tile shows its samples, images inline.
+      const members = [0, 1].flatMap((n) => [
+        { header: { name: `s${n}.png`, size: testCard(n).length }, body: testCard(n) },
+        { header: { name: `s${n}.cls`, size: 1 }, body: String(n) },
+      ]);
+      await client.put("datasets", "pets/shard-000000.tar", await packTar(members));
       await client.put("datasets", "private/secret.txt", "not shown");
       handler = createPreviewApp({
         client,
@@ -113,14 +120,16 @@ Deno.test(needs(CHROMIUM, {
         "#grid img",
         (imgs) => imgs.map((i) => ({ alt: i.getAttribute("alt"), w: i.naturalWidth, h: i.naturalHeight })),
       );
-      expect(images.length).toBe(IMAGES);
+      expect(images.length).toBe(IMAGES + 2); // the shard's two images, inline
       for (const img of images) expect(img).toMatchObject({ w: SIZE, h: SIZE });
+      expect(images.filter((i) => i.alt?.startsWith("s")).map((i) => i.alt)).toEqual(["s0.png", "s1.png"]);
       expect(storeRequests.length).toBe(IMAGES);
       for (const url of storeRequests) expect(url).toContain("x-oss-signature=");
       const texts = await page.$$eval("#grid pre", (pres) => pres.map((p) => p.textContent ?? ""));
-      expect(texts.length).toBe(3);
+      expect(texts.length).toBe(5); // README, labels, weights, and the shard's two .cls members
+      expect(texts.filter((t) => t.startsWith(".cls"))).toEqual([".cls: 0", ".cls: 1"]);
       expect(texts.some((t) => t.includes('"label":2'))).toBe(true);
-      expect(await page.textContent("#status")).toBe("15 objects under pets/");
+      expect(await page.textContent("#status")).toBe("16 objects under pets/");
       expect(session.errors).toEqual([]);
       const path = await session.screenshot("preview.png");
       console.log(`screenshot: ${path}`);

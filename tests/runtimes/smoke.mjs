@@ -3,7 +3,8 @@
 // (dist/ossflow.js) as a module namespace and the server's address, and proves: writes, listing, a dataset
 // pass with a transform and concurrent prefetch (in Web Workers where the runtime has them), a map dataset
 // batch (getMany), a multipart checkpoint round trip with CRC-64 checks, SigV4 signing (smithy, lazily
-// imported) and presigned URLs.
+// imported), presigned URLs, safetensors, and tar shards (written here by an independent ustar writer) read as
+// WebDataset samples with fromShards.
 
 /**
  * @typedef {object} SmokeConfig
@@ -119,6 +120,42 @@ export function referenceCrc64(bytes) {
     hi = ((hi >>> 8) ^ CRC_TABLE[256 + j]) >>> 0;
   }
   return ((BigInt(~hi >>> 0) << 32n) | BigInt(~lo >>> 0)).toString();
+}
+
+/**
+ * A ustar archive of `files` ([name, text] pairs), written here from the format's definition (POSIX.1-1988
+ * ustar: 512-byte headers with octal fields and a checksum, data padded to 512 bytes, two zero blocks at the
+ * end), not by the library: an independent writer for the shard reader to read.
+ *
+ * @param {[string, string][]} files
+ * @returns {Uint8Array}
+ */
+export function ustar(files) {
+  const enc = new TextEncoder();
+  const blocks = [];
+  const field = (h, at, len, text) => h.set(enc.encode(text).subarray(0, len), at);
+  const octal = (n, len) => n.toString(8).padStart(len - 1, "0") + "\0";
+  for (const [name, text] of files) {
+    const data = enc.encode(text);
+    const h = new Uint8Array(512);
+    field(h, 0, 100, name);
+    field(h, 100, 8, octal(0o644, 8));
+    field(h, 108, 8, octal(0, 8));
+    field(h, 116, 8, octal(0, 8));
+    field(h, 124, 12, octal(data.length, 12));
+    field(h, 136, 12, octal(1700000000, 12));
+    field(h, 148, 8, "        "); // the checksum is summed with its own field as spaces
+    h[156] = 0x30; // '0': a regular file
+    field(h, 257, 8, "ustar\u000000");
+    const sum = h.reduce((a, b) => a + b, 0);
+    field(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+    blocks.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(new Uint8Array(1024));
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) (out.set(b, at), at += b.length);
+  return out;
 }
 
 /**
@@ -334,6 +371,30 @@ export async function smoke(lib, cfg) {
       const all = await model.loadAll();
       check(all.get("ids").data[1] === -1n, "I64 tensor read back by loadAll");
       return `3 tensors; F16 as ${f16 ? "Float16Array" : "raw bytes"}; ${model.stats.requests} requests`;
+    }) &&
+    await step("tar shards as samples", async () => {
+      const samples = [];
+      for (let shard = 0; shard < 2; shard++) {
+        const files = [];
+        for (let i = 0; i < 3; i++) {
+          const key = `${shard}${String(i).padStart(3, "0")}`;
+          files.push([`${key}.txt`, `text ${key}`], [`${key}.cls`, String(i)]);
+          samples.push([key, `text ${key}`, String(i)]);
+        }
+        const shardKey = `${prefix}shards/shard-${String(shard).padStart(6, "0")}.tar`;
+        await client.put(bucket, shardKey, ustar(files));
+      }
+      const ds = lib.OssIterableDataset.fromShards(
+        `oss://${bucket}/${prefix}shards/shard-{000000..000001}.tar`,
+        {
+          ...base,
+          transform: async (s) => [s.key, await s.members.txt.text(), await s.members.cls.text()],
+        },
+      );
+      const got = [];
+      for await (const sample of ds) got.push(sample);
+      check(JSON.stringify(got) === JSON.stringify(samples), `shard samples: ${JSON.stringify(got)}`);
+      return `${got.length} samples from 2 ustar shards (brace pattern)`;
     });
   return { ok: ok && steps.every((s) => s.ok), steps, env, ms: Math.round(performance.now() - started) };
 }

@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { EmulatorContext, EmulatorEnv, EmulatorRuntime } from "../context.ts";
 import { EmulatorError } from "../error.ts";
-import { sleep } from "../faults.ts";
+import { sleep } from "../../retry.ts";
 
 const CONNECTION_RESET = Object.freeze({ reason: "ossflow emulator: connection reset (injected fault)" });
 
@@ -45,7 +45,12 @@ export function injectFaults(rt: EmulatorRuntime): MiddlewareHandler<EmulatorEnv
     if (c.get("op") === "Options") return await next();
     const plan = rt.faults.plan(c.req.method, c.get("key") ?? "", c.get("op"));
     c.set("plan", plan);
-    await sleep(plan.latencyMs);
+    if (plan.latencyMs > 0) {
+      // A client that gave up while the request waited (its timeout, an abort) frees the handler at once. (Deno
+      // before `no-legacy-abort` also aborts the signal after every successful response, and warns of it.)
+      const gone = await sleep(plan.latencyMs, c.req.raw.signal).then(() => false, () => true);
+      if (gone) return new Response(null, { status: 499 }); // nobody reads it: the connection is closed
+    }
     if (plan.fault) rt.stats.fault(plan.fault);
     if (plan.fault === "slowdown") throw new EmulatorError("SlowDown", "Please reduce your request rate.");
     if (plan.fault === "reset") return resetConnection(c);

@@ -22,6 +22,7 @@ import type { PresignOptions } from "../../presign.ts";
 import { API_HEADERS, badParam, errorResponse, intParam, jsonResponse, PreviewApiError } from "./http.ts";
 import { previewObject } from "./object.ts";
 import { isSafetensorsKey, previewSafetensors } from "./safetensors.ts";
+import { isTarKey, previewTar } from "./tar.ts";
 import { pageCsp, PREVIEW_PAGE_SCRIPT, previewPageHtml } from "./page.ts";
 import { bundleRoute, resolveOptions } from "./options.ts";
 
@@ -248,6 +249,7 @@ export function createPreviewApp(opts: PreviewAppOptions): ServerApp<unknown> {
   app.get("/api/preview", (c) => {
     const key = keyParam(c.req.query("key"));
     if (isSafetensorsKey(key)) return previewSafetensors(client, o.bucket, key, (k) => allowed("shard", k));
+    if (isTarKey(key)) return previewTar(client, o.bucket, key);
     return previewObject(client, o.bucket, key, o.limits);
   });
 

@@ -114,6 +114,10 @@ input { font: inherit; padding: 3px 6px; }
 figure { margin: 0; background: #fff; border-radius: 6px; box-shadow: 0 1px 3px #0002; overflow: hidden; }
 .thumb { height: 150px; display: flex; align-items: center; justify-content: center; background: #e9ecf2; }
 .thumb img { max-width: 100%; max-height: 100%; image-rendering: pixelated; }
+.tar { overflow: auto; max-height: 100%; font-size: 11px; text-align: left; }
+.tar div { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+.tar img { max-height: 32px; }
+.tar pre { margin: 0; }
 .thumb pre { margin: 0; padding: 6px; width: 100%; height: 100%; box-sizing: border-box; overflow: hidden;
   font: 11px/1.3 ui-monospace, monospace; white-space: pre-wrap; word-break: break-all; background: #fff; }
 .thumb pre.hex { word-break: normal; }
@@ -246,8 +250,34 @@ function showImage(card, blob) {
   });
 }
 
+function showTarSamples(card, p) {
+  const box = document.createElement("div");
+  box.className = "tar";
+  for (const sample of p.samples) {
+    const row = document.createElement("div");
+    row.append(Object.assign(document.createElement("b"), { textContent: sample.key }));
+    for (const m of sample.members) {
+      if (m.image) {
+        const img = Object.assign(document.createElement("img"), { src: m.image, alt: sample.key + "." + m.ext });
+        img.title = m.ext + ", " + m.size + " bytes";
+        row.append(img);
+      } else {
+        const pre = document.createElement("pre");
+        pre.textContent = "." + m.ext + ": " + (m.text ?? m.hex ?? "");
+        row.append(pre);
+      }
+    }
+    box.append(row);
+  }
+  const more = p.truncated ? ", more follow" : "";
+  box.title = "tar shard: first " + p.samples.length + " samples" + more;
+  card.thumb.replaceChildren(box);
+  card.done = true;
+}
+
 function showPreview(card, p) {
   if (p.kind === "safetensors") return showTensorTable(card, p);
+  if (p.kind === "tar") return showTarSamples(card, p);
   const pre = document.createElement("pre");
   if (p.kind === "binary") {
     pre.className = "hex";

@@ -496,29 +496,4 @@ export function validateKey(key: string): void {
   if (why) throw new EmulatorError("InvalidObjectName", `The object name is invalid: ${why}.`, { key });
 }
 
-/**
- * Compares keys in UTF-8 byte order (the order OSS lists in), which differs from UTF-16 order for
- * characters above U+FFFF.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import { compareKeys } from "./types.ts";
- * expect(["b", "a"].sort(compareKeys)).toEqual(["a", "b"]);
- * ```
- */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (astral code points) sort above U+E000-U+FFFF in UTF-8 but below them in UTF-16.
-    if (x >= 0xd800 && x <= 0xdfff) x += 0x2000;
-    else if (x >= 0xe000) x -= 0x800;
-    if (y >= 0xd800 && y <= 0xdfff) y += 0x2000;
-    else if (y >= 0xe000) y -= 0x800;
-    return x - y;
-  }
-  return a.length - b.length;
-}
+export { compareKeys } from "../../key_order.ts";

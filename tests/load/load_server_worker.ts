@@ -2,7 +2,7 @@
 // would: { buckets, credentials } in, { url } out; "close" stops it and answers with its stats. No faults are
 // injected, so it serves without the connection proxy that the `reset` fault needs (that JavaScript TCP relay
 // costs about two thirds of the throughput at 512 connections and is not what this test measures).
-import { serveEmulator } from "../src/server/emulator.ts";
+import { serveEmulator } from "../../src/server/emulator.ts";
 
 const self = globalThis as unknown as Worker;
 self.onmessage = async (e: MessageEvent) => {
