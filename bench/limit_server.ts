@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { meteredStream, sleep } from "../src/server/faults.ts";
+import { meteredStream } from "../src/server/faults.ts";
+import { sleep } from "../src/retry.ts";
 import { BUCKET, MiB, PREFIX, seededKey } from "./common.ts";
 
 function flag(name: string): string | undefined {
