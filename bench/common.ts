@@ -63,11 +63,17 @@ export interface Settings {
   clients: string[];
   /** ossflow dataset: prefetch workers (0 = inline fetches). */
   ossflowWorkers: number;
+  /** ossflow checkpoint write: 0 = `save(uri, { path })` (parts read from the file), 1 = the file's readable. */
+  ossflowWriteStream: number;
   /**
    * Target duration of the whole run, s. Each scenario gets a share; a scenario stops starting new rounds
    * (one repetition of every client) when the next would overrun its share. The first round always runs.
    */
   budgetS: number;
+  /** Pin the servers and the client under test to different CPUs with taskset (`--no-pin` turns it off). */
+  pin: boolean;
+  /** Measure each scenario's physical limit (bench/limit_server.ts read by a bare fetch loop; `--no-limit`). */
+  limit: boolean;
 }
 
 /** Shares of {@linkcode Settings.budgetS} per scenario (the rest: start-up, seeding, warm-up, signing). */
@@ -95,7 +101,10 @@ const DEFAULTS: Settings = {
   scenarios: [1, 2, 3, 4, 5],
   clients: [...CLIENTS],
   ossflowWorkers: 0,
+  ossflowWriteStream: 0,
   budgetS: 300,
+  pin: true,
+  limit: true,
 };
 
 const QUICK: Partial<Settings> = {
@@ -124,6 +133,7 @@ const FLAGS: Record<string, keyof Settings> = {
   "ckpt-reps": "ckptReps",
   "sign-ms": "signMs",
   "ossflow-workers": "ossflowWorkers",
+  "ossflow-write-stream": "ossflowWriteStream",
   "budget-s": "budgetS",
 };
 
@@ -132,7 +142,10 @@ export const USAGE = `deno task bench [--quick] [--scenarios 1,2,3,4,5] [--clien
   [--latency 15] [--bandwidth-mib 100] [--concurrency 64] [--stream-concurrency 16]
   [--small-count 10000] [--small-kib 16] [--medium-count 500] [--medium-mib 4]
   [--ckpt-mib 1024] [--part-mib 8] [--list-keys 100000] [--reps 3] [--ckpt-reps 3] [--sign-ms 400]
-  [--ossflow-workers 0] [--budget-s 300] [--out bench/results/latest.json] [--no-readme]`;
+  [--ossflow-workers 0] [--ossflow-write-stream 0] [--budget-s 300] [--out bench/results/latest.json] [--no-readme] [--no-pin] [--no-limit]`;
+
+/** Flags without a value. */
+const SWITCHES = ["--quick", "--no-readme", "--help", "--no-pin", "--no-limit"];
 
 /** Parses `--name value` / `--name=value` flags over the defaults (and `--quick`'s smaller sizes). */
 export function parseSettings(
@@ -144,7 +157,7 @@ export function parseSettings(
     if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}\n${USAGE}`);
     const eq = a.indexOf("=");
     if (eq > 0) pairs.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (["--quick", "--no-readme", "--help"].includes(a)) pairs.set(a.slice(2), "");
+    else if (SWITCHES.includes(a)) pairs.set(a.slice(2), "");
     else pairs.set(a.slice(2), args[++i] ?? "");
   }
   if (pairs.has("help")) {
@@ -152,7 +165,13 @@ export function parseSettings(
     Deno.exit(0);
   }
   const quick = pairs.has("quick");
-  const s: Settings = { ...DEFAULTS, ...(quick ? QUICK : {}), quick };
+  const s: Settings = {
+    ...DEFAULTS,
+    ...(quick ? QUICK : {}),
+    quick,
+    pin: !pairs.has("no-pin"),
+    limit: !pairs.has("no-limit"),
+  };
   for (const [flag, value] of pairs) {
     const key = FLAGS[flag];
     if (key) {
@@ -168,7 +187,7 @@ export function parseSettings(
         throw new Error(`--clients: unknown ${bad.join(", ")} (known: ${CLIENTS.join(", ")})`);
       }
       s.clients = CLIENTS.filter((c) => names.includes(c));
-    } else if (!["quick", "out", "no-readme"].includes(flag)) {
+    } else if (flag !== "out" && !SWITCHES.includes(`--${flag}`)) {
       throw new Error(`unknown flag --${flag}\n${USAGE}`);
     }
   }

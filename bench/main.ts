@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: ossflow against the clients users would pick instead (ali-oss, the AWS SDK v3 with
- * lib-storage, a plain fetch loop), on one local server process with injected latency and bandwidth. See
+ * lib-storage, a plain fetch loop), on one local server process with injected latency and bandwidth, and the
+ * physical limit of each scenario (bare server, bare fetch loop), servers and clients pinned apart. See
  * bench/README.md for the scenarios, the method and how to read the results.
  *
  * Writes bench/results/latest.json and latest.svg (bench/results/quick.* with `--quick`) and, for a full run,
@@ -27,6 +28,15 @@ import {
 } from "./common.ts";
 import type { JobResult } from "./peer_process.ts";
 import {
+  checkpointJob,
+  decidePinning,
+  denoCommand,
+  PeerProcess,
+  type Pinning,
+  type Server,
+  startServer,
+} from "./processes.ts";
+import {
   type BenchResults,
   type Metric,
   renderSvg,
@@ -41,135 +51,39 @@ const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 const log = (msg: string) => console.error(`[${elapsed().padStart(5)}] ${msg}`);
 
-/** Lines of a child's stdout, one at a time. */
-class Lines {
-  #reader: ReadableStreamDefaultReader<string>;
-  #buf = "";
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-  async next(): Promise<string> {
-    for (;;) {
-      const nl = this.#buf.indexOf("\n");
-      if (nl >= 0) {
-        const line = this.#buf.slice(0, nl);
-        this.#buf = this.#buf.slice(nl + 1);
-        if (line.trim() !== "") return line;
-        continue;
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error("child process ended early (see its stderr above)");
-      this.#buf += value;
-    }
-  }
-}
-
-/** The server process: started once, seeded, stopped by closing its stdin. */
-interface Server {
-  url: string;
-  seededMs: number;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function startServer(s: Settings): Promise<Server> {
+/** The emulator's seeds of the scenarios asked for (`prefix:count:size`), shared by the limit server. */
+function seedArgs(s: Settings): string[] {
   const seeds: string[] = ["--seed", `${PREFIX.warm}:${WARM_COUNT}:16384`];
   if (s.scenarios.includes(1)) seeds.push("--seed", `${PREFIX.small}:${s.smallCount}:${s.smallKiB * 1024}`);
   if (s.scenarios.includes(2)) seeds.push("--seed", `${PREFIX.medium}:${s.mediumCount}:${s.mediumMiB * MiB}`);
   if (s.scenarios.includes(4)) seeds.push("--seed", `${PREFIX.list}:${s.listKeys}:0`);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      ...DENO_RUN,
-      here("./server.ts").pathname,
-      "--latency",
-      String(s.latencyMs),
-      "--bandwidth-mib",
-      String(s.bandwidthMiB),
-      ...seeds,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const info = JSON.parse(await new Lines(child.stdout).next());
-  const stdin = child.stdin.getWriter();
-  return {
-    ...info,
-    pid: child.pid,
-    async stop() {
-      await stdin.close().catch(() => {});
-      await child.status;
-    },
-  };
+  return seeds;
 }
 
-function peerArgs(peer: string, url: string, s: Settings, extra: string[] = []): string[] {
-  return [
-    ...DENO_RUN,
-    here("./peer_process.ts").pathname,
-    "--peer",
-    peer,
-    "--url",
-    url,
-    "--settings",
-    JSON.stringify(s),
-    ...extra,
-  ];
+/** The emulator, and the limit server unless `--no-limit`. */
+interface Servers {
+  emulator: Server;
+  limit?: Server;
 }
 
-/** Longest a single job may take before its client is killed and left out. */
-const JOB_TIMEOUT_MS = 240_000;
-
-/** A long-lived client process for scenarios 1, 2 and 4. */
-class PeerProcess {
-  readonly name: string;
-  #child: Deno.ChildProcess;
-  #lines: Lines;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  notes = "";
-
-  constructor(name: string, url: string, s: Settings) {
-    this.name = name;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: peerArgs(name, url, s),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#lines = new Lines(this.#child.stdout);
-    this.#stdin = this.#child.stdin.getWriter();
-  }
-
-  async ready(): Promise<void> {
-    this.notes = JSON.parse(await this.#lines.next()).notes;
-  }
-
-  async run(op: string): Promise<JobResult> {
-    await this.#stdin.write(new TextEncoder().encode(JSON.stringify({ op }) + "\n"));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch { /* already gone */ }
-        reject(new Error(`${this.name} ${op}: no answer within ${JOB_TIMEOUT_MS / 1000} s, killed`));
-      }, JOB_TIMEOUT_MS);
-    });
-    try {
-      const r = JSON.parse(await Promise.race([this.#lines.next(), timeout]));
-      if (r.error) throw new Error(`${this.name} ${op}: ${r.error}`);
-      return r;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(`{"op":"exit"}\n`)).catch(() => {});
-    await this.#stdin.close().catch(() => {});
-    await this.#child.status;
-  }
+/** Starts the emulator (bench/server.ts) and the limit server (bench/limit_server.ts), seeded alike. */
+async function startServers(s: Settings, pin: Pinning): Promise<Servers> {
+  const shaping = ["--latency", String(s.latencyMs), "--bandwidth-mib", String(s.bandwidthMiB)];
+  const emulator = await startServer("./server.ts", [...shaping, ...seedArgs(s)], pin);
+  log(`server ${emulator.url}: seeded in ${emulator.seededMs} ms`);
+  if (!s.limit) return { emulator };
+  const ckptBytes = s.scenarios.includes(3) ? s.ckptMiB * MiB : 0;
+  const limit = await startServer(
+    "./limit_server.ts",
+    [...shaping, "--ckpt-bytes", String(ckptBytes), ...seedArgs(s)],
+    pin,
+  );
+  log(`limit server ${limit.url}: ready in ${limit.seededMs} ms`);
+  return { emulator, limit };
 }
+
+/** The name of the pseudo-client that measures each scenario's limit; it never appears as a client. */
+const LIMIT = "limit";
 
 /**
  * Runs rounds (one repetition of each client, the order rotating between rounds) until `reps` rounds are done
@@ -215,19 +129,19 @@ async function rounds(
 /** Clients that failed a job, with the reason; they are left out of later jobs and the results. */
 const failures = new Map<string, string>();
 
-/** Runs `op` in the long-lived client processes, in budgeted rounds, with the server's CPU time per job. */
+/** Runs `op` in the long-lived client processes, in budgeted rounds, with their server's CPU time per job. */
 function interleaved(
   procs: PeerProcess[],
-  server: Server,
   op: string,
   reps: number,
   budgetMs: number,
 ): Promise<{ runs: Map<string, JobResult[]>; reps: number }> {
   const byName = new Map(procs.map((p) => [p.name, p]));
   return rounds(procs.map((p) => p.name), reps, budgetMs, op, async (name, r) => {
-    const c0 = processCpuMicros(server.pid);
-    const res = await byName.get(name)!.run(op);
-    res.serverCpuUs = processCpuMicros(server.pid) - c0;
+    const proc = byName.get(name)!;
+    const c0 = processCpuMicros(proc.server.pid);
+    const res = await proc.run(op);
+    res.serverCpuUs = processCpuMicros(proc.server.pid) - c0;
     log(`  ${op} round ${r + 1} ${name}: ${(res.ms / 1000).toFixed(2)} s`);
     return res;
   });
@@ -238,14 +152,24 @@ function stat(values: number[]): Stat {
   return { runs: values.map(round), median: round(median), min: round(min), max: round(max) };
 }
 
+/**
+ * One metric over every client's runs; the `limit` pseudo-client's runs, when present, become the metric's
+ * limit (when `withLimit`), never a client's results.
+ */
 function metricOf(
   runs: Map<string, JobResult[]>,
-  m: Omit<Metric, "results">,
+  m: Omit<Metric, "results" | "limit">,
   value: (r: JobResult) => number,
+  withLimit = true,
 ): Metric {
   const results: Record<string, Stat> = {};
-  for (const [name, rs] of runs) if (rs.length > 0) results[name] = stat(rs.map(value));
-  return { ...m, results };
+  let limit: Stat | undefined;
+  for (const [name, rs] of runs) {
+    if (rs.length === 0) continue;
+    if (name === LIMIT) limit = withLimit ? stat(rs.map(value)) : undefined;
+    else results[name] = stat(rs.map(value));
+  }
+  return { ...m, results, ...(limit ? { limit } : {}) };
 }
 
 /** A 1 GiB (`--ckpt-mib`) file of random 4 MiB blocks, the source every client uploads. */
@@ -263,23 +187,6 @@ async function checkpointFile(sizeMiB: number): Promise<string> {
   // during the first timed job (measured: that job's write took 4.5 s against 2.6–2.7 s for the next ones).
   await f.syncData();
   return path;
-}
-
-async function checkpointJob(
-  peer: string,
-  url: string,
-  s: Settings,
-  job: string,
-  key: string,
-  file: string,
-): Promise<JobResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: peerArgs(peer, url, s, ["--job", job, "--key", key, "--file", file]),
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error(`${peer} ${job} failed`);
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
 /**
@@ -312,34 +219,40 @@ async function warmServerForCheckpoints(admin: OssClient, s: Settings): Promise<
   );
 }
 
-async function scenario3(url: string, s: Settings): Promise<Scenario> {
+async function scenario3(servers: Servers, s: Settings, pin: Pinning): Promise<Scenario> {
+  const url = servers.emulator.url;
   const file = await checkpointFile(s.ckptMiB);
   const admin = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
-  const reads = new Map<string, JobResult[]>(s.clients.map((c) => [c, []]));
+  const clients = servers.limit ? [...s.clients, LIMIT] : s.clients;
+  const reads = new Map<string, JobResult[]>(clients.map((c) => [c, []]));
   await warmServerForCheckpoints(admin, s);
   // Whichever job comes first after that still ran 1.3–1.6 s slower in 512 MiB runs (ali-oss or ossflow alike,
   // whichever was put first): one untimed job of the first client takes that spot.
   const warmKey = `${PREFIX.ckpt}warm-up-job.bin`;
   const tw = performance.now();
-  await checkpointJob(s.clients[0], url, s, "ckpt-write", warmKey, file);
-  await checkpointJob(s.clients[0], url, s, "ckpt-read", warmKey, file);
+  await checkpointJob(s.clients[0], url, s, pin, "ckpt-write", warmKey, file);
+  await checkpointJob(s.clients[0], url, s, pin, "ckpt-read", warmKey, file);
   await admin.delete(BUCKET, warmKey);
   log(`  checkpoint warm-up job (${s.clients[0]}, untimed): ${Math.round(performance.now() - tw)} ms`);
   let done;
   try {
     done = await rounds(
-      s.clients,
+      clients,
       s.ckptReps,
       BUDGET_SHARE[3] * s.budgetS * 1000,
       "checkpoint",
       async (peer, r) => {
         const key = `${PREFIX.ckpt}${peer}-${r}.bin`;
-        const w = await checkpointJob(peer, url, s, "ckpt-write", key, file);
-        const head = await admin.head(BUCKET, key);
-        if (head.size !== s.ckptMiB * MiB) throw new Error(`${peer} wrote ${head.size} bytes`);
-        const rd = await checkpointJob(peer, url, s, "ckpt-read", key, file);
+        // The limit server drops what it is sent and serves reads under ckpt/ from memory.
+        const peerUrl = peer === LIMIT ? servers.limit!.url : url;
+        const w = await checkpointJob(peer, peerUrl, s, pin, "ckpt-write", key, file);
+        if (peer !== LIMIT) {
+          const head = await admin.head(BUCKET, key);
+          if (head.size !== s.ckptMiB * MiB) throw new Error(`${peer} wrote ${head.size} bytes`);
+        }
+        const rd = await checkpointJob(peer, peerUrl, s, pin, "ckpt-read", key, file);
         reads.get(peer)!.push(rd);
-        await admin.delete(BUCKET, key); // frees the server's memory
+        if (peer !== LIMIT) await admin.delete(BUCKET, key); // frees the server's memory
         log(
           `  checkpoint round ${r + 1} ${peer}: write ${(w.ms / 1000).toFixed(1)} s, read ${
             (rd.ms / 1000).toFixed(1)
@@ -368,27 +281,34 @@ async function scenario3(url: string, s: Settings): Promise<Scenario> {
         writes,
         { name: "write peak RSS", unit: "MiB", better: "lower", chart: true },
         (r) => r.peakRssMiB!,
+        false,
       ),
       metricOf(
         reads,
         { name: "read peak RSS", unit: "MiB", better: "lower", chart: true },
         (r) => r.peakRssMiB!,
+        false,
       ),
       metricOf(
         writes,
         { name: "RSS before the job", unit: "MiB", better: "lower" },
         (r) => r.baselineRssMiB!,
+        false,
       ),
     ],
   };
 }
 
-async function signingRuns(s: Settings): Promise<Record<string, number[]>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, here("./signing.ts").pathname, "--ms", String(s.signMs), "--reps", String(s.reps)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
+async function signingRuns(s: Settings, pin: Pinning): Promise<Record<string, number[]>> {
+  const args = [
+    ...DENO_RUN,
+    here("./signing.ts").pathname,
+    "--ms",
+    String(s.signMs),
+    "--reps",
+    String(s.reps),
+  ];
+  const out = await denoCommand(pin.clientCpu, args, { stdout: "piped", stderr: "inherit" }).output();
   if (!out.success) throw new Error("signing bench failed");
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
@@ -400,15 +320,18 @@ async function main(): Promise<void> {
     `settings: ${JSON.stringify(s)}\n  ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, ` +
       `results to ${out}`,
   );
-  const server = await startServer(s);
-  log(`server ${server.url}: seeded in ${server.seededMs} ms`);
+  const pin = await decidePinning(s.pin);
+  log(pin.note);
+  const servers = await startServers(s, pin);
+  const server = servers.emulator;
   const scenarios: Scenario[] = [];
   const notes: Record<string, string> = {};
   let cpuRuns: Map<string, JobResult[]> | undefined;
   try {
     const streaming = s.scenarios.filter((n) => n === 1 || n === 2 || n === 4);
     if (streaming.length > 0) {
-      const procs = s.clients.map((c) => new PeerProcess(c, server.url, s));
+      const procs = s.clients.map((c) => new PeerProcess(c, server, s, pin));
+      if (servers.limit) procs.push(new PeerProcess(LIMIT, servers.limit, s, pin));
       await Promise.all(procs.map((p) => p.ready()));
       for (const p of procs) notes[p.name] = p.notes;
       try {
@@ -422,7 +345,7 @@ async function main(): Promise<void> {
         log(`warm-up done (${WARM_COUNT} small objects per client)`);
         const budget = (n: number) => BUDGET_SHARE[n] * s.budgetS * 1000;
         if (s.scenarios.includes(1)) {
-          const { runs, reps } = await interleaved(procs, server, "small", s.reps, budget(1));
+          const { runs, reps } = await interleaved(procs, "small", s.reps, budget(1));
           cpuRuns = runs;
           const ideal = s.concurrency / (s.latencyMs / 1000);
           const ops = (r: JobResult) => r.objects! / (r.ms / 1000);
@@ -451,7 +374,7 @@ async function main(): Promise<void> {
           });
         }
         if (s.scenarios.includes(2)) {
-          const { runs, reps } = await interleaved(procs, server, "medium", s.reps, budget(2));
+          const { runs, reps } = await interleaved(procs, "medium", s.reps, budget(2));
           scenarios.push({
             id: 2,
             title: `Medium objects: ${s.mediumCount} × ${s.mediumMiB} MiB by prefix listing`,
@@ -467,7 +390,7 @@ async function main(): Promise<void> {
           });
         }
         if (s.scenarios.includes(4)) {
-          const { runs, reps } = await interleaved(procs, server, "list", s.reps, budget(4));
+          const { runs, reps } = await interleaved(procs, "list", s.reps, budget(4));
           scenarios.push({
             id: 4,
             title: `Listing ${s.listKeys.toLocaleString("en")} keys`,
@@ -491,9 +414,9 @@ async function main(): Promise<void> {
         await Promise.all(procs.map((p) => p.close()));
       }
     }
-    if (s.scenarios.includes(3)) scenarios.push(await scenario3(server.url, s));
+    if (s.scenarios.includes(3)) scenarios.push(await scenario3(servers, s, pin));
     if (s.scenarios.includes(5)) {
-      const sig = await signingRuns(s);
+      const sig = await signingRuns(s, pin);
       const metrics: Metric[] = [
         {
           name: "OSS4 signatures/s",
@@ -528,7 +451,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), servers.limit?.stop()]);
   }
   scenarios.sort((a, b) => a.id - b.id);
   const results: BenchResults = {
@@ -539,6 +462,7 @@ async function main(): Promise<void> {
     durationS: Math.round((performance.now() - started) / 1000),
     settings: s,
     seededMs: server.seededMs,
+    pinning: pin.note,
     clients: s.clients,
     notes,
     failures: Object.fromEntries(failures),
@@ -555,9 +479,12 @@ async function main(): Promise<void> {
 /** The commit measured, and whether src/ had uncommitted changes (then the figures are of the working tree). */
 async function sourceVersion(): Promise<string> {
   const git = async (...args: string[]) => {
-    const out = await new Deno.Command("git", { args, cwd: here("../").pathname, stderr: "null" }).output()
-      .catch(() => undefined);
-    return out?.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    try {
+      const out = await new Deno.Command("git", { args, cwd: here("../").pathname, stderr: "null" }).output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    } catch {
+      return undefined; // git is not installed (Deno.Command throws before any promise exists)
+    }
   };
   const commit = await git("rev-parse", "--short", "HEAD");
   if (commit === undefined) return "unknown";

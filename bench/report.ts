@@ -24,6 +24,11 @@ export interface Metric {
   /** Drawn in the SVG chart. */
   chart?: boolean;
   results: Record<string, Stat>;
+  /**
+   * The scenario's physical limit on this machine: the bare `fetch` loop against the bare limit server
+   * (bench/limit_server.ts), pinned like the clients. Absent for metrics without one (memory, signing).
+   */
+  limit?: Stat;
 }
 
 /** One scenario of issue 6. */
@@ -48,6 +53,8 @@ export interface BenchResults {
   seededMs: number;
   clients: string[];
   notes: Record<string, string>;
+  /** How the processes were placed on CPUs (taskset), or why they were not pinned. */
+  pinning?: string;
   /** Clients left out after a failure, with the reason. */
   failures?: Record<string, string>;
   scenarios: Scenario[];
@@ -69,9 +76,77 @@ function fmt(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
-function cell(st: Stat | undefined): string {
+function cell(st: Stat | undefined, m?: Metric): string {
   if (!st) return "–";
-  return st.runs.length > 1 ? `${fmt(st.median)} (${fmt(st.min)}–${fmt(st.max)})` : fmt(st.median);
+  const text = st.runs.length > 1 ? `${fmt(st.median)} (${fmt(st.min)}–${fmt(st.max)})` : fmt(st.median);
+  const share = m ? shareOfLimit(m, st) : undefined;
+  return share === undefined ? text : `${text}, ${Math.round(share)} %`;
+}
+
+/**
+ * A client's median as a share of the scenario's limit, in %: 100 is at the limit (for "lower is better"
+ * metrics the ratio is inverted, so a client needing twice the limit's time or CPU is at 50 %).
+ */
+export function shareOfLimit(m: Metric, st: Stat): number | undefined {
+  const limit = m.limit?.median;
+  if (limit === undefined || !(limit > 0) || !(st.median > 0)) return undefined;
+  return 100 * (m.better === "higher" ? st.median / limit : limit / st.median);
+}
+
+/** How ossflow stands against one peer on one metric, by the win rule of bench/README.md. */
+export type Verdict = "win" | "tie" | "loss" | "unproven";
+
+/**
+ * The win rule: ossflow wins when its worst repetition beats the peer's best, or when the medians differ in
+ * its favour by more than the spread (the larger of the two clients' max − min); the peer wins by the same
+ * rule the other way round; anything else is a tie. With fewer than two repetitions on either side there is
+ * no spread to judge by: "unproven".
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { compareStats } from "./report.ts";
+ * const st = (...runs: number[]) => ({ runs, median: runs[1], min: runs[0], max: runs[2] });
+ * expect(compareStats(st(10, 11, 12), st(7, 8, 9), "higher")).toBe("win"); // worst 10 beats best 9
+ * expect(compareStats(st(9, 11, 12), st(7, 10, 10.5), "higher")).toBe("tie"); // 1 apart, spread 3
+ * expect(compareStats(st(9, 11, 12), st(7, 10, 10.5), "lower")).toBe("tie");
+ * expect(compareStats(st(1, 2, 3), st(7, 8, 9), "higher")).toBe("loss");
+ * ```
+ */
+export function compareStats(own: Stat, peer: Stat, better: "higher" | "lower"): Verdict {
+  if (own.runs.length < 2 || peer.runs.length < 2) return "unproven";
+  const sign = better === "higher" ? 1 : -1;
+  const lead = sign * (own.median - peer.median); // > 0: ossflow's median is the better one
+  const spread = Math.max(own.max - own.min, peer.max - peer.min);
+  const ownWorst = better === "higher" ? own.min : own.max, ownBest = better === "higher" ? own.max : own.min;
+  const peerWorst = better === "higher" ? peer.min : peer.max;
+  const peerBest = better === "higher" ? peer.max : peer.min;
+  if (sign * (ownWorst - peerBest) > 0 || lead > spread) return "win";
+  if (sign * (peerWorst - ownBest) > 0 || -lead > spread) return "loss";
+  return "tie";
+}
+
+/**
+ * The row's verdict: a win only when ossflow wins against every peer; otherwise the first loss, else the
+ * first tie, else "unproven", naming the peer.
+ */
+export function rowVerdict(m: Metric): { verdict: Verdict; peer?: string } | undefined {
+  const own = m.results[SUBJECT];
+  const peers = Object.entries(m.results).filter(([c]) => c !== SUBJECT);
+  if (!own || peers.length === 0) return undefined;
+  const verdicts = peers.map(([peer, st]) => ({ peer, verdict: compareStats(own, st, m.better) }));
+  for (const v of ["loss", "tie", "unproven"] as const) {
+    const hit = verdicts.find((x) => x.verdict === v);
+    if (hit) return hit;
+  }
+  return { verdict: "win" };
+}
+
+function verdictText(m: Metric): string {
+  const v = rowVerdict(m);
+  if (!v) return "–";
+  if (v.verdict === "win") return "**win**";
+  return v.verdict === "unproven" ? `unproven (1 run)` : `${v.verdict} (${v.peer})`;
 }
 
 /**
@@ -94,7 +169,15 @@ export function versusBestPeer(
 
 /** The Markdown table: one row per metric, one column per client, median (min–max), and ossflow vs best peer. */
 export function renderTable(r: BenchResults): string {
-  const head = ["scenario", "metric", ...r.clients, "ossflow vs best peer", "vs best SDK"];
+  const head = [
+    "scenario",
+    "metric",
+    "limit",
+    ...r.clients,
+    "ossflow vs best peer",
+    "verdict",
+    "vs best SDK",
+  ];
   const versus = (vs: { factor: number; peer: string } | undefined) =>
     vs
       ? `${vs.factor >= 1 ? "**" : ""}×${vs.factor.toFixed(2)}${vs.factor >= 1 ? "**" : ""} vs ${vs.peer}`
@@ -105,8 +188,10 @@ export function renderTable(r: BenchResults): string {
       rows.push([
         i === 0 ? `${sc.id}. ${sc.title} (${sc.reps}×)` : "",
         `${m.name} (${m.unit}, ${m.better} is better)`,
-        ...r.clients.map((c) => cell(m.results[c])),
+        cell(m.limit),
+        ...r.clients.map((c) => cell(m.results[c], m)),
         versus(versusBestPeer(m)),
+        verdictText(m),
         versus(versusBestPeer(m, (c) => SDKS.includes(c))),
       ]);
     });
@@ -125,7 +210,10 @@ export function renderTable(r: BenchResults): string {
     `${r.cpus} CPUs, one local server process with ${s.latencyMs} ms latency per request and ` +
     `${s.bandwidthMiB} MiB/s per connection${s.quick ? " (**--quick** sizes)" : ""}; ` +
     `concurrency ${s.concurrency} (scenario 1), ${s.streamConcurrency} (scenarios 2, 3); run took ` +
-    `${r.durationS} s. ×1.00 or more: ossflow at or ahead of every peer (of both SDKs in the last column).`,
+    `${r.durationS} s; ${r.pinning ?? "not pinned"}. After each client's figures: its share of the ` +
+    `scenario's limit (a bare server answering from memory, read by a bare fetch loop). ×1.00 or more: ` +
+    `ossflow's median at or ahead of every peer's (of both SDKs in the last column); "win" only when ossflow's ` +
+    `worst repetition beats each peer's best or the medians differ by more than the spread, "tie" otherwise.`,
     ...Object.entries(r.failures ?? {}).map(([c, why]) =>
       `\n**${c} failed** and is missing from later rows: ${why}`
     ),

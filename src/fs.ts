@@ -12,24 +12,45 @@
 import { ConfigError } from "./errors.ts";
 
 /** The subset of the Deno namespace used here, typed locally so the module type-checks on any runtime. */
-interface DenoFs {
+export interface DenoFs {
   readFile(path: string): Promise<Uint8Array>;
   readTextFile(path: string): Promise<string>;
   writeTextFile(path: string, data: string, options?: { append?: boolean }): Promise<void>;
-  open(path: string, options?: { read?: boolean }): Promise<{ readable: ReadableStream<Uint8Array> }>;
+  open(path: string, options?: { read?: boolean }): Promise<{
+    readable: ReadableStream<Uint8Array>;
+    seek(offset: number, whence: number): Promise<number>;
+    read(into: Uint8Array): Promise<number | null>;
+    close(): void;
+  }>;
+  stat(path: string): Promise<{ size: number; isFile: boolean; mtime: Date | null }>;
 }
 
 /** The subset of `node:fs/promises` used here. */
-interface NodeFsPromises {
+export interface NodeFsPromises {
   readFile(path: string, encoding?: string): Promise<string | Uint8Array>;
   writeFile(path: string, data: string, encoding: string): Promise<void>;
   appendFile(path: string, data: string, encoding: string): Promise<void>;
-  open(path: string, flags: string): Promise<{ close(): Promise<void> }>;
+  open(path: string, flags: string): Promise<{
+    close(): Promise<void>;
+    read(into: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  }>;
+  stat(path: string): Promise<{ size: number; isFile(): boolean; mtimeMs: number }>;
 }
 
-type Runtime = { kind: "deno"; fs: DenoFs } | { kind: "node"; fs: NodeFsPromises };
+/** The file API of the runtime: Deno's namespace, or Node.js/Bun's `node:fs/promises`. */
+export type Runtime = { kind: "deno"; fs: DenoFs } | { kind: "node"; fs: NodeFsPromises };
 
-function runtime(action: string, path: string): Runtime {
+/**
+ * The runtime's file API, or a {@link ConfigError} saying this runtime has none (for `action` on `path`).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { runtime } from "./fs.ts";
+ * expect(runtime("read", "config.json").kind).toEqual("deno");
+ * ```
+ */
+export function runtime(action: string, path: string): Runtime {
   const g = globalThis as {
     Deno?: DenoFs;
     process?: { getBuiltinModule?: (id: string) => unknown };
@@ -43,8 +64,18 @@ function runtime(action: string, path: string): Runtime {
   );
 }
 
-/** Turns a runtime file error into a ConfigError naming the file and a short reason. */
-function fileError(action: string, path: string, err: unknown): ConfigError {
+/**
+ * Turns a runtime file error into a ConfigError naming the file and a short reason.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { fileError } from "./fs.ts";
+ * const err = fileError("read", "/no/such", new Deno.errors.NotFound("x"));
+ * expect(err.message).toEqual('cannot read "/no/such": no such file or directory');
+ * ```
+ */
+export function fileError(action: string, path: string, err: unknown): ConfigError {
   const e = err as { name?: string; code?: string; message?: string };
   const id = e?.code ?? e?.name ?? "";
   let reason: string;

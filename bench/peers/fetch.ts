@@ -27,17 +27,8 @@ const create: PeerFactory = (url) => {
     return res;
   };
 
-  async function* keys(prefix: string): AsyncGenerator<string> {
-    let token: string | undefined;
-    do {
-      let q = `?list-type=2&max-keys=1000&prefix=${encodeURIComponent(prefix)}`;
-      if (token) q += `&continuation-token=${encodeURIComponent(token)}`;
-      const xml = await (await signed("GET", undefined, q)).text();
-      for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) yield unescapeXml(m[1]);
-      token = /<NextContinuationToken>([^<]*)</.exec(xml)?.[1];
-      if (token) token = unescapeXml(token);
-    } while (token);
-  }
+  const keys = (prefix: string) =>
+    regexKeys(prefix, async (q) => await (await signed("GET", undefined, q)).text());
 
   const peer: Peer = {
     notes: "global fetch, each request signed with ossflow's signOss4; regex-parsed ListObjectsV2 pages; " +
@@ -61,6 +52,25 @@ const create: PeerFactory = (url) => {
   return Promise.resolve(peer);
 };
 export default create;
+
+/**
+ * Every key under `prefix`, page by page (1,000 keys a page), each page fetched by `getPage(query)` and its keys
+ * picked out with a regular expression: the listing a user writes without an XML parser.
+ */
+export async function* regexKeys(
+  prefix: string,
+  getPage: (query: string) => Promise<string>,
+): AsyncGenerator<string> {
+  let token: string | undefined;
+  do {
+    let q = `?list-type=2&max-keys=1000&prefix=${encodeURIComponent(prefix)}`;
+    if (token) q += `&continuation-token=${encodeURIComponent(token)}`;
+    const xml = await getPage(q);
+    for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) yield unescapeXml(m[1]);
+    token = /<NextContinuationToken>([^<]*)</.exec(xml)?.[1];
+    if (token) token = unescapeXml(token);
+  } while (token);
+}
 
 function unescapeXml(s: string): string {
   return s.includes("&")

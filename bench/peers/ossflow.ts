@@ -1,8 +1,10 @@
 /**
  * ossflow as users are told to use it: `OssIterableDataset.fromPrefix` for scenarios 1 and 2 (prefetch
  * concurrency as given, completion order like the peers' pools), `listFast` for listing (16 key ranges at once,
- * what `enableFastList` does for a dataset), and
- * `OssCheckpoint` writer/reader for checkpoints (`checkpoint.save(uri, file.readable)`, which reads the file straight into part buffers).
+ * what `enableFastList` does for a dataset), and `OssCheckpoint` for checkpoints: `checkpoint.save(uri, { path })`,
+ * each part read from the file as it is sent (like ali-oss's `multipartUpload(name, filePath)`), or with
+ * `--ossflow-write-stream 1` `checkpoint.save(uri, file.readable)`, which reads the file straight into part
+ * buffers; the reader.
  *
  * @module
  */
@@ -15,9 +17,12 @@ import { BUCKET, CREDS, type Peer, type PeerFactory, REGION, timeListing } from 
 const create: PeerFactory = (url, settings) => {
   const client = new OssClient({ endpoint: url, region: REGION, credentials: CREDS });
   const workers = settings.ossflowWorkers;
+  const fromStream = settings.ossflowWriteStream === 1;
   const peer: Peer = {
     notes: `OssIterableDataset.fromPrefix (prefetchWorker ${workers}, ordered: false), ` +
-      `listFast (16 ranges, pages of 1000), OssCheckpoint.save(uri, file.readable) / reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
+      `listFast (16 ranges, pages of 1000), OssCheckpoint.save(uri, ${
+        fromStream ? "file.readable" : "{ path }"
+      }) / reader (partSize, uploadConcurrency = prefetchConcurrency = the scenario's)`,
     async readPrefix(prefix, concurrency) {
       const ds = OssIterableDataset.fromPrefix(`oss://${BUCKET}/${prefix}`, {
         endpoint: url,
@@ -46,6 +51,7 @@ const create: PeerFactory = (url, settings) => {
         partSize,
         uploadConcurrency: concurrency,
       });
+      if (!fromStream) return void await ckpt.save(`oss://${BUCKET}/${key}`, { path: file });
       const f = await Deno.open(file); // its readable closes it
       await ckpt.save(`oss://${BUCKET}/${key}`, f.readable, { sizeHint: size });
     },

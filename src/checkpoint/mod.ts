@@ -22,7 +22,13 @@ import type { AuditLog } from "../log.ts";
 import { formatUri, type ObjectUri, parseUri } from "../uri.ts";
 import { checkPartSize, checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { DEFAULT_PREFETCH_CONCURRENCY, type KnownObject, OssCheckpointReader } from "./reader.ts";
-import { type CheckpointWriterStats, DEFAULT_UPLOAD_CONCURRENCY, OssCheckpointWriter } from "./writer.ts";
+import {
+  type CheckpointWriterStats,
+  DEFAULT_UPLOAD_CONCURRENCY,
+  OssCheckpointWriter,
+  writeFileTo,
+} from "./writer.ts";
+import { fileInfo } from "../file_range.ts";
 
 export {
   type CheckpointReaderInit,
@@ -238,6 +244,12 @@ export class OssCheckpoint {
    * file's `readable`, a `fetch` body) is read straight into the part buffers. The size of a `Blob` or
    * `Uint8Array` serves as the size hint. On failure nothing changes at `uri` and the promise rejects.
    *
+   * `{ path }` saves a local file (Deno, Node.js, Bun): each part is read from the file while it is sent and
+   * read again if it is retried, so memory holds a 64 KiB read per part in flight and no part buffers (to
+   * S3-form stores, and for files of one part, the file is read into part buffers like a byte stream). The
+   * file must not change during the save: if its size or modification time differs before the upload is
+   * completed, the save fails with an `IntegrityError` and nothing is saved.
+   *
    * @example
    * ```ts
    * import { expect } from "expect";
@@ -248,14 +260,25 @@ export class OssCheckpoint {
    * const checkpoint = new OssCheckpoint({ endpoint: server.url, region: "cn-hangzhou", credentials });
    * const stats = await checkpoint.save("oss://ckpt/step-9.bin", new Blob([new Uint8Array(3 << 20)]));
    * expect([stats.bytesWritten, stats.partsUploaded]).toEqual([3145728, 0]); // (one part: a single PUT)
+   *
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeFile(path, new Uint8Array(20 << 20).fill(9)); // 20 MiB: three parts of 8 MiB
+   * const fromFile = await checkpoint.save("oss://ckpt/step-10.bin", { path });
+   * expect([fromFile.partsUploaded, fromFile.peakBufferedBytes]).toEqual([3, 0]); // read from the file as sent
    * await server.close();
    * ```
    */
   async save(
     uri: string,
-    source: ReadableStream<Uint8Array> | Blob | Uint8Array,
+    source: ReadableStream<Uint8Array> | Blob | Uint8Array | { path: string },
     opts: CheckpointWriterOptions = {},
   ): Promise<CheckpointWriterStats> {
+    if (isPathSource(source)) {
+      const info = await fileInfo(source.path);
+      const writer = this.writer(uri, { ...opts, sizeHint: opts.sizeHint ?? info.size });
+      await writeFileTo(writer, source.path, info);
+      return writer.stats;
+    }
     const size = source instanceof Blob
       ? source.size
       : source instanceof Uint8Array
@@ -403,4 +426,19 @@ export class OssCheckpoint {
 /** Both signals, either, or none (internal: the safetensors module combines signals the same way). */
 export function anySignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
   return a && b && a !== b ? AbortSignal.any([a, b]) : a ?? b;
+}
+
+/** Whether `source` is `{ path }` (a local file to save); a `path` that is not a non-empty string is a TypeError. */
+function isPathSource(source: unknown): source is { path: string } {
+  if (typeof source !== "object" || source === null || !("path" in source)) return false;
+  if (source instanceof ReadableStream || source instanceof Blob || source instanceof Uint8Array) {
+    return false;
+  }
+  const path = (source as { path: unknown }).path;
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(
+      `OssCheckpoint.save: source.path: expected the path of a local file, got ${JSON.stringify(path)}`,
+    );
+  }
+  return true;
 }

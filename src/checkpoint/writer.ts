@@ -14,12 +14,17 @@ import { PartPool } from "./part_pool.ts";
 import { sendPart, type SendPartOptions, sendStreams } from "./part_send.ts";
 import { requestStreamsWork } from "../client_util.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
+import { type FileInfo, fileInfo, fileRangeStream } from "../file_range.ts";
+import { openFileStream } from "../fs.ts";
 
 /** Default number of parts uploaded at once (`checkpointConfig.uploadConcurrency` of the OSS connector). */
 export const DEFAULT_UPLOAD_CONCURRENCY = 64;
 
 /** Bytes read ahead to learn whether a full part is the last one, when reading a byte stream. */
 const PEEK_BYTES = 64 * 1024;
+
+/** Bytes per read of a part sent from a file: one HTTP chunk frame of exactly 64 KiB (see part_send.ts). */
+const FILE_READ_BYTES = 64 * 1024 - 8;
 
 /** How often a part is re-sent when the server's CRC-64 of it differs from ours before the upload fails. */
 const PART_CRC_ATTEMPTS = 3;
@@ -91,6 +96,9 @@ interface UploadedPart {
   crc: string;
   size: number;
 }
+
+/** Set by OssCheckpointWriter's static block: the way into its private #writeFile (see writeFileTo). */
+let writeFileImpl: (writer: OssCheckpointWriter, path: string, info: FileInfo) => Promise<void>;
 
 /**
  * Saves one checkpoint object. Chunks of any size are copied into part buffers; a full part is uploaded once
@@ -178,36 +186,112 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
     if (source instanceof ReadableStream && source.locked) {
       throw new TypeError("OssCheckpointWriter.writeAll: source: the stream is locked to another reader");
     }
+    await this.#writeWith(async () => {
+      if (source instanceof Uint8Array) return await this.#sink.write(source);
+      if (source instanceof Blob && this.#sink.slicesSize(source.size)) {
+        return await this.#sink.fillFromRanges(
+          source.size,
+          (start, end) => source.slice(start, end).stream(),
+        );
+      }
+      return await this.#fillFrom(source instanceof Blob ? source.stream() : source);
+    });
+  }
+
+  /**
+   * Saves the file at `path` (`info`: its size and time when the save began): over one part, to OSS, each part
+   * is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
+   * into part buffers like a byte stream. A file whose size or modification time differs before the upload is
+   * completed fails the save with an {@linkcode IntegrityError}, the upload aborted.
+   */
+  async #writeFile(path: string, info: FileInfo): Promise<void> {
+    await this.#writeWith(async () => {
+      const sink = this.#sink;
+      sink.checkSourceWith(async () => {
+        const now = await fileInfo(path);
+        const read = sink.stats.bytesWritten;
+        if (now.size === info.size && now.mtimeMs === info.mtimeMs && read === info.size) return;
+        throw new IntegrityError(
+          `${sink.label}: file "${path}" changed during the save: ${info.size} bytes when it began, ` +
+            `${now.size} now${now.mtimeMs !== info.mtimeMs ? " (modified meanwhile)" : ""}, ${read} read; ` +
+            `nothing was saved`,
+          { key: path, expected: String(info.size), actual: String(now.size) },
+        );
+      });
+      if (!sink.slicesSize(info.size)) return await this.#fillFrom(await openFileStream(path));
+      await sink.fillFromRanges(
+        info.size,
+        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: FILE_READ_BYTES, onError }),
+      );
+    });
+  }
+
+  static {
+    writeFileImpl = (writer, path, info) => writer.#writeFile(path, info);
+  }
+
+  /** Runs `fill` (which feeds the sink), then closes the writer; on failure aborts it and rethrows. */
+  async #writeWith(fill: () => Promise<void>): Promise<void> {
     const w = this.getWriter();
-    let byob: ReadableStreamBYOBReader | undefined;
     try {
       await w.write(new Uint8Array(0)); // queued until start() has finished (and rejects if it failed)
-      if (source instanceof Uint8Array) {
-        await w.write(source);
-      } else if (source instanceof Blob && this.#sink.slicesBlob(source)) {
-        await this.#sink.fillFromBlob(source);
-      } else {
-        const stream = source instanceof Blob ? source.stream() : source;
-        try {
-          byob = stream.getReader({ mode: "byob" });
-        } catch {
-          // Not a byte stream: pipe it.
-        }
-        if (byob === undefined) {
-          w.releaseLock();
-          return await stream.pipeTo(this);
-        }
-        await this.#sink.fill(byob);
-      }
+      await fill();
       await w.close();
     } catch (err) {
-      await byob?.cancel(err).catch(() => {});
       await w.abort(err).catch(() => {});
       throw err;
     } finally {
-      byob?.releaseLock();
+      w.releaseLock();
     }
   }
+
+  /** Feeds `stream` to the sink: a byte stream read straight into part buffers, any other piped through write(). */
+  async #fillFrom(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let byob: ReadableStreamBYOBReader | undefined;
+    try {
+      byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: read it chunk by chunk.
+    }
+    if (byob === undefined) {
+      for await (const chunk of stream) await this.#sink.write(chunk);
+      return;
+    }
+    try {
+      await this.#sink.fill(byob);
+    } catch (err) {
+      await byob.cancel(err).catch(() => {});
+      throw err;
+    } finally {
+      byob.releaseLock();
+    }
+  }
+}
+
+/**
+ * Saves the local file at `path` through `writer` (not yet written to) and closes it: what
+ * `OssCheckpoint.save(uri, { path })` does. `info` is the file's {@linkcode fileInfo} from before the writer
+ * was made (its size served as the size hint); the save fails if the file no longer matches it.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { OssClient } from "../client.ts";
+ * import { fileInfo } from "../file_range.ts";
+ * import { serveEmulator } from "../server/emulator.ts";
+ * import { OssCheckpointWriter, writeFileTo } from "./writer.ts";
+ * const server = await serveEmulator({ buckets: ["ckpt"] });
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, new Uint8Array(3 << 20).fill(1));
+ * const client = new OssClient({ endpoint: server.url, region: "cn-hangzhou" });
+ * const writer = new OssCheckpointWriter({ client, bucket: "ckpt", key: "f.bin", partSize: 1 << 20 });
+ * await writeFileTo(writer, path, await fileInfo(path));
+ * expect([writer.stats.partsUploaded, writer.stats.peakBufferedBytes]).toEqual([3, 0]);
+ * await server.close();
+ * ```
+ */
+export function writeFileTo(writer: OssCheckpointWriter, path: string, info: FileInfo): Promise<void> {
+  return writeFileImpl(writer, path, info);
 }
 
 /** The underlying sink: the state of one upload. */
@@ -247,6 +331,9 @@ class MultipartSink {
   readonly #pool = new PartPool(this.stats);
   readonly #inflight = new Set<Promise<void>>();
   readonly #parts: UploadedPart[] = [];
+
+  /** Runs before the upload is completed: fails the save when its source changed (see checkSourceWith). */
+  #checkSource: () => Promise<void> = () => Promise.resolve();
 
   #failed = false;
   #error: unknown;
@@ -343,24 +430,45 @@ class MultipartSink {
     });
   }
 
-  /** Whether `blob` goes up as slices of itself (see fillFromBlob): over one part, to OSS, nothing written yet. */
-  slicesBlob(blob: Blob): boolean {
-    return this.#send.stream && this.stats.bytesWritten === 0 && blob.size > this.#schedule.sizeOf(1);
+  /** How the target is named in messages (`oss://bucket/key`). */
+  get label(): string {
+    return this.#label;
+  }
+
+  /** Sets a check that runs once every part is uploaded, before the upload is completed (or the single PUT). */
+  checkSourceWith(check: () => Promise<void>): void {
+    this.#checkSource = check;
   }
 
   /**
-   * Uploads `blob` part by part, each part sent as a stream over `blob.slice()` (opened again on a retry): no
-   * part buffers at all. Parts and their CRC-64s are then completed by close() like any others.
+   * Whether a source of `size` bytes that can be opened at any range goes up range by range (see
+   * fillFromRanges): over one part, to OSS, nothing written yet.
    */
-  fillFromBlob(blob: Blob): Promise<void> {
+  slicesSize(size: number): boolean {
+    return this.#send.stream && this.stats.bytesWritten === 0 && size > this.#schedule.sizeOf(1);
+  }
+
+  /**
+   * Uploads `size` bytes part by part, each part sent as a stream from `open(start, end)` (opened again on a
+   * retry): no part buffers at all. A stream that fails calls its `onError` first: that error, not the
+   * request's, fails the save, without retries. Parts and their CRC-64s are then completed by close() like any
+   * others.
+   */
+  fillFromRanges(
+    size: number,
+    open: (start: number, end: number, onError: (err: unknown) => void) => ReadableStream<Uint8Array>,
+  ): Promise<void> {
     return this.#guard(async () => {
-      for (let start = 0; start < blob.size;) {
+      for (let start = 0; start < size;) {
         const uploadId = await this.#slot();
-        const size = Math.min(this.#schedule.sizeOf(this.#nextPart), blob.size - start);
-        const slice = blob.slice(start, start + size);
-        start += size;
-        this.stats.bytesWritten += size;
-        this.#start((partNumber) => this.#uploadSlice(uploadId, partNumber, slice), () => {});
+        const from = start, to = Math.min(size, start + this.#schedule.sizeOf(this.#nextPart));
+        start = to;
+        this.stats.bytesWritten += to - from;
+        this.#start(
+          (partNumber) =>
+            this.#uploadRange(uploadId, partNumber, to - from, (onError) => open(from, to, onError)),
+          () => {},
+        );
       }
     });
   }
@@ -386,6 +494,7 @@ class MultipartSink {
       const { bucket, key } = this.#init;
       const signal = this.#ac.signal;
       if (this.#initiating === undefined) {
+        await this.#checkSource();
         const body = this.#cur?.subarray(0, this.#curLen) ?? new Uint8Array(0);
         const [expected, md5] = await Promise.all([crc64(body), contentMd5(body)]);
         // With its Content-MD5 a body that changed on the way is refused before it replaces the object. Where
@@ -407,6 +516,7 @@ class MultipartSink {
       if (this.#curLen > 0) await this.#dispatch();
       while (this.#inflight.size > 0) await Promise.race(this.#inflight);
       this.#throwIfFailed();
+      await this.#checkSource();
       const uploadId = this.#uploadId!;
       const parts = this.#parts;
       for (let i = 0; i < this.#nextPart - 1; i++) {
@@ -530,19 +640,32 @@ class MultipartSink {
     });
   }
 
-  /** Uploads one part as streams over `slice` (one per attempt), its CRC-64 computed as it goes. */
-  async #uploadSlice(uploadId: string, partNumber: number, slice: Blob): Promise<void> {
+  /**
+   * Uploads one part of `size` bytes as streams from `open` (one per attempt), its CRC-64 computed as it goes.
+   * When the source stream fails, its error (not the request's) fails the part, and it is not retried.
+   */
+  async #uploadRange(
+    uploadId: string,
+    partNumber: number,
+    size: number,
+    open: (onError: (err: unknown) => void) => ReadableStream<Uint8Array>,
+  ): Promise<void> {
     const { bucket, key } = this.#init;
-    await this.#sendChecked(partNumber, slice.size, async () => {
+    await this.#sendChecked(partNumber, size, async () => {
       const signal = this.#ac.signal;
       let crcStream = new Crc64Stream();
+      let sourceError: unknown;
       const reply = await sendStreams(
         () => {
           crcStream = new Crc64Stream();
-          return slice.stream().pipeThrough(crcStream);
+          return open((err) => sourceError ??= err).pipeThrough(crcStream);
         },
         this.#send,
-        (body) => this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true }),
+        (body) =>
+          this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true })
+            .catch((err) => {
+              throw sourceError ?? err;
+            }),
       );
       return { reply, crc: await crcStream.digest };
     });
