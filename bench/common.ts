@@ -147,10 +147,15 @@ export const USAGE = `deno task bench [--quick] [--scenarios 1,2,3,4,5] [--clien
 /** Flags without a value. */
 const SWITCHES = ["--quick", "--no-readme", "--help", "--no-pin", "--no-limit"];
 
-/** Parses `--name value` / `--name=value` flags over the defaults (and `--quick`'s smaller sizes). */
+/**
+ * Parses `--name value` / `--name=value` flags over the defaults (and `--quick`'s smaller sizes). `out` is
+ * `--out`; `partial` says the run leaves out scenarios or clients (its results then go to
+ * `bench/results/partial.json`, not `latest.json`); `readme` is true only for a full, non-quick run to the
+ * default file, so that the README's table always shows a whole run.
+ */
 export function parseSettings(
   args: readonly string[],
-): { settings: Settings; out?: string; readme: boolean } {
+): { settings: Settings; out?: string; partial: boolean; readme: boolean } {
   const pairs = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -192,7 +197,15 @@ export function parseSettings(
     }
   }
   if (s.reps < 1 || s.ckptReps < 1) throw new Error("--reps and --ckpt-reps must be >= 1");
-  return { settings: s, out: pairs.get("out"), readme: !pairs.has("no-readme") && !quick };
+  // Only a full run to the default results file speaks for the README's table: a run of some scenarios or
+  // clients, or one written elsewhere, must not replace it.
+  const full = s.scenarios.length === DEFAULTS.scenarios.length && s.clients.length === CLIENTS.length;
+  return {
+    settings: s,
+    out: pairs.get("out"),
+    partial: !full,
+    readme: !pairs.has("no-readme") && !quick && full && !pairs.has("out"),
+  };
 }
 
 /** The key of object `i` of a seeded prefix: fixed width, so listing order is numeric order. */

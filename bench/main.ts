@@ -314,8 +314,8 @@ async function signingRuns(s: Settings, pin: Pinning): Promise<Record<string, nu
 }
 
 async function main(): Promise<void> {
-  const { settings: s, out: outArg, readme } = parseSettings(Deno.args);
-  const out = outArg ?? here(`./results/${s.quick ? "quick" : "latest"}.json`).pathname;
+  const { settings: s, out: outArg, partial, readme } = parseSettings(Deno.args);
+  const out = outArg ?? here(`./results/${s.quick ? "quick" : partial ? "partial" : "latest"}.json`).pathname;
   log(
     `settings: ${JSON.stringify(s)}\n  ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, ` +
       `results to ${out}`,
