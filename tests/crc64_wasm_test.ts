@@ -113,3 +113,10 @@ Deno.test("a hasher starts over on init, and an empty input is the empty checksu
   h.update(new TextEncoder().encode("123456789"));
   expect(h.digest("hex")).toBe("995dc9bbdf1939fa");
 });
+
+Deno.test("the embedded module was built from the committed crc64.c (edit the C, then run tools/build_crc64_wasm.ts)", async () => {
+  const { CRC64_SOURCE_SHA256 } = await import("../src/crc64_wasm/binary.ts");
+  const source = await Deno.readFile(new URL("../src/crc64_wasm/crc64.c", import.meta.url));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
+  expect(Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")).toBe(CRC64_SOURCE_SHA256);
+});

@@ -28,6 +28,9 @@ if (!clang.success) {
   Deno.exit(1);
 }
 const wasm = await Deno.readFile(out);
+const source = await Deno.readFile(new URL("crc64.c", dir));
+const sourceSha256 = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", source)))
+  .map((b) => b.toString(16).padStart(2, "0")).join("");
 await Deno.remove(out);
 let binary = "";
 for (const b of wasm) binary += String.fromCharCode(b);
@@ -41,6 +44,9 @@ await Deno.writeTextFile(
  *
  * @module
  */
+
+/** SHA-256 of the \`crc64.c\` this module was built from (a test checks it against the source). */
+export const CRC64_SOURCE_SHA256: string = "${sourceSha256}";
 
 /** The module's bytes, base64-encoded. */
 export const CRC64_WASM_BASE64: string =\n${lines};\n`,

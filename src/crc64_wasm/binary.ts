@@ -5,6 +5,9 @@
  * @module
  */
 
+/** SHA-256 of the `crc64.c` this module was built from (a test checks it against the source). */
+export const CRC64_SOURCE_SHA256: string = "63a88be5c9ca4d474e757b25da92ce251812d072d66a35353b707e78a8e147aa";
+
 /** The module's bytes, base64-encoded. */
 export const CRC64_WASM_BASE64: string =
   "AGFzbQEAAAABDANgAABgAAF/YAF/AAMGBQABAQECBAUBcAEBAQUEAQEGBgYIAX8BQaCMFQsHNwYGbWVtb3J5AgAFc2V0dXAAAAZi" +
