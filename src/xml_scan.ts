@@ -68,7 +68,7 @@ export function scanSimpleXml(
   root: string,
   repeated: ReadonlySet<string>,
 ): XmlNode | undefined {
-  if (text.includes("\r") || LEAVE_SUBSET.test(text)) return undefined;
+  if (LEAVE_SUBSET.test(text)) return undefined;
   let at = 0;
   const decl = DECLARATION.exec(text);
   if (decl) at = decl[0].length;

@@ -8,18 +8,11 @@ import { expect } from "expect";
 import { createCRC64 } from "hash-wasm";
 import { Crc64, crc64 } from "../src/crc64.ts";
 import { WasmCrc64 } from "../src/crc64_wasm/hasher.ts";
+import { randomBytes } from "./checkpoint_fixture.ts";
 
-/** A seeded xorshift, so that a failure names the input that shows it. */
+/** `n` seeded bytes starting `offset` bytes into their buffer (an unaligned view when offset > 0). */
 function bytesOf(seed: number, n: number, offset = 0): Uint8Array {
-  const out = new Uint8Array(n + offset);
-  let x = seed | 1;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out.subarray(offset);
+  return randomBytes(n + offset, seed).subarray(offset);
 }
 
 /** Decimal CRC-64/XZ of each buffer, by the Python reference. */

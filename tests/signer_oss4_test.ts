@@ -1,6 +1,7 @@
 import { expect } from "expect";
 // ali-oss 6.23.0's own V4 helpers (lib/common/signUtils.js): the differential reference.
 import signUtils from "ali-oss/lib/common/signUtils.js";
+import { mulberry32 } from "../src/server/faults.ts";
 import { ConfigError } from "../src/errors.ts";
 import { canonicalQueryString, encodeRfc3986, encodeUriPath, parseIsoBasic } from "../src/signer/encoding.ts";
 import {
@@ -438,15 +439,6 @@ Deno.test("signers reject bad options with a ConfigError naming the option and n
 // Go/Python SDKs sort encoded names byte-wise; both orders agree for names made of lower-case letters, digits
 // and "-", and for the usual OSS parameter names), and it signs an empty-string value as "name=" where the
 // official SDKs sign "name" (so value-less parameters are given to ali-oss as null, its "no value" form).
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEY_CHARS = [..."abcXYZ019-_.~ +%?#&=!'()*/:@,;$[]|\\^`{}<>\"", "é", "中", "文", "😀", "\u00a0", "ß"];
 const VALUE_CHARS = [...KEY_CHARS, "\u0000", "\n"];

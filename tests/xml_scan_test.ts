@@ -10,16 +10,7 @@ import { scanSimpleXml } from "../src/xml_scan.ts";
 import { parseListObjectsV2, parseXmlStrict } from "../src/xml.ts";
 import { OssClient } from "../src/client.ts";
 import { serveEmulator } from "../src/server/emulator.ts";
-
-/** A small seeded PRNG (mulberry32), so that a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from "../src/server/faults.ts";
 
 const NAMES = ["Contents", "Key", "Size", "ETag", "Part", "N", "a.b", "x-y", "_u", "ns:q"];
 const TEXTS = [

@@ -18,33 +18,8 @@ import {
   timeListing,
 } from "../common.ts";
 import { regexKeys } from "./fetch.ts";
-
-/** Bytes of one HTTP chunk's payload such that chunk and frame make exactly 64 KiB (what ossflow sends too). */
-const FRAME = 65536 - 8;
-
-/** `length` bytes of `file` from `offset`, read as the stream is pulled, in frames of {@linkcode FRAME}. */
-function fileRange(file: Deno.FsFile, offset: number, length: number): ReadableStream<Uint8Array> {
-  let pos = offset;
-  const end = offset + length;
-  return new ReadableStream({
-    async pull(controller) {
-      if (pos >= end) {
-        controller.close();
-        return;
-      }
-      const buf = new Uint8Array(Math.min(FRAME, end - pos));
-      await file.seek(pos, Deno.SeekMode.Start);
-      let n = 0;
-      while (n < buf.length) {
-        const r = await file.read(buf.subarray(n));
-        if (r === null) throw new Error(`file ended at ${pos + n}, expected ${end} bytes`);
-        n += r;
-      }
-      pos += n;
-      controller.enqueue(buf);
-    },
-  }, { highWaterMark: 0 });
-}
+import { fileRangeStream } from "../../src/file_range.ts";
+import { STREAM_SLICE } from "../../src/checkpoint/part_send.ts";
 
 const create: PeerFactory = (url) => {
   const at = (key: string, query = "") => new URL(`/${BUCKET}/${key}${query}`, url);
@@ -66,8 +41,10 @@ const create: PeerFactory = (url) => {
       await (await ok(fetch(at(key, "?uploads"), { method: "POST" }))).body?.cancel();
       const parts = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i);
       await pool(parts, concurrency, async (i) => {
-        using f = await Deno.open(file);
-        const body = fileRange(f, i * partSize, Math.min(partSize, size - i * partSize));
+        // Read as it is sent, in 64 KiB HTTP chunk frames, as ossflow's save(uri, { path }) reads.
+        const body = fileRangeStream(file, i * partSize, Math.min(size, (i + 1) * partSize), {
+          chunkSize: STREAM_SLICE,
+        });
         const res = await ok(fetch(at(key, `?partNumber=${i + 1}&uploadId=limit`), {
           method: "PUT",
           body,

@@ -11,7 +11,7 @@ import { crc64, crc64Combine, Crc64Stream } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
-import { sendPart, type SendPartOptions, sendStreams } from "./part_send.ts";
+import { sendPart, type SendPartOptions, sendStreams, STREAM_SLICE } from "./part_send.ts";
 import { requestStreamsWork } from "../client_util.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { type FileInfo, fileInfo, fileRangeStream } from "../file_range.ts";
@@ -22,9 +22,6 @@ export const DEFAULT_UPLOAD_CONCURRENCY = 64;
 
 /** Bytes read ahead to learn whether a full part is the last one, when reading a byte stream. */
 const PEEK_BYTES = 64 * 1024;
-
-/** Bytes per read of a part sent from a file: one HTTP chunk frame of exactly 64 KiB (see part_send.ts). */
-const FILE_READ_BYTES = 64 * 1024 - 8;
 
 /** How often a part is re-sent when the server's CRC-64 of it differs from ours before the upload fails. */
 const PART_CRC_ATTEMPTS = 3;
@@ -221,7 +218,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
       if (!sink.slicesSize(info.size)) return await this.#fillFrom(await openFileStream(path));
       await sink.fillFromRanges(
         info.size,
-        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: FILE_READ_BYTES, onError }),
+        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: STREAM_SLICE, onError }),
       );
     });
   }
