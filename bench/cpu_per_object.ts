@@ -15,10 +15,11 @@
  * injected latency (default) the run is CPU-bound on the client, `--latency 15 --bandwidth-mib 100` is the
  * bench's scenario 1. Each repetition runs every path once, order rotated; CPU = user + system time of this
  * process (every thread) / objects. Prints each path's µs per object (user and system apart) and its ratio to
- * the fetch loop of the same round.
+ * the fetch loop of the same round. `--size 4194304 --objects 300 --concurrency 16 --latency 15 --bandwidth-mib
+ * 100` is scenario 2's medium objects, where CRC-64 is most of what separates the paths.
  *
  *   deno run -A --config deno.dev.json bench/cpu_per_object.ts [--objects 2000] [--reps 3] [--concurrency 64]
- *     [--latency 0] [--bandwidth-mib 100000] [--only "fetch peer,dataset fromPrefix"]
+ *     [--latency 0] [--bandwidth-mib 100000] [--size 16384] [--only "fetch peer,dataset fromPrefix"]
  *   deno run -A --config deno.dev.json --cpu-prof --cpu-prof-dir=/tmp/prof bench/cpu_per_object.ts --only client
  *
  * @module
@@ -37,6 +38,7 @@ function flag(name: string, fallback: string): string {
   return i >= 0 ? Deno.args[i + 1] : fallback;
 }
 const objects = Number(flag("objects", "2000"));
+const size = Number(flag("size", "16384"));
 const reps = Number(flag("reps", "3"));
 const concurrency = Number(flag("concurrency", "64"));
 const only = flag("only", "");
@@ -59,7 +61,7 @@ const server = await startServer(
     "--bandwidth-mib",
     flag("bandwidth-mib", "100000"),
     "--seed",
-    `${PREFIX.small}:${objects}:16384`,
+    `${PREFIX.small}:${objects}:${size}`,
   ],
   pin,
 );

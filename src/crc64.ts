@@ -79,6 +79,31 @@ export class Crc64 {
     return new Crc64(hasher);
   }
 
+  /**
+   * A hasher made without waiting, once the implementation is loaded (a first {@linkcode Crc64.create} or
+   * `crc64` call); undefined before that.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { Crc64 } from "./crc64.ts";
+   * await Crc64.create(); // loads the implementation
+   * const crc = Crc64.createIfReady()!;
+   * crc.update(new TextEncoder().encode("123456789"));
+   * expect(crc.digest()).toEqual("11051210869376104954");
+   * ```
+   */
+  static createIfReady(): Crc64 | undefined {
+    const hasher = wasmWorks === true
+      ? WasmCrc64.ifLoaded()
+      : wasmWorks === false
+      ? new Crc64Js()
+      : undefined;
+    if (hasher === undefined) return undefined;
+    hasher.init();
+    return new Crc64(hasher);
+  }
+
   /** Feeds bytes. Throws once {@linkcode Crc64.digest} has been called. */
   update(bytes: Uint8Array): void {
     if (this.#digest !== undefined) throw new TypeError("Crc64.update: the hasher was already digested");

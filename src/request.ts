@@ -15,7 +15,8 @@ import {
 } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, IntegrityError, OssError, OssflowError } from "./errors.ts";
-import { checkCrc64Now, expectedCrc64 } from "./integrity.ts";
+import { checkCrc64Now, crcMismatch, expectedCrc64 } from "./integrity.ts";
+import { Crc64 } from "./crc64.ts";
 import { describeNetworkFailure } from "./network_error.ts";
 import {
   isRetryableStatus,
@@ -112,17 +113,19 @@ export async function readBodyBytes(
   res: Response,
   length: number,
   a: Attempt,
+  crc?: Crc64,
 ): Promise<Uint8Array<ArrayBuffer>> {
   if ((length >= 0 && length <= ONE_READ_MAX) || res.body === null) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (length >= 0 && bytes.byteLength !== length) {
       throw new ShortBody(`the body has ${bytes.byteLength} bytes, Content-Length says ${length}`);
     }
+    crc?.update(bytes);
     return bytes;
   }
   if (length >= 0) {
     const byob = byobReader(res.body);
-    if (byob !== undefined) return await readInto(byob, length, a);
+    if (byob !== undefined) return await readInto(byob, length, a, crc);
   }
   const chunks: Uint8Array[] = [];
   const out = length >= 0 ? new Uint8Array(length) : undefined;
@@ -133,6 +136,7 @@ export async function readBodyBytes(
       const { done, value } = await reader.read();
       if (done) break;
       a.ticks++;
+      crc?.update(value);
       if (out === undefined) chunks.push(value);
       else if (value.byteLength > length - at) {
         throw new ShortBody(`the body has more than the ${length} bytes its Content-Length says`);
@@ -165,6 +169,7 @@ async function readInto(
   reader: ReadableStreamBYOBReader,
   length: number,
   a: Attempt,
+  crc: Crc64 | undefined,
 ): Promise<Uint8Array<ArrayBuffer>> {
   let buffer = new ArrayBuffer(length);
   let at = 0;
@@ -174,6 +179,7 @@ async function readInto(
       if (value !== undefined) buffer = value.buffer as ArrayBuffer; // the read transferred it
       if (done) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
       a.ticks++;
+      crc?.update(value); // while the chunk is still in cache, and while the next one is on its way
       at += value.byteLength;
     }
     // The body must end here: one more read of a byte tells.
@@ -420,17 +426,22 @@ export class Transport {
           if (mode === "bytes") {
             const length = bodyLength(res.headers);
             if (length >= 0 && length <= BYTES_MAX) {
-              const bytes = await readBodyBytes(res, length, a);
-              a.done();
               const crc64 = expectedCrc64(res);
+              // A large body is checksummed chunk by chunk as it arrives; a small one (one read) after.
+              const crc = crc64 !== undefined && length > ONE_READ_MAX ? Crc64.createIfReady() : undefined;
+              const bytes = await readBodyBytes(res, length, a, crc);
+              a.done();
               if (crc64 !== undefined) {
-                const checking = checkCrc64Now(
-                  crc64,
-                  bytes,
-                  `${spec.method} ${spec.bucket}/${spec.key}`,
-                  spec.key ?? "",
-                );
-                if (checking !== undefined) await checking;
+                const what = `${spec.method} ${spec.bucket}/${spec.key}`;
+                if (crc !== undefined) {
+                  const actual = crc.digest();
+                  if (actual !== crc64) {
+                    throw crcMismatch(what, spec.key ?? "", crc64, actual, bytes.byteLength);
+                  }
+                } else {
+                  const checking = checkCrc64Now(crc64, bytes, what, spec.key ?? "");
+                  if (checking !== undefined) await checking;
+                }
               }
               return { res, text: "", bytes, crc64 };
             }
