@@ -265,7 +265,7 @@ export async function pool<T>(
 export async function readEach(
   keys: AsyncIterable<string>,
   concurrency: number,
-  getBytes: (key: string) => Promise<Uint8Array>,
+  getBytes: (key: string) => Promise<{ byteLength: number }>,
 ): Promise<{ objects: number; bytes: number }> {
   let objects = 0, bytes = 0;
   await pool(keys, concurrency, async (key) => {

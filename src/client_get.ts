@@ -6,20 +6,20 @@
  */
 import { parseContentRange, resumableBody } from "./body.ts";
 import type { GetBytesResult, GetObjectResult, GetOptions } from "./client_types.ts";
-import { checkObject, checkOptionalString, intHeader, metaOf, rangeHeader } from "./client_util.ts";
+import { checkObject, checkOptionalString, intHeader, rangeHeader, requestIdOf } from "./client_util.ts";
 import { IntegrityError } from "./errors.ts";
 import { bodyLength, type Reply, type RequestSpec, type Transport } from "./request.ts";
 
 function getSpec(t: Transport, op: string, bucket: string, key: string, opts: GetOptions): RequestSpec {
   checkObject(op, bucket, key);
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> | undefined; // none for a plain GET: no Headers copied from a record
   if (opts.range !== undefined) {
-    headers.range = rangeHeader(op, opts.range);
+    headers = { range: rangeHeader(op, opts.range) };
     // Without it OSS answers an unsatisfiable range with the whole object instead of 416.
     if (!t.s3) headers["x-oss-range-behavior"] = "standard";
   }
   checkOptionalString(op, "ifMatch", opts.ifMatch);
-  if (opts.ifMatch !== undefined) headers["if-match"] = opts.ifMatch;
+  if (opts.ifMatch !== undefined) (headers ??= {})["if-match"] = opts.ifMatch;
   return { method: "GET", bucket, key, headers, signal: opts.signal, onRetry: opts.onRetry };
 }
 
@@ -30,8 +30,9 @@ function describe(
 ): [Omit<GetObjectResult, "body">, number, number | undefined] {
   const { res } = reply;
   const h = res.headers;
-  const size = intHeader(h, "content-length");
-  const length = bodyLength(h);
+  // A body read into memory was checked against Content-Length (and sent with no Content-Encoding).
+  const size = reply.bytes ? reply.bytes.byteLength : intHeader(h, "content-length");
+  const length = reply.bytes ? size : bodyLength(h);
   let start = 0;
   let end = length >= 0 ? length - 1 : undefined;
   let objectSize = size;
@@ -66,18 +67,19 @@ function describe(
     objectSize = cr.total;
     range = { start: cr.start, end: cr.end };
   }
-  const meta = metaOf(h);
+  // The fields a read reports, each header read once (metaOf would also read the append-only ones).
+  const lm = h.get("last-modified");
   const result = {
     status: res.status,
     size,
     objectSize,
-    etag: meta.etag,
-    crc64: meta.crc64,
-    contentType: meta.contentType,
-    lastModified: meta.lastModified,
+    etag: h.get("etag") ?? "",
+    crc64: reply.crc64 ?? (h.get("x-oss-hash-crc64ecma") || undefined),
+    contentType: h.get("content-type") || undefined,
+    lastModified: lm ? new Date(lm) : undefined,
     range,
     headers: h,
-    requestId: meta.requestId,
+    requestId: requestIdOf(h),
   };
   return [result, start, end];
 }

@@ -79,6 +79,31 @@ export class Crc64 {
     return new Crc64(hasher);
   }
 
+  /**
+   * A hasher made without waiting, once the implementation is loaded (a first {@linkcode Crc64.create} or
+   * `crc64` call); undefined before that.
+   *
+   * @example
+   * ```ts
+   * import { expect } from "expect";
+   * import { Crc64 } from "./crc64.ts";
+   * await Crc64.create(); // loads the implementation
+   * const crc = Crc64.createIfReady()!;
+   * crc.update(new TextEncoder().encode("123456789"));
+   * expect(crc.digest()).toEqual("11051210869376104954");
+   * ```
+   */
+  static createIfReady(): Crc64 | undefined {
+    const hasher = wasmWorks === true
+      ? WasmCrc64.ifLoaded()
+      : wasmWorks === false
+      ? new Crc64Js()
+      : undefined;
+    if (hasher === undefined) return undefined;
+    hasher.init();
+    return new Crc64(hasher);
+  }
+
   /** Feeds bytes. Throws once {@linkcode Crc64.digest} has been called. */
   update(bytes: Uint8Array): void {
     if (this.#digest !== undefined) throw new TypeError("Crc64.update: the hasher was already digested");
@@ -111,6 +136,26 @@ export async function crc64(bytes: Uint8Array): Promise<string> {
   return BigInt(`0x${hasher.digest("hex")}`).toString(10);
 }
 let shared: Hasher | undefined;
+
+/**
+ * {@linkcode crc64} without waiting, once a first call has loaded the implementation; undefined before that.
+ * Saves a read of a small object its pause on a promise.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { crc64, crc64IfReady } from "./crc64.ts";
+ * const bytes = new TextEncoder().encode("123456789");
+ * await crc64(bytes); // loads it
+ * expect(crc64IfReady(bytes)).toEqual("11051210869376104954");
+ * ```
+ */
+export function crc64IfReady(bytes: Uint8Array): string | undefined {
+  if (shared === undefined) return undefined;
+  shared.init();
+  shared.update(bytes);
+  return BigInt(`0x${shared.digest("hex")}`).toString(10);
+}
 
 /**
  * A pass-through stream that computes CRC-64/XZ of the bytes flowing through it.

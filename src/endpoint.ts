@@ -204,6 +204,13 @@ export function encodeRfc3986(s: string): string {
   );
 }
 
+/** Characters RFC 3986 leaves unencoded, plus "/". */
+const PLAIN_KEY = /^[A-Za-z0-9\-._~/]*$/;
+/** A "." or ".." path segment. */
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+/** A bucket name that needs no encoding. */
+const PLAIN_BUCKET = /^[A-Za-z0-9\-._~]+$/;
+
 /**
  * Encodes an object key for a URL path: RFC 3986, keeping "/" — except that a key with a "." or ".."
  * segment gets every "/" encoded as `%2F`, because URL parsers (and `fetch`) would otherwise remove dot
@@ -218,6 +225,8 @@ export function encodeRfc3986(s: string): string {
  * ```
  */
 export function encodeKey(key: string): string {
+  // Most keys need no encoding at all: answer them without splitting (a GET per small object pays this).
+  if (PLAIN_KEY.test(key) && !DOT_SEGMENT.test(key)) return key;
   const parts = key.split("/");
   const dotSegment = parts.some((p) => p === "." || p === "..");
   return parts.map(encodeRfc3986).join(dotSegment ? "%2F" : "/");
@@ -253,7 +262,7 @@ export function objectUrl(
     url = `${ep.origin}/`;
   } else {
     if (
-      typeof bucket !== "string" || bucket === "" || encodeRfc3986(bucket) !== bucket || bucket === "." ||
+      typeof bucket !== "string" || !PLAIN_BUCKET.test(bucket) || bucket === "." ||
       bucket === ".." || (!ep.pathStyle && !/^[a-z0-9.-]+$/.test(bucket))
     ) {
       throw new ConfigError(

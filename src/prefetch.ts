@@ -150,7 +150,6 @@ async function* run<T, R>(
   let held: { input: T; index: number } | undefined; // pulled, waiting for room
   const done = new Map<number, Settled<R>>(); // ordered
   const queue: Settled<R>[] = []; // completion order
-  const tasks = new Set<Promise<void>>();
   let waiter: (() => void) | undefined;
 
   function wake(): void {
@@ -176,17 +175,15 @@ async function* run<T, R>(
       fill();
       wake();
     };
-    let p: Promise<void>;
+    // Each task settles exactly once, through `settle` (which never throws): `running` counts the tasks in flight.
     try {
-      p = Promise.resolve(fn(input, { signal: ac.signal, index })).then(
+      Promise.resolve(fn(input, { signal: ac.signal, index })).then(
         (value) => settle({ index, size, ok: true, value }),
         (error) => settle({ index, size, ok: false, error }),
       );
     } catch (error) {
-      p = Promise.resolve().then(() => settle({ index, size, ok: false, error }));
+      queueMicrotask(() => settle({ index, size, ok: false, error }));
     }
-    tasks.add(p);
-    p.finally(() => tasks.delete(p));
   }
 
   function onPulled(r: IteratorResult<T>): void {
@@ -303,6 +300,7 @@ async function* run<T, R>(
         if (!pulling) await closing;
       }
     }
-    await Promise.allSettled([...tasks]);
+    // Nothing stays in flight behind the consumer: wait until every running task has settled (each wakes us).
+    while (running > 0) await new Promise<void>((resolve) => (waiter = resolve));
   }
 }

@@ -15,7 +15,8 @@ import {
 } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, IntegrityError, OssError, OssflowError } from "./errors.ts";
-import { checkCrc64 } from "./integrity.ts";
+import { checkCrc64Now, crcMismatch, expectedCrc64 } from "./integrity.ts";
+import { Crc64 } from "./crc64.ts";
 import { describeNetworkFailure } from "./network_error.ts";
 import {
   isRetryableStatus,
@@ -28,6 +29,7 @@ import {
 } from "./retry.ts";
 import { isDefaultSignedHeaderOss4, presignOss4, signOss4 } from "./signer/oss4.ts";
 import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
+import { type HeaderMap, HeaderRecord } from "./signer/header_map.ts";
 import { redact, secretHeaderValues } from "./log.ts";
 import { parseErrorResponse } from "./xml.ts";
 import type { OssClientOptions } from "./client_types.ts";
@@ -62,6 +64,8 @@ export interface Reply {
   res: Response;
   text: string;
   bytes?: Uint8Array<ArrayBuffer>;
+  /** With `bytes`: the CRC-64 they were checked against (undefined: nothing to check, e.g. a range). */
+  crc64?: string;
   attempt?: Attempt;
 }
 
@@ -109,17 +113,19 @@ export async function readBodyBytes(
   res: Response,
   length: number,
   a: Attempt,
+  crc?: Crc64,
 ): Promise<Uint8Array<ArrayBuffer>> {
   if ((length >= 0 && length <= ONE_READ_MAX) || res.body === null) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (length >= 0 && bytes.byteLength !== length) {
       throw new ShortBody(`the body has ${bytes.byteLength} bytes, Content-Length says ${length}`);
     }
+    crc?.update(bytes);
     return bytes;
   }
   if (length >= 0) {
     const byob = byobReader(res.body);
-    if (byob !== undefined) return await readInto(byob, length, a);
+    if (byob !== undefined) return await readInto(byob, length, a, crc);
   }
   const chunks: Uint8Array[] = [];
   const out = length >= 0 ? new Uint8Array(length) : undefined;
@@ -130,6 +136,7 @@ export async function readBodyBytes(
       const { done, value } = await reader.read();
       if (done) break;
       a.ticks++;
+      crc?.update(value);
       if (out === undefined) chunks.push(value);
       else if (value.byteLength > length - at) {
         throw new ShortBody(`the body has more than the ${length} bytes its Content-Length says`);
@@ -162,6 +169,7 @@ async function readInto(
   reader: ReadableStreamBYOBReader,
   length: number,
   a: Attempt,
+  crc: Crc64 | undefined,
 ): Promise<Uint8Array<ArrayBuffer>> {
   let buffer = new ArrayBuffer(length);
   let at = 0;
@@ -171,6 +179,7 @@ async function readInto(
       if (value !== undefined) buffer = value.buffer as ArrayBuffer; // the read transferred it
       if (done) throw new ShortBody(`the body has ${at} bytes, Content-Length says ${length}`);
       a.ticks++;
+      crc?.update(value); // while the chunk is still in cache, and while the next one is on its way
       at += value.byteLength;
     }
     // The body must end here: one more read of a byte tells.
@@ -198,15 +207,19 @@ export class Attempt {
   busy = true;
   ticks = 0;
   #seen = 0;
-  #deadline: number;
+  /** 0 until the first sweep sees the attempt: no clock read per request. */
+  #deadline = 0;
+  #firstMs: number;
   #parked = false;
   #caller: AbortSignal | undefined;
   #idleMs: number;
+  /** Where the attempt sits in the sweep's list, -1 when not watched. */
+  slot = -1;
 
   constructor(caller: AbortSignal | undefined, firstMs: number, idleMs: number) {
     this.#caller = caller;
     this.#idleMs = idleMs;
-    this.#deadline = performance.now() + firstMs;
+    this.#firstMs = firstMs;
     addAbortWaiter(caller, this); // one listener on the caller's signal, however many attempts share it
     track(this);
   }
@@ -233,6 +246,8 @@ export class Attempt {
 
   /** Called by the sweep; returns false once the attempt no longer needs watching. */
   check(now: number): boolean {
+    // Started at most one sweep ago: the first deadline counts from here (late by at most SWEEP_MS).
+    if (this.#deadline === 0) this.#deadline = now + this.#firstMs;
     if (!this.busy) {
       this.#parked = true; // nobody is waiting for the server; wait() tracks it again
       return false;
@@ -259,25 +274,45 @@ export class Attempt {
 
 /** How often the shared sweep checks attempt deadlines, in ms. */
 export const SWEEP_MS = 50;
-const live = new Set<Attempt>();
+/** The watched attempts, each knowing its index (`slot`): adding and removing cost no hashing. */
+const live: Attempt[] = [];
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
 function track(a: Attempt): void {
-  live.add(a);
+  if (a.slot >= 0) return;
+  a.slot = live.length;
+  live.push(a);
   sweeper ??= setInterval(sweep, SWEEP_MS);
 }
 
 /** The sweep stops as soon as nothing is watched, so an idle process (or a finished test) has no timer. */
 function untrack(a: Attempt): void {
-  if (live.delete(a) && live.size === 0) {
+  const i = a.slot;
+  if (i < 0) return;
+  a.slot = -1;
+  const last = live.pop()!;
+  if (last !== a) {
+    live[i] = last;
+    last.slot = i;
+  }
+  if (live.length === 0) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
 }
 
+/** How many attempts the sweep watches now (for tests: it must come back to 0, and its timer stop). */
+export function watchedAttempts(): number {
+  return live.length;
+}
+
 function sweep(): void {
   const now = performance.now();
-  for (const a of live) if (!a.check(now)) untrack(a);
+  // Backwards: untrack moves the last attempt into the freed slot, which this loop has already checked.
+  for (let i = live.length - 1; i >= 0; i--) {
+    const a = live[i];
+    if (a !== undefined && !a.check(now)) untrack(a);
+  }
 }
 
 /** Content-Length when it counts the bytes the body will yield (no Content-Encoding), else -1. */
@@ -370,7 +405,7 @@ export class Transport {
     let resigned = false;
     return await retrying(this.retry, async (attempt, last) => {
       signal?.throwIfAborted();
-      const headers = new Headers(spec.headers);
+      const headers = new HeaderRecord(spec.headers); // a plain record: fetch reads it without sorting it
       const signedWith = await this.#sign(spec, url, headers);
       // After signing (a browser replaces it): a compressing intermediary must not change the bytes whose
       // length and CRC-64 are checked.
@@ -381,7 +416,7 @@ export class Transport {
       try {
         res = await this.#fetch(url, {
           method: spec.method,
-          headers,
+          headers: headers.init,
           body,
           signal: a.signal,
           redirect: "manual",
@@ -391,10 +426,24 @@ export class Transport {
           if (mode === "bytes") {
             const length = bodyLength(res.headers);
             if (length >= 0 && length <= BYTES_MAX) {
-              const bytes = await readBodyBytes(res, length, a);
+              const crc64 = expectedCrc64(res);
+              // A large body is checksummed chunk by chunk as it arrives; a small one (one read) after.
+              const crc = crc64 !== undefined && length > ONE_READ_MAX ? Crc64.createIfReady() : undefined;
+              const bytes = await readBodyBytes(res, length, a, crc);
               a.done();
-              await checkCrc64(res, bytes, `${spec.method} ${spec.bucket}/${spec.key}`, spec.key ?? "");
-              return { res, text: "", bytes };
+              if (crc64 !== undefined) {
+                const what = `${spec.method} ${spec.bucket}/${spec.key}`;
+                if (crc !== undefined) {
+                  const actual = crc.digest();
+                  if (actual !== crc64) {
+                    throw crcMismatch(what, spec.key ?? "", crc64, actual, bytes.byteLength);
+                  }
+                } else {
+                  const checking = checkCrc64Now(crc64, bytes, what, spec.key ?? "");
+                  if (checking !== undefined) await checking;
+                }
+              }
+              return { res, text: "", bytes, crc64 };
             }
           }
           if (mode === "stream" || mode === "bytes") return { res, text: "", attempt: a };
@@ -438,7 +487,7 @@ export class Transport {
         }
       }
       // An error body may echo the request (a proxy's text/plain 403): never let a token or signature through.
-      parsed.message = redact(parsed.message, secretHeaderValues(headers));
+      parsed.message = redact(parsed.message, secretHeaderValues([...headers]));
       throw new OssError({
         ...parsed,
         status: res.status,
@@ -489,15 +538,15 @@ export class Transport {
   /** `spec` signed for another context to send (a Web Worker): its URL and headers, Authorization included. */
   async signed(spec: RequestSpec): Promise<{ url: string; headers: [string, string][] }> {
     const url = objectUrl(this.endpoint, spec.bucket, spec.key, spec.query);
-    const headers = new Headers(spec.headers);
+    const headers = new HeaderRecord(spec.headers);
     await this.#sign(spec, url, headers);
     return { url: url.href, headers: [...headers] };
   }
 
   /** Signs `headers` (Authorization and the rest) for `spec`; resolves with the credentials used, if any. */
-  async #sign(spec: RequestSpec, url: URL, headers: Headers): Promise<Credentials | undefined> {
+  async #sign(spec: RequestSpec, url: URL, headers: HeaderMap): Promise<Credentials | undefined> {
     if (this.#provider === undefined) return undefined;
-    const signOpts = await this.#currentSignOptions();
+    const signOpts = this.#freshSignOptions() ?? await this.#currentSignOptions();
     const req = { method: spec.method, url, headers, bucket: spec.bucket, key: spec.key };
     if (this.s3) await signS3v4(req, signOpts);
     else await signOss4(req, signOpts);
@@ -527,8 +576,13 @@ export class Transport {
     return await presignOss4(req, { ...opts, additionalHeaders });
   }
 
+  /** The cached credentials while they are fresh, without waiting (the common case of every request). */
+  #freshSignOptions(): { credentials: Credentials; region: string } | undefined {
+    return Date.now() < this.#signOptsUntil ? this.#signOpts : undefined;
+  }
+
   async #currentSignOptions(): Promise<{ credentials: Credentials; region: string }> {
-    if (this.#signOpts === undefined || performance.now() >= this.#signOptsUntil) {
+    if (this.#signOpts === undefined || Date.now() >= this.#signOptsUntil) {
       const p = this.#refreshing ??= this.#refreshCredentials();
       try {
         await p;
@@ -545,6 +599,6 @@ export class Transport {
       ? credentials.expiration.getTime() - Date.now() - EXPIRY_MARGIN_MS
       : Infinity;
     this.#signOpts = { credentials, region: this.region };
-    this.#signOptsUntil = performance.now() + Math.max(0, Math.min(CREDENTIALS_TTL_MS, left));
+    this.#signOptsUntil = Date.now() + Math.max(0, Math.min(CREDENTIALS_TTL_MS, left));
   }
 }

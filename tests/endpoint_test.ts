@@ -1,5 +1,6 @@
 import { expect } from "expect";
 import { ConfigError } from "../src/errors.ts";
+import { mulberry32 } from "../src/server/faults.ts";
 import {
   encodeKey,
   encodeRfc3986,
@@ -249,4 +250,56 @@ Deno.test("keys encoded by objectUrl reach an HTTP server intact, dot segments i
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("encodeKey: keys that skip encoding come out as the full encoder writes them (20,000 seeded keys)", () => {
+  // The reference: every segment through encodeRfc3986, "/" kept unless a segment is "." or "..".
+  const reference = (key: string) => {
+    const parts = key.split("/");
+    const dot = parts.some((p) => p === "." || p === "..");
+    return parts.map(encodeRfc3986).join(dot ? "%2F" : "/");
+  };
+  const rand = mulberry32(19);
+  const alphabet = [
+    "a",
+    "Z",
+    "0",
+    "-",
+    ".",
+    "_",
+    "~",
+    "/",
+    "/",
+    ".",
+    " ",
+    "+",
+    "%",
+    "é",
+    "😀",
+    "*",
+    "'",
+    "?",
+  ];
+  let plain = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const length = 1 + Math.floor(rand() * 12);
+    let key = "";
+    for (let j = 0; j < length; j++) {
+      key += alphabet[Math.floor(rand() * (rand() < 0.8 ? 8 : alphabet.length))];
+    }
+    if (key === "." || key === "..") continue;
+    const got = encodeKey(key);
+    expect({ key, got }).toEqual({ key, got: reference(key) });
+    if (got === key) plain++;
+  }
+  expect(plain).toBeGreaterThan(4_000); // the fast path was taken often, and so was the full one
+  expect(plain).toBeLessThan(16_000);
+});
+
+Deno.test("objectUrl refuses a bucket name that needs encoding, as before the fast check", () => {
+  const ep = parseEndpoint("http://127.0.0.1:9000");
+  for (const bucket of ["a b", "a/b", "a%b", "é", "a?b", "a#b", ""]) {
+    expect(thrown(() => objectUrl(ep, bucket, "k"))).toBeInstanceOf(ConfigError);
+  }
+  expect(objectUrl(ep, "Bucket_1.x~y", "k").pathname).toBe("/Bucket_1.x~y/k"); // S3 path style allows these
 });

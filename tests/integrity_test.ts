@@ -60,6 +60,21 @@ Deno.test("OssClient.getBytes refuses a body corrupted in transit: fetched again
   expectBytes((await client.getBytes(BUCKET, key)).bytes, bytes);
 });
 
+Deno.test("OssClient.getBytes checks a large body chunk by chunk: corrupted, fetched again, then an IntegrityError", async () => {
+  await using t = await setup(0);
+  const client = t.client();
+  const data = bytesOf(3 * 1024 * 1024 + 17, 5); // read in many chunks, checksummed as they arrive
+  await client.put(BUCKET, "large.bin", data);
+  await client.getBytes(BUCKET, "large.bin"); // the CRC-64 module is loaded: the next reads hash inline
+  t.proxy.rules = { response: GETS };
+  const err = await client.getBytes(BUCKET, "large.bin").catch((e) => e);
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect(err.message).toContain(`the ${data.length} bytes received have`);
+  expect(t.proxy.corrupted.responses).toBe(RETRY.maxAttempts);
+  t.proxy.rules = { response: once(GETS) };
+  expectBytes((await client.getBytes(BUCKET, "large.bin")).bytes, data);
+});
+
 Deno.test("OssClient.get's stream errors with an IntegrityError instead of delivering the end of a corrupted body", async () => {
   await using t = await setup(0);
   const client = t.client();

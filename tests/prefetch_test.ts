@@ -208,3 +208,21 @@ Deno.test("prefetch fails at the item whose sizeOf throws, after the results bef
   await expect(run()).rejects.toThrow("no size for 3");
   expect(out).toEqual([1, 2]);
 });
+
+Deno.test("a consumer that stops early gets control back only after every running task has settled", async () => {
+  let started = 0, settled = 0;
+  // Task 0 answers at once; the others answer only once aborted, and then a macrotask later.
+  const task = (x: number, { signal }: { signal: AbortSignal }) =>
+    new Promise<number>((resolve) => {
+      started++;
+      if (x === 0) return resolve(x);
+      signal.addEventListener("abort", () =>
+        setTimeout(() => {
+          settled++;
+          resolve(x);
+        }, 0), { once: true });
+    });
+  for await (const _ of prefetch([0, 1, 2, 3, 4, 5, 6, 7], task, { concurrency: 4 })) break;
+  expect(started).toBeGreaterThanOrEqual(4);
+  expect(settled).toBe(started - 1); // every task but task 0 settled (after its abort) before the loop let go
+});

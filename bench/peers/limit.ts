@@ -4,7 +4,10 @@
  * machine, at the same concurrency, latency and bandwidth cap. Listing pages are picked apart with a regular
  * expression; checkpoint writes send `partSize` parts of the file, `concurrency` at a time (initiate and
  * complete calls included, so the round trips match a multipart upload), each part a stream of 64 KiB frames
- * read from the file as it is sent; checkpoint reads are ranged GETs in a sliding window.
+ * read from the file as it is sent; checkpoint reads are ranged GETs in a sliding window. Bodies over 64 KiB are
+ * read as a stream and counted, not gathered: `res.bytes()` of 4-8 MiB bodies (a gather and a copy each, and
+ * large buffers for the collector) held this client to 235-440 MiB/s on checkpoint reads, where the same loop
+ * counting the stream reads 1,100-1,240 MiB/s (`bench/peers/limit.ts` history, 2026-12-05).
  *
  * @module
  */
@@ -28,11 +31,18 @@ const create: PeerFactory = (url) => {
     if (!r.ok) throw new Error(`limit: HTTP ${r.status}: ${await r.text()}`);
     return r;
   };
+  /** The body's length, read to the end: gathered when small (cheaper), counted as it streams when large. */
+  const drain = async (res: Response): Promise<{ byteLength: number }> => {
+    if (Number(res.headers.get("content-length") ?? Infinity) <= 64 * 1024) return await res.bytes();
+    let byteLength = 0;
+    for await (const chunk of res.body!) byteLength += chunk.byteLength;
+    return { byteLength };
+  };
   const keys = (prefix: string) => regexKeys(prefix, async (q) => await (await ok(fetch(at("", q)))).text());
   const peer: Peer = {
     notes: "bare fetch, unsigned, against a bare Deno.serve answering from memory (the scenario's limit)",
     readPrefix(prefix, concurrency) {
-      return readEach(keys(prefix), concurrency, async (key) => await (await ok(fetch(at(key)))).bytes());
+      return readEach(keys(prefix), concurrency, async (key) => await drain(await ok(fetch(at(key)))));
     },
     listAll(prefix) {
       return timeListing(keys(prefix));
@@ -61,7 +71,7 @@ const create: PeerFactory = (url) => {
         partSize,
         concurrency,
         async (start, end) =>
-          await (await ok(fetch(at(key), { headers: { range: `bytes=${start}-${end}` } }))).bytes(),
+          await drain(await ok(fetch(at(key), { headers: { range: `bytes=${start}-${end}` } }))),
       );
     },
   };

@@ -21,10 +21,12 @@
  * @module
  */
 export {
+  type HeaderMapRequest,
   type Oss4PresignOptions,
   type Oss4SignOptions,
   presignOss4,
   type SignableRequest,
   signOss4,
 } from "../signer/oss4.ts";
+export type { HeaderMap } from "../signer/header_map.ts";
 export { presignS3v4, type S3v4PresignOptions, type S3v4SignOptions, signS3v4 } from "../signer/s3v4.ts";

@@ -28,6 +28,8 @@ interface Instance {
 }
 
 let instance: Promise<Instance> | undefined;
+/** The instance once loaded, for hashers made without waiting. */
+let loaded: Instance | undefined;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -43,7 +45,7 @@ function load(): Promise<Instance> {
     const ex = wasm.exports as unknown as Exports;
     ex.setup();
     const memory = ex.memory.buffer; // fixed size: the module never grows its memory
-    return {
+    return loaded = {
       update: ex.update,
       input: new Uint8Array(memory, ex.buffer(), ex.capacity()),
       register: new Uint32Array(memory, ex.state(), 2),
@@ -79,6 +81,11 @@ export class WasmCrc64 {
   /** A hasher; rejects where WebAssembly cannot be compiled at run time. */
   static async create(): Promise<WasmCrc64> {
     return new WasmCrc64(await load());
+  }
+
+  /** A hasher without waiting, once a first {@linkcode WasmCrc64.create} has loaded the module; else undefined. */
+  static ifLoaded(): WasmCrc64 | undefined {
+    return loaded === undefined ? undefined : new WasmCrc64(loaded);
   }
 
   /** Starts over. */

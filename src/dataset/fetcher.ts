@@ -9,7 +9,7 @@ import type { SignedRequest } from "../client_types.ts";
 import { addAbortWaiter, removeAbortWaiter } from "../abort.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import type { AuditLog, AuditRecord } from "../log.ts";
-import { DataObject, type ObjectRef, TransformError } from "./item.ts";
+import { DataObject, type ObjectRef, type RangeReader, TransformError } from "./item.ts";
 import type { ItemTransform, ResolvedDatasetOptions } from "./options.ts";
 import type { DatasetClient } from "./sources.ts";
 import { loadMember } from "./tar_source.ts";
@@ -180,17 +180,19 @@ export async function createLoader<R>(
     return SKIP;
   };
   const client = o.client as DatasetClient;
-  // Bound to the reference itself: a URL dataset's `url` is not copied to the item.
-  const readerOf =
-    (ref: ObjectRef) => async (_item: ObjectRef, start: number, end: number, signal?: AbortSignal) => {
-      const range = { start, end: end === Number.MAX_SAFE_INTEGER ? undefined : end - 1 };
-      const res = await client.get(ref.bucket, ref.key, {
-        ...urlOf(ref),
-        range: start === 0 && range.end === undefined ? undefined : range,
-        signal,
-      });
-      return await readBody(res.body, res.size, ref);
-    };
+  const readRange = async (ref: ObjectRef, start: number, end: number, signal?: AbortSignal) => {
+    const range = { start, end: end === Number.MAX_SAFE_INTEGER ? undefined : end - 1 };
+    const res = await client.get(ref.bucket, ref.key, {
+      ...urlOf(ref),
+      range: start === 0 && range.end === undefined ? undefined : range,
+      signal,
+    });
+    return await readBody(res.body, res.size, ref);
+  };
+  // A URL dataset's reader is bound to the reference itself (its `url` is not copied to the item); any other
+  // item is its own reference, so one reader serves them all (no closure per item).
+  const readerOf = (ref: ObjectRef): RangeReader =>
+    ref.url === undefined ? readRange : (_item, start, end, signal) => readRange(ref, start, end, signal);
   if (workers === 0) {
     return {
       get skipped() {
@@ -204,7 +206,11 @@ export async function createLoader<R>(
         let bytes: Uint8Array, etag: string;
         if (client.getBytes) {
           // One read into memory, without a resumable stream per object (a broken body is fetched again).
-          const res = await client.getBytes(ref.bucket, ref.key, { ...urlOf(ref), signal });
+          const res = await client.getBytes(
+            ref.bucket,
+            ref.key,
+            ref.url === undefined ? { signal } : { url: ref.url, signal },
+          );
           bytes = counted(res.bytes);
           etag = res.etag;
         } else {
@@ -212,7 +218,8 @@ export async function createLoader<R>(
           bytes = counted(await readBody(res.body, res.size, ref));
           etag = res.etag;
         }
-        return await finish(new DataObject({ ...ref, bytes, etag: etag || ref.etag, reader: readerOf(ref) }));
+        const item = new DataObject({ ...ref, bytes, etag: etag || ref.etag, reader: readerOf(ref) });
+        return fn ? await finish(item) : item as R;
       },
       close() {},
     };

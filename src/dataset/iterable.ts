@@ -165,19 +165,6 @@ export function warnEmptyPrefix(logger: Logger, uri: string): void {
   else console.warn(`ossflow: ${msg}`);
 }
 
-/** Passes `refs` on; calls `onEmpty` when they end without one. */
-async function* noticeEmpty<T>(
-  refs: AsyncIterable<T> | Iterable<T>,
-  onEmpty: () => void,
-): AsyncGenerator<T, void, undefined> {
-  let any = false;
-  for await (const r of refs) {
-    any = true;
-    yield r;
-  }
-  if (!any) onEmpty();
-}
-
 /**
  * A dataset read as a stream, for datasets too large to list up front or to hold in memory.
  *
@@ -538,9 +525,10 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
     source: DatasetSource,
     o: ResolvedDatasetOptions<R>,
     signal: AbortSignal,
+    onEmpty?: () => void,
   ): AsyncIterable<ObjectRef> | Iterable<ObjectRef> {
     if (this.#listing !== undefined) return this.#listing;
-    const refs = source.refs(o.client, signal, o.listConcurrency);
+    const refs = source.refs(o.client, signal, o.listConcurrency, onEmpty);
     if (!this.#opts.cacheListing) return refs;
     const kept: ObjectRef[] = [];
     return (async function* (self: OssIterableDataset<R>) {
@@ -625,18 +613,16 @@ export class OssIterableDataset<R = DataObject> implements AsyncIterable<R> {
       return;
     }
     this.#track = undefined;
-    let refs = this.#sourceRefs(this.#source, o, ac.signal);
-    if (this.#source.kind === "prefix" && !this.#warnedEmpty) {
-      refs = noticeEmpty(refs, () => {
-        this.#warnedEmpty = true;
-        warnEmptyPrefix(o.logger, this.#source.description);
-      });
-    }
+    let refs = this.#sourceRefs(this.#source, o, ac.signal, () => {
+      if (this.#warnedEmpty) return;
+      this.#warnedEmpty = true;
+      warnEmptyPrefix(o.logger, this.#source.description);
+    });
     const sh = o.shuffle;
     const deal = { ...o.shard, evenShards: o.evenShards, seed: sh?.seed, epoch };
     if (sh?.mode === "global") refs = dealList(refs, deal);
     else {
-      refs = dealStream(refs, deal);
+      if (deal.worldSize > 1) refs = dealStream(refs, deal); // one rank takes the stream as it is
       if (sh) {
         refs = shuffleBuffer(refs, {
           bufferSize: sh.bufferSize,

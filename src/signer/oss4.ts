@@ -22,6 +22,7 @@ import type { Credentials } from "../credentials.ts";
 import { ConfigError } from "../errors.ts";
 import { type HmacKey, hmacKey, hmacSha256, sha256Hex, toHex } from "./crypto.ts";
 import { canonicalQueryString, encodeRfc3986, encodeUriPath } from "./encoding.ts";
+import type { HeaderMap } from "./header_map.ts";
 import { checkExpires, checkSigningInputs, describeInput } from "./inputs.ts";
 
 /** The algorithm name of OSS Signature V4. */
@@ -59,6 +60,22 @@ export interface SignableRequest {
   /** Object key, raw (not URL-encoded); omitted for bucket-level requests. */
   key?: string;
 }
+
+/**
+ * A {@linkcode SignableRequest} whose headers are any {@linkcode HeaderMap} rather than a `Headers` object: the
+ * signers accept both (`OssClient` signs a plain record, which `fetch` reads faster).
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { HeaderRecord } from "./header_map.ts";
+ * import { type HeaderMapRequest, signOss4 } from "./oss4.ts";
+ * const req: HeaderMapRequest = { method: "GET", url: new URL("https://b.oss-cn-hangzhou.aliyuncs.com/k"), headers: new HeaderRecord(), bucket: "b", key: "k" };
+ * await signOss4(req, { credentials: { accessKeyId: "ak", accessKeySecret: "sk" }, region: "cn-hangzhou" });
+ * expect(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")).toBe(true);
+ * ```
+ */
+export type HeaderMapRequest = Omit<SignableRequest, "headers"> & { headers: HeaderMap };
 
 /**
  * Options of {@link signOss4}.
@@ -115,7 +132,7 @@ export function isDefaultSignedHeaderOss4(lowerName: string): boolean {
  * expect(additionalHeadersOss4(headers, ["ZAbc", "abc", "x-oss-head1", "missing"])).toEqual(["abc", "zabc"]);
  * ```
  */
-export function additionalHeadersOss4(headers: Headers, names: readonly string[] | undefined): string[] {
+export function additionalHeadersOss4(headers: HeaderMap, names: readonly string[] | undefined): string[] {
   // `host` is always there on the wire (fetch sets it from the URL), though never in a fetch Headers object.
   if (names === undefined || names.length === 0) return [];
   const out = new Set<string>();
@@ -170,12 +187,12 @@ export function canonicalUriOss4(req: { url: URL; bucket?: string; key?: string 
  * ```
  */
 export function canonicalRequestOss4(
-  req: SignableRequest,
+  req: SignableRequest | HeaderMapRequest,
   additionalHeaders: readonly string[] = [],
 ): string {
   let headers = req.headers;
   if (additionalHeaders.includes("host") && !headers.has("host")) {
-    headers = new Headers(headers);
+    headers = new Headers([...headers]);
     headers.set("host", req.url.host);
   }
   let canonicalHeaders = "";
@@ -291,7 +308,7 @@ export async function signatureOss4(
   return toHex(await hmacSha256(key, stringToSign));
 }
 
-function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): string {
+function canonicalOrThrow(req: SignableRequest | HeaderMapRequest, additional: readonly string[]): string {
   try {
     return canonicalRequestOss4(req, additional);
   } catch (err) {
@@ -323,7 +340,10 @@ function canonicalOrThrow(req: SignableRequest, additional: readonly string[]): 
  * expect(req.headers.get("authorization")?.startsWith("OSS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
-export async function signOss4(req: SignableRequest, opts: Oss4SignOptions): Promise<void> {
+export async function signOss4(
+  req: SignableRequest | HeaderMapRequest,
+  opts: Oss4SignOptions,
+): Promise<void> {
   const { credentials, region, product = "oss" } = opts;
   const { longDate, shortDate } = checkSigningInputs(credentials, region, opts.date);
   const headers = req.headers;

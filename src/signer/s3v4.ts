@@ -14,7 +14,8 @@ import type { SignatureV4 } from "@smithy/signature-v4";
 import type { Credentials } from "../credentials.ts";
 import { ConfigError } from "../errors.ts";
 import { checkExpires, checkSigningInputs } from "./inputs.ts";
-import type { SignableRequest } from "./oss4.ts";
+import type { HeaderMap } from "./header_map.ts";
+import type { HeaderMapRequest, SignableRequest } from "./oss4.ts";
 import { Sha256Checksum } from "./sha256_checksum.ts";
 
 /** The algorithm name of AWS Signature V4. */
@@ -80,7 +81,7 @@ function toSmithyRequest(
  * Lower-cased headers for smithy: the request's own plus `host` (which `fetch` sends but never exposes).
  * Headers the signer itself sets are left out so that signing twice gives one signature.
  */
-function signableHeaders(url: URL, headers: Headers | undefined): Record<string, string> {
+function signableHeaders(url: URL, headers: HeaderMap | undefined): Record<string, string> {
   const out: Record<string, string> = { host: url.host };
   if (headers !== undefined) {
     for (const [name, value] of headers) {
@@ -140,7 +141,10 @@ export interface S3v4PresignOptions extends S3v4SignOptions {
  * expect(req.headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 Credential=ak/")).toBe(true);
  * ```
  */
-export async function signS3v4(req: SignableRequest, opts: S3v4SignOptions): Promise<void> {
+export async function signS3v4(
+  req: SignableRequest | HeaderMapRequest,
+  opts: S3v4SignOptions,
+): Promise<void> {
   const { credentials, region, service = "s3" } = opts;
   checkSigningInputs(credentials, region, opts.date);
   const headers = req.headers;
