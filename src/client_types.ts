@@ -27,7 +27,11 @@ export interface OssClientOptions {
   pathStyle?: boolean;
   /** Retry policy; see {@linkcode RetryOptions} for the defaults. */
   retry?: RetryOptions;
-  /** The `fetch` to use; default `globalThis.fetch`. */
+  /**
+   * The `fetch` to use; default `globalThis.fetch`. It is called with the URL and an init whose `headers` is a
+   * plain record of lower-case names (signed, Authorization included), not a `Headers` object: read it with
+   * `new Headers(init.headers)`.
+   */
   fetch?: typeof fetch;
   /**
    * Per-attempt inactivity limit in ms (default 30 000): the longest wait for response headers (extended by

@@ -316,3 +316,27 @@ Deno.test("a bodiless 404 names NoSuchKey or NoSuchBucket from OSS's x-oss-ec he
     message: "HTTP 403 with an empty body",
   });
 });
+
+for (const mode of MODES) {
+  Deno.test(`${mode}: a custom fetch gets the signed headers as a plain record that new Headers() reads`, async () => {
+    await withServer(async (server) => {
+      const seen: unknown[] = [];
+      const recording: typeof fetch = (input, init) => {
+        seen.push(init?.headers);
+        return fetch(input, init);
+      };
+      const client = clientFor(server, mode, { fetch: recording });
+      await client.put("bkt", "rec.txt", "hello", { contentType: "text/plain" });
+      expect((await client.getBytes("bkt", "rec.txt")).bytes).toEqual(new TextEncoder().encode("hello"));
+      expect(seen.length).toBe(2);
+      for (const h of seen) {
+        expect(h instanceof Headers).toBe(false);
+        expect(Object.keys(h as object).every((k) => k === k.toLowerCase())).toBe(true);
+      }
+      const put = new Headers(seen[0] as Record<string, string>);
+      expect(put.get("authorization")).toMatch(mode === "oss4" ? /^OSS4-HMAC-SHA256 / : /^AWS4-HMAC-SHA256 /);
+      expect(put.get("content-type")).toBe("text/plain");
+      expect(new Headers(seen[1] as Record<string, string>).get("accept-encoding")).toBe("identity");
+    });
+  });
+}
