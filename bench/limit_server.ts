@@ -84,8 +84,8 @@ const BLOCK = 1024 * 1024;
 
 /**
  * A large body as a stream of 1 MiB views of the buffer, one per pull, as the emulator's memory store streams
- * its blocks. (A Blob's stream, tried first, yields 64 KiB chunks: sixteen times the per-chunk work of the
- * meter and the connection for the one server core, and it read below the clients it is meant to bound.)
+ * its blocks. Measured against the Blob stream it replaced (1 GiB of 8 MiB ranged reads, 16 at once, read by a
+ * counting loop, pinned, 2026-12-05): 1,207-1,313 MiB/s against 815-884.
  */
 function blockStream(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
   let at = 0;

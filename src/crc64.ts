@@ -138,26 +138,6 @@ export async function crc64(bytes: Uint8Array): Promise<string> {
 let shared: Hasher | undefined;
 
 /**
- * {@linkcode crc64} without waiting, once a first call has loaded the implementation; undefined before that.
- * Saves a read of a small object its pause on a promise.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import { crc64, crc64IfReady } from "./crc64.ts";
- * const bytes = new TextEncoder().encode("123456789");
- * await crc64(bytes); // loads it
- * expect(crc64IfReady(bytes)).toEqual("11051210869376104954");
- * ```
- */
-export function crc64IfReady(bytes: Uint8Array): string | undefined {
-  if (shared === undefined) return undefined;
-  shared.init();
-  shared.update(bytes);
-  return BigInt(`0x${shared.digest("hex")}`).toString(10);
-}
-
-/**
  * A pass-through stream that computes CRC-64/XZ of the bytes flowing through it.
  * `digest` resolves with the decimal checksum when the stream closes.
  *

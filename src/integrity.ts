@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Crc64, crc64, crc64IfReady } from "./crc64.ts";
+import { Crc64, crc64 } from "./crc64.ts";
 import { IntegrityError } from "./errors.ts";
 
 /**
@@ -72,39 +72,10 @@ export async function checkCrc64(
 ): Promise<void> {
   const expected = expectedCrc64(res);
   if (expected === undefined) return;
-  const actual = crc64IfReady(bytes) ?? await crc64(bytes);
+  const crc = Crc64.createIfReady() ?? await Crc64.create(); // no pause once the implementation is loaded
+  crc.update(bytes);
+  const actual = crc.digest();
   if (actual !== expected) throw crcMismatch(what, key, expected, actual, bytes.byteLength);
-}
-
-/**
- * Checks `bytes` against the CRC-64 `expected` (from {@linkcode expectedCrc64}) without a pause once the CRC-64
- * implementation is loaded: returns undefined when the check is done (throwing an {@linkcode IntegrityError} on
- * a mismatch), or a promise of the check on the first call, which loads the implementation.
- *
- * @example
- * ```ts
- * import { expect } from "expect";
- * import { checkCrc64Now } from "./integrity.ts";
- * const bytes = new TextEncoder().encode("123456789");
- * await checkCrc64Now("11051210869376104954", bytes, "GET b/k", "k"); // the first call may load the implementation
- * expect(checkCrc64Now("11051210869376104954", bytes, "GET b/k", "k")).toBeUndefined(); // checked, no promise
- * expect(() => checkCrc64Now("11051210869376104954", new TextEncoder().encode("12345678!"), "GET b/k", "k")).toThrow("CRC-64 mismatch");
- * ```
- */
-export function checkCrc64Now(
-  expected: string,
-  bytes: Uint8Array,
-  what: string,
-  key: string,
-): Promise<void> | undefined {
-  const actual = crc64IfReady(bytes);
-  if (actual === undefined) {
-    return crc64(bytes).then((actual) => {
-      if (actual !== expected) throw crcMismatch(what, key, expected, actual, bytes.byteLength);
-    });
-  }
-  if (actual !== expected) throw crcMismatch(what, key, expected, actual, bytes.byteLength);
-  return undefined;
 }
 
 /**

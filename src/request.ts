@@ -15,7 +15,7 @@ import {
 } from "./credentials.ts";
 import { defaultRegion, type Endpoint, objectUrl, parseEndpoint } from "./endpoint.ts";
 import { ConfigError, IntegrityError, OssError, OssflowError } from "./errors.ts";
-import { checkCrc64Now, crcMismatch, expectedCrc64 } from "./integrity.ts";
+import { crcMismatch, expectedCrc64 } from "./integrity.ts";
 import { Crc64 } from "./crc64.ts";
 import { describeNetworkFailure } from "./network_error.ts";
 import {
@@ -427,21 +427,20 @@ export class Transport {
             const length = bodyLength(res.headers);
             if (length >= 0 && length <= BYTES_MAX) {
               const crc64 = expectedCrc64(res);
-              // A large body is checksummed chunk by chunk as it arrives; a small one (one read) after.
-              const crc = crc64 !== undefined && length > ONE_READ_MAX ? Crc64.createIfReady() : undefined;
+              // Checksummed chunk by chunk as the body arrives (while each chunk is in cache); the await is only
+              // for the first read of the process, which loads the implementation.
+              const crc = crc64 === undefined ? undefined : Crc64.createIfReady() ?? await Crc64.create();
               const bytes = await readBodyBytes(res, length, a, crc);
               a.done();
-              if (crc64 !== undefined) {
-                const what = `${spec.method} ${spec.bucket}/${spec.key}`;
-                if (crc !== undefined) {
-                  const actual = crc.digest();
-                  if (actual !== crc64) {
-                    throw crcMismatch(what, spec.key ?? "", crc64, actual, bytes.byteLength);
-                  }
-                } else {
-                  const checking = checkCrc64Now(crc64, bytes, what, spec.key ?? "");
-                  if (checking !== undefined) await checking;
-                }
+              const actual = crc?.digest(); // undefined, like crc64, when there is nothing to check
+              if (actual !== crc64) {
+                throw crcMismatch(
+                  `${spec.method} ${spec.bucket}/${spec.key}`,
+                  spec.key ?? "",
+                  crc64!,
+                  actual!,
+                  bytes.byteLength,
+                );
               }
               return { res, text: "", bytes, crc64 };
             }

@@ -6,8 +6,8 @@
  * complete calls included, so the round trips match a multipart upload), each part a stream of 64 KiB frames
  * read from the file as it is sent; checkpoint reads are ranged GETs in a sliding window. Bodies over 64 KiB are
  * read as a stream and counted, not gathered: `res.bytes()` of 4-8 MiB bodies (a gather and a copy each, and
- * large buffers for the collector) held this client to 235-440 MiB/s on checkpoint reads, where the same loop
- * counting the stream reads 1,100-1,240 MiB/s (`bench/peers/limit.ts` history, 2026-12-05).
+ * large buffers for the collector) held this client to 439-776 MiB/s on checkpoint reads in a standalone probe
+ * (102-235 in bench runs), where the same loop counting the stream read 1,102-1,241 MiB/s (2026-12-05).
  *
  * @module
  */

@@ -206,11 +206,7 @@ export async function createLoader<R>(
         let bytes: Uint8Array, etag: string;
         if (client.getBytes) {
           // One read into memory, without a resumable stream per object (a broken body is fetched again).
-          const res = await client.getBytes(
-            ref.bucket,
-            ref.key,
-            ref.url === undefined ? { signal } : { url: ref.url, signal },
-          );
+          const res = await client.getBytes(ref.bucket, ref.key, { ...urlOf(ref), signal });
           bytes = counted(res.bytes);
           etag = res.etag;
         } else {
