@@ -32,7 +32,7 @@ export const PREFIX = {
   warm: "warm/",
 } as const;
 /** Objects under `warm/` (16 KiB each): the untimed warm-up pass of every client process. */
-export const WARM_COUNT = 1000;
+export const WARM_COUNT = 4000;
 export const MiB = 1024 * 1024;
 
 /** Every knob of a run; `--quick` shrinks the sizes. */
