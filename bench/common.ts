@@ -32,7 +32,7 @@ export const PREFIX = {
   warm: "warm/",
 } as const;
 /** Objects under `warm/` (16 KiB each): the untimed warm-up pass of every client process. */
-export const WARM_COUNT = 1000;
+export const WARM_COUNT = 4000;
 export const MiB = 1024 * 1024;
 
 /** Every knob of a run; `--quick` shrinks the sizes. */
@@ -77,10 +77,16 @@ export interface Settings {
 }
 
 /** Shares of {@linkcode Settings.budgetS} per scenario (the rest: start-up, seeding, warm-up, signing). */
-export const BUDGET_SHARE: Record<number, number> = { 1: 0.21, 2: 0.23, 3: 0.33, 4: 0.14 };
+export const BUDGET_SHARE: Record<number, number> = { 1: 0.21, 2: 0.23, 3: 0.4, 4: 0.14 };
 
 /** The clients compared, in table order. */
-export const CLIENTS = ["ossflow", "ali-oss", "aws-sdk", "fetch"] as const;
+export const CLIENTS = ["ossflow", "ali-oss", "aws-sdk", "fetch", "fetch-checked"] as const;
+
+/**
+ * Clients measured only where they read objects (scenarios 1 and 2, and CPU per small object): `fetch-checked`
+ * lists and writes checkpoints as `fetch` does, so running those jobs again would only cost time.
+ */
+export const READS_ONLY: ReadonlySet<string> = new Set(["fetch-checked"]);
 
 const DEFAULTS: Settings = {
   quick: false,

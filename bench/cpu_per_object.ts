@@ -5,6 +5,8 @@
  * - `fetch loop`: a bare `fetch` loop signed with `signOss4` as bench/peers/fetch.ts signs; no checks.
  * - `fetch peer`: bench/peers/fetch.ts itself (that loop plus its regex listing), the row's peer in
  *   `deno task bench`.
+ * - `checked peer`: bench/peers/fetch_checked.ts (the fetch peer plus an AbortSignal per GET and the
+ *   Content-Length and CRC-64 checks of each body), the `fetch-checked` row of `deno task bench`.
  * - `integrity floor`: the fetch loop plus what no ossflow read can drop: an AbortSignal per request (what makes
  *   a request cancellable and its inactivity timeout possible) and the CRC-64 check of the body. The cheapest
  *   loop that keeps ossflow's promises.
@@ -31,6 +33,7 @@ import { crc64 } from "../src/crc64.ts";
 import { BUCKET, cpuMicros, CREDS, PREFIX, readEach, REGION, seededKey, spread } from "./common.ts";
 import { signOss4 } from "../src/signer/oss4.ts";
 import fetchPeer from "./peers/fetch.ts";
+import checkedPeer from "./peers/fetch_checked.ts";
 import { decidePinning, startServer } from "./processes.ts";
 
 function flag(name: string, fallback: string): string {
@@ -73,10 +76,12 @@ async function* keyList() {
 }
 
 const peer = await fetchPeer(endpoint, {} as never);
+const checked = await checkedPeer(endpoint, {} as never);
 
 const paths: Record<string, () => Promise<number>> = {
   "fetch loop": async () => (await readEach(keyList(), concurrency, (key) => bareGet(key))).objects,
   "fetch peer": async () => (await peer.readPrefix(PREFIX.small, concurrency)).objects,
+  "checked peer": async () => (await checked.readPrefix(PREFIX.small, concurrency)).objects,
   "integrity floor": async () =>
     (await readEach(keyList(), concurrency, async (key) => {
       const bytes = await bareGet(key, new AbortController().signal);

@@ -18,6 +18,7 @@ import {
   DENO_RUN,
   type PeerFactory,
   PREFIX,
+  READS_ONLY,
   REGION,
   type Settings,
   spread,
@@ -84,9 +85,11 @@ const listers: [string, Lister][] = [
     () => timeListing(listFast(client, BUCKET, { prefix: PREFIX.list, concurrency })),
   ],
 ];
-for (const peer of CLIENTS.filter((c) => c !== "ossflow")) {
+for (const peer of CLIENTS.filter((c) => c !== "ossflow" && !READS_ONLY.has(c))) {
   const module =
-    { "ali-oss": "./peers/ali_oss.ts", "aws-sdk": "./peers/aws_sdk.ts", "fetch": "./peers/fetch.ts" }[peer];
+    { "ali-oss": "./peers/ali_oss.ts", "aws-sdk": "./peers/aws_sdk.ts", "fetch": "./peers/fetch.ts" }[
+      peer as "ali-oss" | "aws-sdk" | "fetch"
+    ];
   const factory: PeerFactory = (await import(module)).default;
   const p = await factory(url, settings);
   listers.push([peer, () => p.listAll(PREFIX.list)]);

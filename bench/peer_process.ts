@@ -25,6 +25,7 @@ const MODULES: Record<string, string> = {
   "ali-oss": "./peers/ali_oss.ts",
   "aws-sdk": "./peers/aws_sdk.ts",
   "fetch": "./peers/fetch.ts",
+  "fetch-checked": "./peers/fetch_checked.ts",
   "limit": "./peers/limit.ts",
 };
 

@@ -23,6 +23,10 @@ export interface Metric {
   better: "higher" | "lower";
   /** Drawn in the SVG chart. */
   chart?: boolean;
+  /**
+   * Measured to explain the other rows (how busy the server was, say), not a contest: no ratio, no verdict.
+   */
+  informational?: boolean;
   results: Record<string, Stat>;
   /**
    * The scenario's physical limit on this machine: the bare `fetch` loop against the bare limit server
@@ -68,6 +72,7 @@ const COLORS: Record<string, string> = {
   "ali-oss": "#ff7f0e",
   "aws-sdk": "#2ca02c",
   "fetch": "#7f7f7f",
+  "fetch-checked": "#bcbd22",
 };
 
 function fmt(x: number): string {
@@ -89,7 +94,7 @@ function cell(st: Stat | undefined, m?: Metric): string {
  */
 export function shareOfLimit(m: Metric, st: Stat): number | undefined {
   const limit = m.limit?.median;
-  if (limit === undefined || !(limit > 0) || !(st.median > 0)) return undefined;
+  if (m.informational || limit === undefined || !(limit > 0) || !(st.median > 0)) return undefined;
   return 100 * (m.better === "higher" ? st.median / limit : limit / st.median);
 }
 
@@ -133,7 +138,7 @@ export function compareStats(own: Stat, peer: Stat, better: "higher" | "lower"):
 export function rowVerdict(m: Metric): { verdict: Verdict; peer?: string } | undefined {
   const own = m.results[SUBJECT];
   const peers = Object.entries(m.results).filter(([c]) => c !== SUBJECT);
-  if (!own || peers.length === 0) return undefined;
+  if (!own || peers.length === 0 || m.informational) return undefined;
   const verdicts = peers.map(([peer, st]) => ({ peer, verdict: compareStats(own, st, m.better) }));
   for (const v of ["loss", "tie", "unproven"] as const) {
     const hit = verdicts.find((x) => x.verdict === v);
@@ -159,7 +164,7 @@ export function versusBestPeer(
 ): { factor: number; peer: string } | undefined {
   const own = m.results[SUBJECT]?.median;
   const peers = Object.entries(m.results).filter(([c]) => c !== SUBJECT && among(c));
-  if (own === undefined || peers.length === 0) return undefined;
+  if (own === undefined || peers.length === 0 || m.informational) return undefined;
   const [peer, st] = peers.reduce((a, b) =>
     (m.better === "higher" ? b[1].median > a[1].median : b[1].median < a[1].median) ? b : a
   );

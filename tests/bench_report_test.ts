@@ -1,6 +1,13 @@
 /** The bench's win rule and limit shares (bench/report.ts): what the README table's verdict column claims. */
 import { expect } from "expect";
-import { compareStats, type Metric, rowVerdict, shareOfLimit, type Stat } from "../bench/report.ts";
+import {
+  compareStats,
+  type Metric,
+  rowVerdict,
+  shareOfLimit,
+  type Stat,
+  versusBestPeer,
+} from "../bench/report.ts";
 
 function st(...runs: number[]): Stat {
   const v = [...runs].sort((a, b) => a - b);
@@ -45,4 +52,23 @@ Deno.test("a client's share of the limit is 100 % at the limit, inverted for low
   expect(shareOfLimit(higher, st(100, 100, 100))).toBe(50);
   expect(shareOfLimit(lower, st(400, 400, 400))).toBe(50);
   expect(shareOfLimit({ ...higher, limit: undefined }, st(1, 1, 1))).toBe(undefined);
+});
+
+Deno.test("an informational row (how busy the server was) gets no ratio, no verdict and no share of the limit", () => {
+  const m: Metric = {
+    name: "server core busy",
+    unit: "%",
+    better: "lower",
+    informational: true,
+    results: { ossflow: st(97, 98, 99), "ali-oss": st(90, 91, 92) },
+    limit: st(60, 61, 62),
+  };
+  expect(rowVerdict(m)).toBeUndefined();
+  expect(versusBestPeer(m)).toBeUndefined();
+  expect(shareOfLimit(m, m.results.ossflow)).toBeUndefined();
+  // The same figures as a contest: a loss to ali-oss, with a ratio and a share.
+  const contest = { ...m, informational: false };
+  expect(rowVerdict(contest)).toEqual({ peer: "ali-oss", verdict: "loss" });
+  expect(versusBestPeer(contest)?.peer).toBe("ali-oss");
+  expect(shareOfLimit(contest, m.results.ossflow)).toBeCloseTo(100 * 61 / 98);
 });

@@ -98,6 +98,37 @@ Deno.test("Sha256Checksum computes SHA-256 and, with a key, HMAC-SHA256 (RFC 423
   expect(hex(await keyed.digest())).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 });
 
+Deno.test("Sha256Checksum's HMACs agree with WebCrypto's for repeated short and long messages, and a caller's writes into one do not reach the next", async () => {
+  const enc = new TextEncoder();
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const keys = ["Jefe", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "k\u00e9y"];
+  // Messages around the memoized length (128 bytes), each asked for several times, under each key.
+  const messages = Array.from(
+    { length: 12 },
+    (_, i) => "m".repeat([0, 1, 16, 20, 127, 128, 129, 300][i % 8]) + i,
+  );
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 1000;
+  for (let round = 0; round < 300; round++) {
+    const key = keys[next() % keys.length], message = messages[next() % messages.length];
+    const mac = new Sha256Checksum(key);
+    mac.update(enc.encode(message));
+    const got = await mac.digest();
+    const webKey = await crypto.subtle.importKey(
+      "raw",
+      enc.encode(key),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      [
+        "sign",
+      ],
+    );
+    const want = new Uint8Array(await crypto.subtle.sign("HMAC", webKey, enc.encode(message)));
+    expect([key, message, hex(got)]).toEqual([key, message, hex(want)]);
+    got.fill(0); // a caller that reuses the buffer it was given
+  }
+});
+
 Deno.test("signS3v4 with a session token signs X-Amz-Security-Token and verifyRequest accepts the request", async () => {
   const credentials = { accessKeyId: "AK1", accessKeySecret: "SK1", securityToken: "token/with+chars=" };
   const req = {

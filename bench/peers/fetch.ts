@@ -10,9 +10,23 @@
 import { signOss4 } from "../../src/signer/oss4.ts";
 import { BUCKET, CREDS, type Peer, type PeerFactory, readEach, REGION, timeListing } from "../common.ts";
 
-const create: PeerFactory = (url) => {
+/**
+ * A `fetch` of `/BUCKET/key` (or of the bucket, `key` undefined) at `url`, signed with `signOss4`; throws on a
+ * status other than 2xx, with the body's text.
+ */
+export function signedFetch(
+  url: string,
+): (
+  method: string,
+  key: string | undefined,
+  query?: string,
+  body?: BodyInit,
+  signal?: AbortSignal,
+) => Promise<
+  Response
+> {
   const base = new URL(url);
-  const signed = async (method: string, key: string | undefined, query = "", body?: BodyInit) => {
+  return async (method, key, query = "", body, signal) => {
     const path = key === undefined
       ? `/${BUCKET}/`
       : `/${BUCKET}/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -22,10 +36,16 @@ const create: PeerFactory = (url) => {
       credentials: CREDS,
       region: REGION,
     });
-    const res = await fetch(u, { method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
+    const init = { method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit;
+    if (signal) init.signal = signal;
+    const res = await fetch(u, init);
     if (!res.ok) throw new Error(`${method} ${u.pathname}: HTTP ${res.status}: ${await res.text()}`);
     return res;
   };
+}
+
+const create: PeerFactory = (url) => {
+  const signed = signedFetch(url);
 
   const keys = (prefix: string) =>
     regexKeys(prefix, async (q) => await (await signed("GET", undefined, q)).text());

@@ -15,6 +15,14 @@ const KEY_CACHE_LIMIT = 32;
 const stringKeys = new Map<string, Promise<HmacKey>>();
 const byteKeys = new WeakMap<object, Promise<HmacKey>>();
 
+/**
+ * HMACs of short messages under string keys, by key then message: smithy computes HMAC(secret, accessKeyId) on
+ * every request to look up its cached signing key, 2-3 µs of a 20 µs signature. Bounded like the key cache.
+ */
+const shortMacs = new Map<string, Map<string, Promise<Uint8Array>>>();
+/** Longest message whose HMAC is memoized (an access key id is 16-128 bytes). */
+const SHORT_MESSAGE = 128;
+
 function toBytes(data: SourceData): Uint8Array<ArrayBuffer> {
   if (typeof data === "string") return utf8(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -33,11 +41,34 @@ function importCached(secret: SourceData): Promise<HmacKey> {
   }
   let key = stringKeys.get(secret);
   if (key === undefined) {
-    if (stringKeys.size >= KEY_CACHE_LIMIT) stringKeys.delete(stringKeys.keys().next().value!);
+    if (stringKeys.size >= KEY_CACHE_LIMIT) {
+      const oldest = stringKeys.keys().next().value!;
+      stringKeys.delete(oldest);
+      shortMacs.delete(oldest);
+    }
     stringKeys.set(secret, key = hmacKey(secret, { reuse: true }));
     key.catch(() => stringKeys.delete(secret));
   }
   return key;
+}
+
+/** HMAC-SHA256 of `data` (at most {@linkcode SHORT_MESSAGE} bytes) under the string key `secret`, memoized. */
+async function shortMac(
+  secret: string,
+  key: Promise<HmacKey>,
+  data: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array> {
+  let macs = shortMacs.get(secret);
+  if (macs === undefined) shortMacs.set(secret, macs = new Map());
+  const message = String.fromCharCode(...data);
+  let mac = macs.get(message);
+  if (mac === undefined) {
+    if (macs.size >= KEY_CACHE_LIMIT) macs.delete(macs.keys().next().value!);
+    mac = key.then((k) => hmacSha256(k, data));
+    macs.set(message, mac);
+    mac.catch(() => macs.delete(message));
+  }
+  return (await mac).slice(); // the caller may write into what it gets
 }
 
 /**
@@ -56,11 +87,13 @@ function importCached(secret: SourceData): Promise<HmacKey> {
  */
 export class Sha256Checksum {
   #key: Promise<HmacKey> | undefined;
+  #secret: string | undefined;
   #chunks: Uint8Array<ArrayBuffer>[] = [];
 
   /** A SHA-256 hash, or an HMAC-SHA256 under `secret` (a string is taken as UTF-8). */
   constructor(secret?: SourceData) {
     this.#key = secret === undefined ? undefined : importCached(secret);
+    if (typeof secret === "string") this.#secret = secret;
   }
 
   /** Adds data to hash. */
@@ -71,7 +104,11 @@ export class Sha256Checksum {
   /** SHA-256 (or HMAC-SHA256) of everything added since the last reset. */
   async digest(): Promise<Uint8Array> {
     const data = concatBytes(this.#chunks);
-    return this.#key === undefined ? await sha256(data) : await hmacSha256(await this.#key, data);
+    if (this.#key === undefined) return await sha256(data);
+    if (this.#secret !== undefined && data.length <= SHORT_MESSAGE) {
+      return await shortMac(this.#secret, this.#key, data);
+    }
+    return await hmacSha256(await this.#key, data);
   }
 
   /** Forgets the data added so far. */
