@@ -44,7 +44,7 @@ import {
   toBody,
 } from "./client_util.ts";
 import { contentMd5 } from "./content_md5.ts";
-import { Crc64Stream } from "./crc64.ts";
+import { crc64Tap } from "./crc64.ts";
 import { ConfigError, IntegrityError, OssError } from "./errors.ts";
 import { crc64Of } from "./integrity.ts";
 import { type PresignOptions, resolvePresignOptions } from "./presign.ts";
@@ -249,9 +249,9 @@ export class OssClient {
     let crc: Promise<string> | undefined;
     if (md5 !== undefined) spec.headers = { ...spec.headers, "content-md5": md5 };
     else if (crcIsBody && body instanceof ReadableStream) {
-      const crcStream = new Crc64Stream();
-      spec.body = body.pipeThrough(crcStream);
-      crc = crcStream.digest;
+      const tap = crc64Tap(body);
+      spec.body = tap.stream;
+      crc = tap.digest;
     } else if (crcIsBody) crc = crc64Of(body as Uint8Array | Blob);
     const reply = await this.#t.send(spec, "none");
     const reported = reply.res.headers.get("x-oss-hash-crc64ecma") ?? undefined;

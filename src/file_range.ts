@@ -114,6 +114,9 @@ export function fileRangeStream(
 ): ReadableStream<Uint8Array> {
   let file: PositionalFile | undefined;
   let pos = start;
+  // Set by cancel: a read still in flight then ends quietly (its consumer is gone; a late enqueue would throw
+  // and be reported as the file's failure, failing a checkpoint part instead of letting it be sent again).
+  let cancelled = false;
   const close = async () => {
     const f = file;
     file = undefined;
@@ -141,13 +144,18 @@ export function fileRangeStream(
           n += got;
         }
         pos += n;
+        if (cancelled) return;
         controller.enqueue(chunk);
       } catch (err) {
         await close();
+        if (cancelled) return;
         opts.onError?.(err);
         throw err;
       }
     },
-    cancel: close,
+    cancel() {
+      cancelled = true;
+      return close();
+    },
   }, { highWaterMark: 0 });
 }

@@ -7,7 +7,7 @@
  */
 import type { OssClient } from "../client.ts";
 import { contentMd5 } from "../content_md5.ts";
-import { crc64, crc64Combine, Crc64Stream } from "../crc64.ts";
+import { crc64, crc64Combine, crc64Tap } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
@@ -650,12 +650,13 @@ class MultipartSink {
     const { bucket, key } = this.#init;
     await this.#sendChecked(partNumber, size, async () => {
       const signal = this.#ac.signal;
-      let crcStream = new Crc64Stream();
+      let crc: Promise<string> | undefined;
       let sourceError: unknown;
       const reply = await sendStreams(
         () => {
-          crcStream = new Crc64Stream();
-          return open((err) => sourceError ??= err).pipeThrough(crcStream);
+          const tap = crc64Tap(open((err) => sourceError ??= err));
+          crc = tap.digest;
+          return tap.stream;
         },
         this.#send,
         (body) =>
@@ -664,7 +665,7 @@ class MultipartSink {
               throw sourceError ?? err;
             }),
       );
-      return { reply, crc: await crcStream.digest };
+      return { reply, crc: await crc! };
     });
   }
 
