@@ -138,6 +138,21 @@ export async function crc64(bytes: Uint8Array): Promise<string> {
 let shared: Hasher | undefined;
 
 /**
+ * A digest to come, with its resolve and reject; a rejection counts as handled, since a stream that errors need
+ * not have its digest awaited.
+ */
+function pendingDigest(): [Promise<string>, (value: string) => void, (reason: unknown) => void] {
+  let resolve!: (value: string) => void;
+  let reject!: (reason: unknown) => void;
+  const digest = new Promise<string>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  digest.catch(() => {});
+  return [digest, resolve, reject];
+}
+
+/**
  * A pass-through stream that computes CRC-64/XZ of the bytes flowing through it.
  * `digest` resolves with the decimal checksum when the stream closes.
  *
@@ -155,13 +170,7 @@ export class Crc64Stream extends TransformStream<Uint8Array, Uint8Array> {
   readonly digest: Promise<string>;
 
   constructor() {
-    let resolveDigest!: (value: string) => void;
-    let rejectDigest!: (reason: unknown) => void;
-    const digest = new Promise<string>((resolve, reject) => {
-      resolveDigest = resolve;
-      rejectDigest = reject;
-    });
-    digest.catch(() => {}); // a stream that errors need not have its digest awaited
+    const [digest, resolveDigest, rejectDigest] = pendingDigest();
     let crc: Crc64;
     super({
       async start() {
@@ -205,13 +214,7 @@ export class Crc64Stream extends TransformStream<Uint8Array, Uint8Array> {
 export function crc64Tap(
   source: ReadableStream<Uint8Array>,
 ): { stream: ReadableStream<Uint8Array>; digest: Promise<string> } {
-  let resolveDigest!: (value: string) => void;
-  let rejectDigest!: (reason: unknown) => void;
-  const digest = new Promise<string>((resolve, reject) => {
-    resolveDigest = resolve;
-    rejectDigest = reject;
-  });
-  digest.catch(() => {}); // a stream that errors need not have its digest awaited
+  const [digest, resolveDigest, rejectDigest] = pendingDigest();
   const reader = source.getReader();
   let crc: Crc64 | undefined;
   const stream = new ReadableStream<Uint8Array>({
