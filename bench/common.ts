@@ -82,6 +82,18 @@ export const BUDGET_SHARE: Record<number, number> = { 1: 0.21, 2: 0.23, 3: 0.4, 
 /** The clients compared, in table order. */
 export const CLIENTS = ["ossflow", "ali-oss", "aws-sdk", "fetch", "fetch-checked"] as const;
 
+/** The module of each client (and of the `limit` pseudo-client): its default export is a {@linkcode PeerFactory}. */
+export const PEER_MODULES: Record<string, string> = Object.fromEntries(
+  [
+    ["ossflow", "ossflow"],
+    ["ali-oss", "ali_oss"],
+    ["aws-sdk", "aws_sdk"],
+    ["fetch", "fetch"],
+    ["fetch-checked", "fetch_checked"],
+    ["limit", "limit"],
+  ].map(([client, file]) => [client, new URL(`./peers/${file}.ts`, import.meta.url).href]),
+);
+
 /**
  * Clients measured only where they read objects (scenarios 1 and 2, and CPU per small object): `fetch-checked`
  * lists and writes checkpoints as `fetch` does, so running those jobs again would only cost time.

@@ -16,6 +16,7 @@ import {
   CLIENTS,
   CREDS,
   DENO_RUN,
+  PEER_MODULES,
   type PeerFactory,
   PREFIX,
   READS_ONLY,
@@ -86,11 +87,7 @@ const listers: [string, Lister][] = [
   ],
 ];
 for (const peer of CLIENTS.filter((c) => c !== "ossflow" && !READS_ONLY.has(c))) {
-  const module =
-    { "ali-oss": "./peers/ali_oss.ts", "aws-sdk": "./peers/aws_sdk.ts", "fetch": "./peers/fetch.ts" }[
-      peer as "ali-oss" | "aws-sdk" | "fetch"
-    ];
-  const factory: PeerFactory = (await import(module)).default;
+  const factory: PeerFactory = (await import(PEER_MODULES[peer])).default;
   const p = await factory(url, settings);
   listers.push([peer, () => p.listAll(PREFIX.list)]);
 }

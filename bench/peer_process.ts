@@ -13,21 +13,13 @@ import {
   cpuMicros,
   MiB,
   peakRssMiB,
+  PEER_MODULES,
   type PeerFactory,
   PREFIX,
   rssMiB,
   type Settings,
   WARM_COUNT,
 } from "./common.ts";
-
-const MODULES: Record<string, string> = {
-  "ossflow": "./peers/ossflow.ts",
-  "ali-oss": "./peers/ali_oss.ts",
-  "aws-sdk": "./peers/aws_sdk.ts",
-  "fetch": "./peers/fetch.ts",
-  "fetch-checked": "./peers/fetch_checked.ts",
-  "limit": "./peers/limit.ts",
-};
 
 function flag(name: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -53,7 +45,7 @@ export interface JobResult {
 const name = flag("peer");
 const url = flag("url");
 const settings: Settings = JSON.parse(flag("settings"));
-const factory: PeerFactory = (await import(MODULES[name])).default;
+const factory: PeerFactory = (await import(PEER_MODULES[name])).default;
 const peer = await factory(url, settings);
 
 async function run(op: string): Promise<JobResult> {
