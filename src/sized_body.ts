@@ -137,9 +137,11 @@ function guard(
     onFailure(err);
     return err;
   };
+  let cancelled = false; // by the consumer (a reset request): a read that ends after it proves nothing
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const r = await reader.read();
+      if (cancelled) return;
       if (r.done) {
         if (given !== size) throw fail(`the body stream gave ${given} bytes, its size is ${size}`);
         controller.close();
@@ -153,7 +155,10 @@ function guard(
       }
       controller.enqueue(r.value);
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel(reason) {
+      cancelled = true;
+      return reader.cancel(reason);
+    },
   }, { highWaterMark: 0 });
 }
 

@@ -51,7 +51,10 @@ for (const mode of MODES) {
           .catch((e) => e);
         expect(err).toMatchObject({ status: 501, code: "NotImplemented" });
       }
-      await client.put("bkt", "stream-sized.bin", streamOf(streamed), { stream: true, size: streamed.length });
+      await client.put("bkt", "stream-sized.bin", streamOf(streamed), {
+        stream: true,
+        size: streamed.length,
+      });
       expectBytes((await client.getBytes("bkt", "stream-sized.bin")).bytes, streamed);
     });
   });

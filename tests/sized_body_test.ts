@@ -5,7 +5,7 @@ import { expect } from "expect";
 import { OssCheckpoint } from "../src/checkpoint/mod.ts";
 import { IntegrityError } from "../src/errors.ts";
 import { crc64 } from "../src/crc64.ts";
-import { sizedBodyMethod } from "../src/sized_body.ts";
+import { sizedBody, sizedBodyMethod } from "../src/sized_body.ts";
 import { bytesOf, clientFor, expectBytes, streamOf, withServer } from "./client_fixtures.ts";
 import { OssClient } from "../src/client.ts";
 
@@ -145,4 +145,25 @@ Deno.test("an S3-form checkpoint saved from a file streams its parts from the fi
       await Deno.remove(path);
     }
   });
+});
+
+Deno.test("a sized stream cancelled while a read is in flight (a reset request) reports no failure", async () => {
+  for (let i = 0; i < 20; i++) {
+    const { promise: pulled, resolve: onPull } = Promise.withResolvers<void>();
+    const source = new ReadableStream<Uint8Array>({
+      pull: () => {
+        onPull();
+        return new Promise<void>(() => {}); // a read that never ends by itself
+      },
+    }, { highWaterMark: 0 });
+    const sized = sizedBody(source, 10, "PUT b/k");
+    const stream = sized.body instanceof Blob ? sized.body.stream() : sized.body;
+    const reader = stream.getReader();
+    const read = reader.read();
+    await pulled; // the guard's read is in flight at the source
+    await reader.cancel(new Error("reset"));
+    expect(await read).toEqual({ done: true, value: undefined });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // every pending continuation has run by then
+    expect(sized.failure).toBeUndefined();
+  }
 });

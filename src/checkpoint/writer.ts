@@ -11,7 +11,7 @@ import { crc64, crc64Combine, crc64Tap } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
-import { sendPart, type SendPartOptions, sendStreams, STREAM_SLICE } from "./part_send.ts";
+import { FILE_SLICE, sendPart, type SendPartOptions, sendStreams, STREAM_SLICE } from "./part_send.ts";
 import { requestStreamsWork } from "../client_util.ts";
 import { sizedBodyMethod } from "../sized_body.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
@@ -198,8 +198,8 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
   }
 
   /**
-   * Saves the file at `path` (`info`: its size and time when the save began): over one part, to OSS, each part
-   * is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
+   * Saves the file at `path` (`info`: its size and time when the save began): over one part, where parts can be
+   * streamed, each part is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
    * into part buffers like a byte stream. A file whose size or modification time differs before the upload is
    * completed fails the save with an {@linkcode IntegrityError}, the upload aborted.
    */
@@ -220,7 +220,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
       if (!sink.slicesSize(info.size)) return await this.#fillFrom(await openFileStream(path));
       await sink.fillFromRanges(
         info.size,
-        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: STREAM_SLICE, onError }),
+        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: fileSlice(), onError }),
       );
     });
   }
@@ -819,4 +819,12 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   return value.constructor?.name ?? "object";
+}
+
+/**
+ * How much of a file one read of a streamed part takes: {@linkcode FILE_SLICE} where parts go with a
+ * Content-Length, else {@linkcode STREAM_SLICE} (each read then becomes one chunk frame on the wire).
+ */
+function fileSlice(): number {
+  return sizedBodyMethod() === "none" ? STREAM_SLICE : FILE_SLICE;
 }

@@ -321,7 +321,10 @@ export async function smoke(lib, cfg) {
       // S3 (and the emulator's S3 form) refuses chunked bodies: a stream goes with its size as Content-Length.
       const sizedKey = `${prefix}s3-sized/streamed.bin`;
       await s3.put(bucket, sizedKey, new Blob([bytes]).stream(), { stream: true, size: bytes.length });
-      check(equalBytes((await s3.getBytes(bucket, sizedKey)).bytes, bytes), "SigV4 sized stream bytes differ");
+      check(
+        equalBytes((await s3.getBytes(bucket, sizedKey)).bytes, bytes),
+        "SigV4 sized stream bytes differ",
+      );
       return "put, ranged get, list, a streamed put with its size";
     }) &&
     await step("presigned URLs", async () => {
