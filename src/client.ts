@@ -219,7 +219,7 @@ export class OssClient {
    */
   async put(bucket: string, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     checkObject("put", bucket, key);
-    const data = await toBody("put", body, opts.stream, opts.signal);
+    const data = await toBody("put", body, opts.stream, opts.signal, opts.size);
     const headers = {
       "content-type": opts.contentType ?? ((data instanceof Blob && data.type) || OCTET_STREAM),
     };
@@ -229,6 +229,7 @@ export class OssClient {
       key,
       headers,
       body: data,
+      size: opts.size,
       signal: opts.signal,
       onRetry: opts.onRetry,
     };
@@ -286,7 +287,7 @@ export class OssClient {
         `OssClient.append: appendable objects are an OSS feature; this client uses signatureVersion "s3v4"`,
       );
     }
-    const data = await toBody("append", body, opts.stream, opts.signal);
+    const data = await toBody("append", body, opts.stream, opts.signal, opts.size);
     const query = new URLSearchParams({ append: "", position: String(position) });
     const headers = {
       "content-type": opts.contentType ?? ((data instanceof Blob && data.type) || OCTET_STREAM),
@@ -298,6 +299,7 @@ export class OssClient {
       query,
       headers,
       body: data,
+      size: opts.size,
       signal: opts.signal,
       onRetry: opts.onRetry,
     };
@@ -462,10 +464,19 @@ export class OssClient {
     checkObject("uploadPart", bucket, key);
     checkUploadId("uploadPart", uploadId);
     checkInt("uploadPart", "partNumber", partNumber, 1, 10000);
-    const data = await toBody("uploadPart", body, opts.stream, opts.signal);
+    const data = await toBody("uploadPart", body, opts.stream, opts.signal, opts.size);
     const query = new URLSearchParams({ partNumber: String(partNumber), uploadId });
     const { res } = await this.#t.send(
-      { method: "PUT", bucket, key, query, body: data, signal: opts.signal, onRetry: opts.onRetry },
+      {
+        method: "PUT",
+        bucket,
+        key,
+        query,
+        body: data,
+        size: opts.size,
+        signal: opts.signal,
+        onRetry: opts.onRetry,
+      },
       "none",
     );
     const result = putResult(res.headers);

@@ -164,10 +164,17 @@ export interface PutOptions extends RequestOptions {
   contentType?: string;
   /**
    * Send a `ReadableStream` body as it arrives (chunked transfer encoding) instead of buffering it; never
-   * retried. OSS accepts chunked uploads; AWS S3 answers 411 MissingContentLength. Browsers cannot stream a
-   * request body over HTTP/1.1, so there the body is buffered anyway. Default false.
+   * retried. OSS accepts chunked uploads; AWS S3 refuses them (501 NotImplemented) unless `size` is given.
+   * Browsers cannot stream a request body over HTTP/1.1, so there the body is buffered anyway. Default false.
    */
   stream?: boolean;
+  /**
+   * The byte length of a `ReadableStream` body. A streamed body then goes with a `Content-Length` instead of
+   * chunked transfer encoding, so that stores which refuse chunked bodies (AWS S3) take it, where the runtime's
+   * `fetch` can send one (Deno, Node.js, Bun; elsewhere it still goes chunked). A stream that gives other than
+   * `size` bytes fails the request with an `IntegrityError`; for other bodies `size` must be their length.
+   */
+  size?: number;
   /**
    * `Content-MD5` of the body (base64 of the 16-byte MD5), for a streamed body whose MD5 the caller knows.
    * `put` and `append` compute it themselves for every other body; the store then refuses a body that changed
@@ -184,6 +191,8 @@ export interface PutOptions extends RequestOptions {
 export interface UploadPartOptions extends RequestOptions {
   /** As {@linkcode PutOptions.stream}. */
   stream?: boolean;
+  /** As {@linkcode PutOptions.size}. */
+  size?: number;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { concatBytes } from "./bytes.ts";
+import { IntegrityError } from "./errors.ts";
 import type { ByteRange, ObjectMeta, PutBody } from "./client_types.ts";
 
 function show(v: unknown): string {
@@ -94,9 +95,30 @@ const encoder = new TextEncoder();
 
 /**
  * A request body ready for `fetch`: strings become bytes, a ReadableStream is read into memory unless `stream`.
- * Returns the body and its default content type.
+ * With `size`, a body that is not a stream must have that length (a stream is held to it when it is sent).
  */
 export async function toBody(
+  op: string,
+  body: PutBody,
+  stream: boolean | undefined,
+  signal: AbortSignal | undefined,
+  size?: number,
+): Promise<Uint8Array | Blob | ReadableStream<Uint8Array>> {
+  if (size !== undefined) checkInt(op, "size", size, 0);
+  const data = await bodyData(op, body, stream, signal);
+  if (size === undefined || data instanceof ReadableStream) return data;
+  const length = data instanceof Blob ? data.size : data.byteLength;
+  if (length === size) return data;
+  if (body instanceof ReadableStream) {
+    throw new IntegrityError(`OssClient.${op}: body: the stream gave ${length} bytes, its size is ${size}`, {
+      expected: String(size),
+      actual: String(length),
+    });
+  }
+  throw new RangeError(`OssClient.${op}: size: expected the body's length, ${length}, got ${size}`);
+}
+
+async function bodyData(
   op: string,
   body: PutBody,
   stream: boolean | undefined,

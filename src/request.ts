@@ -32,6 +32,7 @@ import { presignS3v4, signS3v4 } from "./signer/s3v4.ts";
 import { type HeaderMap, HeaderRecord } from "./signer/header_map.ts";
 import { redact, secretHeaderValues } from "./log.ts";
 import { parseErrorResponse } from "./xml.ts";
+import { sizedBody } from "./sized_body.ts";
 import type { OssClientOptions } from "./client_types.ts";
 
 /** One request, as the operations describe it. */
@@ -43,6 +44,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** Bytes and Blobs are replayable; a ReadableStream is sent once and never retried. */
   body?: Uint8Array | Blob | ReadableStream<Uint8Array>;
+  /** A ReadableStream body's length: sent as its Content-Length where the runtime can ({@linkcode sizedBody}). */
+  size?: number;
   signal?: AbortSignal;
   /** Called before each retry of this request, after the client-wide `RetryOptions.onRetry`. */
   onRetry?: (event: RetryEvent) => void;
@@ -393,9 +396,13 @@ export class Transport {
    * remain; resolves with a 2xx reply or rejects with an OssError (or the caller's abort reason).
    */
   async send(spec: RequestSpec, mode: ReadMode): Promise<Reply> {
-    const { signal, body } = spec;
+    const { signal } = spec;
     const url = objectUrl(this.endpoint, spec.bucket, spec.key, spec.query);
-    const replayable = !(body instanceof ReadableStream);
+    const replayable = !(spec.body instanceof ReadableStream);
+    const sized = spec.body instanceof ReadableStream && spec.size !== undefined
+      ? sizedBody(spec.body, spec.size, `${spec.method} ${spec.bucket}/${spec.key}`)
+      : undefined;
+    const body = sized?.body ?? spec.body;
     const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
     const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
     const onRetry = (event: RetryEvent) => {
@@ -406,6 +413,7 @@ export class Transport {
     return await retrying(this.retry, async (attempt, last) => {
       signal?.throwIfAborted();
       const headers = new HeaderRecord(spec.headers); // a plain record: fetch reads it without sorting it
+      if (sized?.contentLength !== undefined) headers.set("content-length", sized.contentLength);
       const signedWith = await this.#sign(spec, url, headers);
       // After signing (a browser replaces it): a compressing intermediary must not change the bytes whose
       // length and CRC-64 are checked.
@@ -459,6 +467,7 @@ export class Transport {
         // A body that failed its CRC-64 check is fetched again too, and reported as itself at the end.
         if (!replayable || last) {
           if (err instanceof IntegrityError) throw err;
+          if (sized?.failure !== undefined) throw sized.failure;
           throw this.#networkError(spec, url, err, a.timedOut, attempt, replayable);
         }
         return new Retry({ error: err });

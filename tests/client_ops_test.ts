@@ -42,8 +42,20 @@ for (const mode of MODES) {
       const streamed = bytesOf(1_500_000, 10);
       await client.put("bkt", "stream-buffered.bin", streamOf(streamed));
       expectBytes((await client.getBytes("bkt", "stream-buffered.bin")).bytes, streamed);
-      await client.put("bkt", "stream-chunked.bin", streamOf(streamed), { stream: true });
-      expectBytes((await client.getBytes("bkt", "stream-chunked.bin")).bytes, streamed);
+      if (mode === "oss4") {
+        await client.put("bkt", "stream-chunked.bin", streamOf(streamed), { stream: true });
+        expectBytes((await client.getBytes("bkt", "stream-chunked.bin")).bytes, streamed);
+      } else {
+        // S3 refuses a chunked body; with its size the stream goes with a Content-Length (tests/sized_body_test.ts).
+        const err = await client.put("bkt", "stream-chunked.bin", streamOf(streamed), { stream: true })
+          .catch((e) => e);
+        expect(err).toMatchObject({ status: 501, code: "NotImplemented" });
+      }
+      await client.put("bkt", "stream-sized.bin", streamOf(streamed), {
+        stream: true,
+        size: streamed.length,
+      });
+      expectBytes((await client.getBytes("bkt", "stream-sized.bin")).bytes, streamed);
     });
   });
 

@@ -19,6 +19,15 @@ const STREAM_ABOVE = 1024 * 1024;
  */
 export const STREAM_SLICE: number = 64 * 1024 - 8;
 
+/**
+ * Read size of a part streamed from a file, when parts go with a Content-Length (so the receiver's reads do not
+ * depend on the slices). Each read is a fresh buffer, garbage once sent; smaller reads have the runtime collect
+ * it sooner. A 1 GiB save, 8 MiB parts, 16 in flight, pinned, against the emulator: peak RSS 157–159 MiB with
+ * 64 KiB reads, 134–136 with 32 KiB, 118–120 with 16 KiB (ali-oss: 145–161); client CPU 1.7–1.8, 1.9–2.1 and
+ * 2.1–2.2 s per GiB.
+ */
+export const FILE_SLICE: number = 32 * 1024;
+
 /** How {@linkcode sendPart} sends and retries. */
 export interface SendPartOptions {
   /** Whether the store takes chunked bodies (OSS does; S3 wants a Content-Length, so `s3v4` sends bytes). */

@@ -11,8 +11,9 @@ import { crc64, crc64Combine, crc64Tap } from "../crc64.ts";
 import { IntegrityError, OssError } from "../errors.ts";
 import { resolveRetryOptions, type RetryOptions } from "../retry.ts";
 import { PartPool } from "./part_pool.ts";
-import { sendPart, type SendPartOptions, sendStreams, STREAM_SLICE } from "./part_send.ts";
+import { FILE_SLICE, sendPart, type SendPartOptions, sendStreams, STREAM_SLICE } from "./part_send.ts";
 import { requestStreamsWork } from "../client_util.ts";
+import { sizedBodyMethod } from "../sized_body.ts";
 import { checkPositiveInteger, DEFAULT_PART_SIZE, PartSchedule } from "./part_size.ts";
 import { type FileInfo, fileInfo, fileRangeStream } from "../file_range.ts";
 import { openFileStream } from "../fs.ts";
@@ -112,10 +113,11 @@ let writeFileImpl: (writer: OssCheckpointWriter, path: string, info: FileInfo) =
  * A failed part upload (after retries), an `abort()` or an aborted `signal` aborts the multipart upload: no
  * parts remain and an object already at the key is untouched.
  *
- * Bodies over 1 MiB are sent to OSS as streams over the part buffer (chunked transfer encoding, which OSS
- * accepts) and retried by the writer with the client's backoff rules (see {@linkcode sendPart}). S3-form
- * clients (`s3v4`) send bytes instead, since S3 refuses bodies without a Content-Length, and so do browsers,
- * which cannot stream a request body over HTTP/1.1 (see {@linkcode requestStreamsWork}).
+ * Bodies over 1 MiB are sent as streams over the part buffer, with a Content-Length where the runtime can send
+ * one ({@linkcode sizedBodyMethod}: Deno, Node.js, Bun), else chunked, and retried by the writer with the
+ * client's backoff rules (see {@linkcode sendPart}). S3-form clients (`s3v4`) send bytes instead where no
+ * Content-Length can go with a stream, since S3 refuses chunked bodies, and so do browsers, which cannot stream
+ * a request body over HTTP/1.1 (see {@linkcode requestStreamsWork}).
  *
  * @example
  * ```ts
@@ -196,8 +198,8 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
   }
 
   /**
-   * Saves the file at `path` (`info`: its size and time when the save began): over one part, to OSS, each part
-   * is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
+   * Saves the file at `path` (`info`: its size and time when the save began): over one part, where parts can be
+   * streamed, each part is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
    * into part buffers like a byte stream. A file whose size or modification time differs before the upload is
    * completed fails the save with an {@linkcode IntegrityError}, the upload aborted.
    */
@@ -218,7 +220,7 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
       if (!sink.slicesSize(info.size)) return await this.#fillFrom(await openFileStream(path));
       await sink.fillFromRanges(
         info.size,
-        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: STREAM_SLICE, onError }),
+        (start, end, onError) => fileRangeStream(path, start, end, { chunkSize: fileSlice(), onError }),
       );
     });
   }
@@ -359,7 +361,8 @@ class MultipartSink {
       "uploadConcurrency",
     );
     this.#send = {
-      stream: client.signatureVersion !== "s3v4" && requestStreamsWork(),
+      // S3 refuses chunked bodies: it gets streams only where they can go with a Content-Length.
+      stream: requestStreamsWork() && (client.signatureVersion !== "s3v4" || sizedBodyMethod() !== "none"),
       retry: resolveRetryOptions(this.#init.retry),
       signal: this.#ac.signal,
       bucket,
@@ -499,7 +502,8 @@ class MultipartSink {
         const put = await sendPart(
           body,
           this.#send,
-          (b, stream) => this.#client.put(bucket, key, b, { signal, stream, contentMd5: md5 }),
+          (b, stream) =>
+            this.#client.put(bucket, key, b, { signal, stream, contentMd5: md5, size: body.length }),
         ).catch(async (err) => {
           if (err instanceof IntegrityError) await this.#deleteCorrupt();
           throw err;
@@ -631,7 +635,12 @@ class MultipartSink {
       const reply = await sendPart(
         body,
         this.#send,
-        (b, stream) => this.#client.uploadPart(bucket, key, uploadId, partNumber, b, { signal, stream }),
+        (b, stream) =>
+          this.#client.uploadPart(bucket, key, uploadId, partNumber, b, {
+            signal,
+            stream,
+            size: body.length,
+          }),
       );
       return { reply, crc };
     });
@@ -660,7 +669,7 @@ class MultipartSink {
         },
         this.#send,
         (body) =>
-          this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true })
+          this.#client.uploadPart(bucket, key, uploadId, partNumber, body, { signal, stream: true, size })
             .catch((err) => {
               throw sourceError ?? err;
             }),
@@ -810,4 +819,12 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   return value.constructor?.name ?? "object";
+}
+
+/**
+ * How much of a file one read of a streamed part takes: {@linkcode FILE_SLICE} where parts go with a
+ * Content-Length, else {@linkcode STREAM_SLICE} (each read then becomes one chunk frame on the wire).
+ */
+function fileSlice(): number {
+  return sizedBodyMethod() === "none" ? STREAM_SLICE : FILE_SLICE;
 }

@@ -26,6 +26,7 @@ import {
   userMetaFrom,
 } from "./object_headers.ts";
 import { requestBody } from "../http/request_body.ts";
+import { isAwsChunked } from "../http/aws_chunked.ts";
 import { validateBucketName, type WriteOptions } from "../store/types.ts";
 import { copyResultXml } from "./xml_responses.ts";
 
@@ -69,8 +70,18 @@ export function writeMetadataFrom(h: Headers): Pick<WriteOptions, "contentType" 
   };
 }
 
-/** Request body prepared with the server's limits. */
+/**
+ * Request body prepared with the server's limits. In the S3 form a chunked body (not `aws-chunked`) is refused
+ * as AWS S3 refuses it: 501 NotImplemented, naming the `Transfer-Encoding` header.
+ */
 export function bodyOf(rt: EmulatorRuntime, c: EmulatorContext): ReturnType<typeof requestBody> {
+  const h = c.req.raw.headers;
+  if (c.get("form") === "s3" && /chunked/i.test(h.get("transfer-encoding") ?? "") && !isAwsChunked(h)) {
+    throw new EmulatorError(
+      "NotImplemented",
+      "A header you provided implies functionality that is not implemented: Transfer-Encoding",
+    );
+  }
   return requestBody(c.req.raw, {
     maxBodyBytes: rt.maxBodyBytes,
     bytesPerSec: c.get("plan")?.bytesPerSec,
