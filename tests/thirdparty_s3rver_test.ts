@@ -14,6 +14,7 @@
 import { expect } from "expect";
 import crypto from "node:crypto";
 import S3rver from "s3rver";
+import { OssCheckpoint } from "../src/checkpoint/mod.ts";
 import { OssClient } from "../src/client.ts";
 import type { OssClientOptions } from "../src/client_types.ts";
 import { OssError } from "../src/errors.ts";
@@ -177,6 +178,33 @@ Deno.test("s3rver: multipart upload and server-side copy", opts, async () => {
     expectBytes(back.data, data.subarray(cut - 10, cut + 10));
   });
 });
+
+Deno.test(
+  "s3rver: streams sent with their size, and a checkpoint saved from a file part by part",
+  opts,
+  async () => {
+    await withS3rver(async (client) => {
+      const data = bytes(5 * 1024 * 1024 + 12_345, 12);
+      await client.put(BUCKET, "sized/put.bin", new Blob([data]).stream(), {
+        stream: true,
+        size: data.length,
+      });
+      expectBytes((await read(client, "sized/put.bin")).data, data);
+
+      // S3-form parts go as streams read from the file, each with its Content-Length: no part buffers.
+      const path = await Deno.makeTempFile();
+      try {
+        await Deno.writeFile(path, data);
+        const saved = await new OssCheckpoint({ client, partSize: 5 * 1024 * 1024, uploadConcurrency: 2 })
+          .save(`oss://${BUCKET}/sized/ckpt.bin`, { path });
+        expect(saved).toMatchObject({ bytesWritten: data.length, partsUploaded: 2, peakBufferedBytes: 0 });
+        expectBytes((await read(client, "sized/ckpt.bin")).data, data);
+      } finally {
+        await Deno.remove(path);
+      }
+    });
+  },
+);
 
 Deno.test(
   "s3rver: an unknown access key and a missing bucket are OssErrors with the S3 code",
