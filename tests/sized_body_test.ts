@@ -129,7 +129,7 @@ Deno.test("the emulator's S3 form refuses a chunked body as S3 does, and takes t
   });
 });
 
-Deno.test("an S3-form checkpoint saved from a file streams its parts from the file, each with its length", async () => {
+Deno.test("an S3-form checkpoint saved from a file or a Blob streams its parts, each with its length", async () => {
   await withServer(async (server) => {
     const client = clientFor(server, "s3v4");
     const data = bytesOf(5 * 1024 * 1024 + 12_345, 6);
@@ -141,6 +141,11 @@ Deno.test("an S3-form checkpoint saved from a file streams its parts from the fi
       expect(saved).toMatchObject({ bytesWritten: data.length, partsUploaded: 6, peakBufferedBytes: 0 });
       expectBytes((await client.getBytes("bkt", "ckpt.bin")).bytes, data);
       expect((await client.head("bkt", "ckpt.bin")).crc64).toBe(await crc64(data));
+      // A Blob goes the same way: as streams over slices of itself.
+      const fromBlob = await new OssCheckpoint({ client, partSize: 1024 * 1024, uploadConcurrency: 3 })
+        .save("oss://bkt/ckpt-blob.bin", new Blob([data]));
+      expect(fromBlob).toMatchObject({ bytesWritten: data.length, partsUploaded: 6, peakBufferedBytes: 0 });
+      expectBytes((await client.getBytes("bkt", "ckpt-blob.bin")).bytes, data);
     } finally {
       await Deno.remove(path);
     }

@@ -245,8 +245,9 @@ export class OssCheckpoint {
    * `Uint8Array` serves as the size hint. On failure nothing changes at `uri` and the promise rejects.
    *
    * `{ path }` saves a local file (Deno, Node.js, Bun): each part is read from the file while it is sent and
-   * read again if it is retried, so memory holds a 64 KiB read per part in flight and no part buffers (to
-   * S3-form stores, and for files of one part, the file is read into part buffers like a byte stream). The
+   * read again if it is retried, so memory holds a few reads per part in flight and no part buffers (for files
+   * of one part, and to S3-form stores where the runtime cannot send a stream with a Content-Length, the file
+   * is read into part buffers like a byte stream). The
    * file must not change during the save: if its size or modification time differs before the upload is
    * completed, the save fails with an `IntegrityError` and nothing is saved.
    *

@@ -30,7 +30,10 @@ export const FILE_SLICE: number = 32 * 1024;
 
 /** How {@linkcode sendPart} sends and retries. */
 export interface SendPartOptions {
-  /** Whether the store takes chunked bodies (OSS does; S3 wants a Content-Length, so `s3v4` sends bytes). */
+  /**
+   * Whether parts go as streams: to OSS always (it takes chunked bodies too), to S3 only where the runtime can
+   * send a stream with a Content-Length (S3 refuses chunked bodies); bytes otherwise.
+   */
   stream: boolean;
   /** Retry rules for streamed bodies (byte bodies are retried by the client). */
   retry: RetryPolicy;

@@ -157,8 +157,8 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
    * BYOB reader straight into the part buffers, which saves a copy and an allocation per chunk over
    * `pipeTo`; other streams are piped. A `Blob` (a browser `File`) of more than one part goes to OSS as
    * streams over slices of itself, with no part buffers at all (a retried part reads its slice again); to
-   * S3-form stores it is read like a byte stream. The writer must not be locked; a stream source must not be
-   * either.
+   * S3-form stores, where the runtime cannot send a stream with a Content-Length, it is read like a byte
+   * stream. The writer must not be locked; a stream source must not be either.
    *
    * @example
    * ```ts
