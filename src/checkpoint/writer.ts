@@ -199,9 +199,10 @@ export class OssCheckpointWriter extends WritableStream<Uint8Array> {
 
   /**
    * Saves the file at `path` (`info`: its size and time when the save began): over one part, where parts can be
-   * streamed, each part is read from the file as it is sent and read again on a retry (no part buffers); otherwise the file is read
-   * into part buffers like a byte stream. A file whose size or modification time differs before the upload is
-   * completed fails the save with an {@linkcode IntegrityError}, the upload aborted.
+   * streamed, each part is read from the file as it is sent and read again on a retry (no part buffers);
+   * otherwise the file is read into part buffers like a byte stream. A file whose size or modification time
+   * differs before the upload is completed fails the save with an {@linkcode IntegrityError}, the upload
+   * aborted.
    */
   async #writeFile(path: string, info: FileInfo): Promise<void> {
     await this.#writeWith(async () => {
