@@ -23,6 +23,14 @@ export const CREDS = { accessKeyId: "LTAIossflowbench", accessKeySecret: "ossflo
 export const BUCKET = "bench";
 /** Region of the server; ali-oss wants it as `oss-<region>`. */
 export const REGION = "cn-hangzhou";
+/** What every emulator the bench clients talk to is started with: a free local port, the key pair, the bucket. */
+export const SERVER_BASE = {
+  port: 0,
+  hostname: "127.0.0.1",
+  credentials: [CREDS],
+  buckets: [BUCKET],
+  region: REGION,
+};
 /** Prefixes of the seeded data sets. */
 export const PREFIX = {
   small: "small/",

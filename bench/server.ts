@@ -10,7 +10,7 @@
  * @module
  */
 import { serveEmulator } from "../src/server/emulator.ts";
-import { BUCKET, CREDS, MiB, REGION, seededKey } from "./common.ts";
+import { BUCKET, MiB, seededKey, SERVER_BASE } from "./common.ts";
 
 function flag(name: string): string | undefined {
   const i = Deno.args.indexOf(`--${name}`);
@@ -20,11 +20,7 @@ function flag(name: string): string | undefined {
 const latencyMs = Number(flag("latency") ?? 15);
 const bandwidthMiB = Number(flag("bandwidth-mib") ?? 100);
 const server = await serveEmulator({
-  port: 0,
-  hostname: "127.0.0.1",
-  credentials: [CREDS],
-  buckets: [BUCKET],
-  region: REGION,
+  ...SERVER_BASE,
   connectionProxy: false, // no reset faults here: serve directly
   faults: { latencyMs, bandwidthBytesPerSec: bandwidthMiB * MiB },
 });

@@ -35,7 +35,8 @@ export interface OssClientOptions {
   fetch?: typeof fetch;
   /**
    * Per-attempt inactivity limit in ms (default 30 000): the longest wait for response headers (extended by
-   * 1 s per MiB of request body) or, while a body streams, between two chunks. An attempt that exceeds it is
+   * 1 s per MiB of request body; for a streamed body, of its `size` when given) or, while a body streams,
+   * between two chunks. An attempt that exceeds it is
    * aborted and retried.
    */
   timeoutMs?: number;

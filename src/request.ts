@@ -403,7 +403,13 @@ export class Transport {
       ? sizedBody(spec.body, spec.size, `${spec.method} ${spec.bucket}/${spec.key}`)
       : undefined;
     const body = sized?.body ?? spec.body;
-    const bodyBytes = body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : 0;
+    // Of the body as given, so that a sized stream has the same allowance whichever way the runtime sends it.
+    const given = spec.body;
+    const bodyBytes = given instanceof Uint8Array
+      ? given.byteLength
+      : given instanceof Blob
+      ? given.size
+      : spec.size ?? 0;
     const firstMs = this.timeoutMs + bodyBytes / 1048.576; // + 1 s per MiB to send
     const onRetry = (event: RetryEvent) => {
       this.retry.onRetry?.(event);

@@ -4,7 +4,7 @@
 import { expect } from "expect";
 import { serveEmulator } from "../src/server/emulator.ts";
 import { OssClient } from "../src/client.ts";
-import { BUCKET, CREDS, PREFIX, REGION, type Settings } from "../bench/common.ts";
+import { BUCKET, CREDS, PREFIX, REGION, SERVER_BASE, type Settings } from "../bench/common.ts";
 import bare from "../bench/peers/fetch.ts";
 import checked from "../bench/peers/fetch_checked.ts";
 import { startCorruptingProxy } from "./corrupting_proxy.ts";
@@ -12,13 +12,7 @@ import { startCorruptingProxy } from "./corrupting_proxy.ts";
 const GETS = (req: Request) => req.method === "GET" && !new URL(req.url).searchParams.has("list-type");
 
 Deno.test("the fetch-checked bench client reads every object, and refuses a body corrupted in transit that the bare loop takes", async () => {
-  const server = await serveEmulator({
-    port: 0,
-    hostname: "127.0.0.1",
-    credentials: [CREDS],
-    buckets: [BUCKET],
-    region: REGION,
-  });
+  const server = await serveEmulator(SERVER_BASE);
   const proxy = startCorruptingProxy(server.url, { response: () => false });
   try {
     const client = new OssClient({ endpoint: server.url, region: REGION, credentials: CREDS });
